@@ -1,0 +1,167 @@
+"""Raw assets: Haier's payloads for products, prices and stock, persisted as received.
+
+Each one calls the gateway through the shared client, keeps every valid record's payload
+(only when it changed), and names every malformed record in the run's sync log. Catalog
+tables are derived from these tables, so they can be rebuilt without calling Haier again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+
+from haier_pipeline.catalog.raw_store import (
+    listed_product_codes,
+    mark_unlisted,
+    store_raw_prices,
+    store_raw_products,
+    store_raw_stock,
+)
+from haier_pipeline.haier_api import CallResult, HaierApiResource
+from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
+from haier_pipeline.haier_api.records import RecordError
+from haier_pipeline.resources import CatalogResource, SyncScope
+
+from .metadata import run_metadata
+from .partitions import county_partitions, counties_for_run
+from .streaming import drain_results
+from .sync_tracking import close_abandoned_logs, tracked_sync, utc_now
+
+RAW_GROUP = "haier_raw"
+
+
+def _require_some_success(tracker, what: str) -> None:
+    if tracker.failures and not tracker.success:
+        raise dg.Failure(description=f"every {what} record failed; first: {tracker.failures[0]}")
+
+
+@dg.asset(
+    group_name=RAW_GROUP,
+    kinds={"api", "sql"},
+    pool="haier_api",
+    description="Haier's procurable-products listing, one payload per product code (changes only).",
+)
+def haier_raw_products(
+    context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
+) -> dg.MaterializeResult:
+    close_abandoned_logs(context, catalog)
+    client = haier_api.get_client()
+    started, now = time.monotonic(), utc_now()
+    seen: set[str] = set()
+    duplicates = 0
+
+    def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
+        nonlocal duplicates
+        rows, errors = [], []
+        for index, raw in enumerate(result.records):
+            parsed = parse_product(raw, index)
+            if isinstance(parsed, RecordError):
+                errors.append(parsed)
+            elif parsed.product_code in seen:
+                duplicates += 1
+            else:
+                seen.add(parsed.product_code)
+                rows.append((parsed.product_code, raw))
+        return rows, errors
+
+    with tracked_sync(catalog, "products", context.run_id) as tracker:
+        codes = sync_scope.product_codes or None
+        outcome = drain_results(
+            client.fetch_products(codes), to_rows,
+            lambda conn, rows: store_raw_products(conn, rows, context.run_id, now),
+            lambda row: row[0], catalog, tracker,
+        )
+        if outcome.failed_calls and codes is None:
+            raise dg.Failure(description=f"the product listing could not be fetched: {tracker.failures[0]}")
+        _require_some_success(tracker, "product")
+        unlisted = 0
+        if codes is None:
+            with catalog.begin() as conn:
+                unlisted = mark_unlisted(conn, seen, context.run_id, now)
+    return dg.MaterializeResult(
+        metadata={
+            **run_metadata(haier_api, tracker, outcome, started),
+            "duplicates_skipped": duplicates,
+            "unlisted_since_last_sync": unlisted,
+        }
+    )
+
+
+@dg.asset(
+    group_name=RAW_GROUP,
+    kinds={"api", "sql"},
+    pool="haier_api",
+    deps=[haier_raw_products],
+    description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
+)
+def haier_raw_prices(
+    context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
+) -> dg.MaterializeResult:
+    close_abandoned_logs(context, catalog)
+    client = haier_api.get_client()
+    started, now = time.monotonic(), utc_now()
+    with catalog.begin() as conn:
+        codes = sync_scope.product_codes or listed_product_codes(conn)
+
+    def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
+        rows, errors = [], []
+        for index, raw in enumerate(result.records):
+            parsed = parse_price(raw, index)
+            if isinstance(parsed, RecordError):
+                errors.append(parsed)
+            else:
+                rows.append((parsed.product_code, raw))
+        return rows, errors
+
+    with tracked_sync(catalog, "prices", context.run_id) as tracker:
+        outcome = drain_results(
+            client.fetch_prices(codes), to_rows,
+            lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
+            lambda row: row[0], catalog, tracker,
+        )
+        _require_some_success(tracker, "price")
+    return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started))
+
+
+@dg.asset(
+    group_name=RAW_GROUP,
+    kinds={"api", "sql"},
+    pool="haier_api",
+    deps=[haier_raw_products],
+    partitions_def=county_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Available stock per procurable product and county: one call each (county-partitioned).",
+)
+def haier_raw_stock(
+    context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
+) -> dg.MaterializeResult:
+    close_abandoned_logs(context, catalog)
+    client = haier_api.get_client()
+    started, now = time.monotonic(), utc_now()
+    counties = counties_for_run(context, sync_scope)
+    with catalog.begin() as conn:
+        codes = sync_scope.product_codes or listed_product_codes(conn, procurable_only=True)
+    pairs = ((code, county) for county in counties for code in codes)
+
+    def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
+        code, county = result.product_codes[0], result.county_code
+        rows, errors = [], []
+        for index, raw in enumerate(result.records):
+            parsed = parse_stock(raw, code, county, index)
+            if isinstance(parsed, RecordError):
+                errors.append(parsed)
+            else:
+                rows.append((code, county, raw))
+        return rows, errors
+
+    with tracked_sync(catalog, "stock", context.run_id) as tracker:
+        outcome = drain_results(
+            client.fetch_stock(pairs), to_rows,
+            lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
+            lambda row: (row[0], row[1]), catalog, tracker,
+        )
+        _require_some_success(tracker, "stock")
+    return dg.MaterializeResult(
+        metadata={**run_metadata(haier_api, tracker, outcome, started), "counties": ", ".join(counties)}
+    )

@@ -1,0 +1,77 @@
+"""Thread-safe counters for what the client did: calls, attempts, retries, throttling, tokens, latency.
+
+The pipeline puts a snapshot in asset metadata; tests compare it with what the
+sandbox saw.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ClientStats:
+    """Counters updated from every worker thread under one lock; read them through :meth:`snapshot`."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    failed_calls: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    retries: int = 0
+    throttled_429: int = 0
+    server_errors_5xx: int = 0
+    network_errors: int = 0
+    unauthorized_401: int = 0
+    token_refreshes_401: int = 0
+    tokens_fetched: int = 0
+    total_latency_s: float = 0.0
+    max_codes_per_call: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **increments: float) -> None:
+        """Add to scalar counters by name, atomically."""
+        with self._lock:
+            for name, amount in increments.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def call_started(self, endpoint: str, codes: int) -> None:
+        with self._lock:
+            self.calls[endpoint] += 1
+            self.max_codes_per_call = max(self.max_codes_per_call, codes)
+
+    def call_failed(self, endpoint: str) -> None:
+        with self._lock:
+            self.failed_calls[endpoint] += 1
+
+    def attempt_finished(self, latency_s: float) -> None:
+        with self._lock:
+            self.attempts += 1
+            self.total_latency_s += latency_s
+
+    @property
+    def mean_latency_s(self) -> float:
+        with self._lock:
+            return self.total_latency_s / self.attempts if self.attempts else 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent plain-dict copy (safe for Dagster metadata: numbers and dicts only)."""
+        with self._lock:
+            attempts = self.attempts
+            return {
+                "calls": dict(self.calls),
+                "total_calls": sum(self.calls.values()),
+                "failed_calls": dict(self.failed_calls),
+                "attempts": attempts,
+                "retries": self.retries,
+                "throttled_429": self.throttled_429,
+                "server_errors_5xx": self.server_errors_5xx,
+                "network_errors": self.network_errors,
+                "unauthorized_401": self.unauthorized_401,
+                "token_refreshes_401": self.token_refreshes_401,
+                "tokens_fetched": self.tokens_fetched,
+                "total_latency_s": self.total_latency_s,
+                "mean_latency_s": self.total_latency_s / attempts if attempts else 0.0,
+                "max_codes_per_call": self.max_codes_per_call,
+            }

@@ -1,0 +1,136 @@
+"""Project settings read from the environment, validated once, failing fast by name.
+
+The variable names are the original Django system's (``HAIER_*``). Every
+validation error names the offending variable and never echoes a secret value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+COUNTY_CODE = re.compile(r"^\d{6}$")
+DEFAULT_COUNTY_CODES = ("110101",)
+DEFAULT_SUPPLIER_CODE = "1001"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated ``HAIER_*`` settings. Secrets are kept out of ``repr``."""
+
+    base_url: str | None
+    token_url: str | None
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    customer_code: str | None
+    send_to_code: str | None
+    supplier_code: str
+    password: str | None = field(repr=False)
+    seller_password: str | None = field(repr=False)
+    customer_password: str | None = field(repr=False)
+    catalog_db_url: str
+    media_root: Path
+    county_codes: tuple[str, ...]
+    rate_limit: float = 100.0
+    max_concurrency: int = 8
+    alert_webhook_url: str | None = None
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no real gateway is configured and the built-in sandbox is the target."""
+        return self.base_url is None
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The project's data directory (``HAIER_DATA_DIR``, default ``./data``)."""
+    env = os.environ if env is None else env
+    return Path(env.get("HAIER_DATA_DIR") or Path.cwd() / "data").resolve()
+
+
+def parse_county_codes(raw: str | None, variable: str = "HAIER_COUNTY_CODES") -> tuple[str, ...]:
+    """Split a comma-separated list of 6-digit district codes, refusing anything else."""
+    if raw is None or not raw.strip():
+        return DEFAULT_COUNTY_CODES
+    codes = tuple(dict.fromkeys(code.strip() for code in raw.split(",") if code.strip()))
+    bad = [code for code in codes if not COUNTY_CODE.match(code)]
+    if bad or not codes:
+        raise SettingsError(f"{variable}: {bad!r} are not 6-digit district codes (e.g. 110101)")
+    return codes
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: must be an http(s) URL with a host")
+    return value.rstrip("/")
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip()
+    return value or None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: float, high: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: {value} is outside {low}–{high}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every ``HAIER_*`` setting; raise :class:`SettingsError` naming the first bad one."""
+    env = os.environ if env is None else env
+    base_url = _url(env, "HAIER_BASE_URL")
+    token_url = _url(env, "HAIER_TOKEN_URL")
+    required = ("HAIER_CLIENT_ID", "HAIER_CLIENT_SECRET", "HAIER_TOKEN_URL", "HAIER_CUSTOMER_CODE", "HAIER_PASSWORD")
+    if base_url is not None:
+        missing = [name for name in required if not _text(env, name)]
+        if missing:
+            raise SettingsError(f"{missing[0]}: required when HAIER_BASE_URL points at a real gateway")
+    supplier = _text(env, "HAIER_SUPPLIER_CODE") or DEFAULT_SUPPLIER_CODE
+    if not supplier.isdigit():
+        raise SettingsError("HAIER_SUPPLIER_CODE: must be digits, e.g. 1001")
+    send_to = _text(env, "HAIER_SEND_TO_CODE")
+    if base_url is not None and supplier == DEFAULT_SUPPLIER_CODE and not send_to:
+        raise SettingsError("HAIER_SEND_TO_CODE: required when the supplier is 1001")
+    mode = "sandbox" if base_url is None else "haier"
+    root = data_dir(env) / mode
+    db_url = _text(env, "HAIER_CATALOG_DB_URL") or f"sqlite:///{root / 'catalog.sqlite'}"
+    if "://" not in db_url:
+        raise SettingsError("HAIER_CATALOG_DB_URL: must be a SQLAlchemy URL such as sqlite:///path or postgresql+psycopg://…")
+    password = _text(env, "HAIER_PASSWORD")
+    return Settings(
+        base_url=base_url,
+        token_url=token_url,
+        client_id=_text(env, "HAIER_CLIENT_ID"),
+        client_secret=_text(env, "HAIER_CLIENT_SECRET"),
+        customer_code=_text(env, "HAIER_CUSTOMER_CODE"),
+        send_to_code=send_to,
+        supplier_code=supplier,
+        password=password,
+        seller_password=_text(env, "HAIER_SELLER_PASSWORD"),
+        customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password,
+        catalog_db_url=db_url,
+        media_root=Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve(),
+        county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
+        rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
+        max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
+        alert_webhook_url=_url(env, "HAIER_ALERT_WEBHOOK_URL"),
+    )
