@@ -60,11 +60,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
-settings = load_settings()
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The project's definitions for ``settings`` (default: read from the environment now)."""
+    settings = settings or load_settings()
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([raw_assets, catalog_assets]),
+        jobs=SYNC_JOBS,
+        schedules=SCHEDULES,
+        resources=build_resources(settings),
+    )
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([raw_assets, catalog_assets]),
-    jobs=SYNC_JOBS,
-    schedules=SCHEDULES,
-    resources=build_resources(settings),
-)
+
+defs = build_definitions()

@@ -42,6 +42,12 @@ class Settings:
     rate_limit: float = 100.0
     max_concurrency: int = 8
     alert_webhook_url: str | None = None
+    image_max_bytes: int = 10 * 1024 * 1024
+    image_max_pixels: int = 40_000_000
+    image_allowed_hosts: tuple[str, ...] = ()
+    image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
+    image_rate_limit: float = 20.0
+    image_concurrency: int = 8
 
     @property
     def uses_sandbox(self) -> bool:
@@ -94,6 +100,29 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: 
     return value
 
 
+HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def parse_hosts(raw: str | None, variable: str = "HAIER_IMAGE_ALLOWED_HOSTS") -> tuple[str, ...]:
+    """A comma-separated host allow-list (``cdn.example.com`` or ``*.example.com``); empty: any public host."""
+    hosts = tuple(dict.fromkeys(h.strip().lower().rstrip(".") for h in (raw or "").split(",") if h.strip()))
+    bad = [host for host in hosts if not HOST_NAME.match(host)]
+    if bad:
+        raise SettingsError(f"{variable}: {bad!r} are not host names (e.g. img.haier.net or *.haier.net)")
+    return hosts
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: {raw!r} is not a boolean (true/false)")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every ``HAIER_*`` setting; raise :class:`SettingsError` naming the first bad one."""
     env = os.environ if env is None else env
@@ -133,4 +162,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
         max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
         alert_webhook_url=_url(env, "HAIER_ALERT_WEBHOOK_URL"),
+        image_max_bytes=int(_number(env, "HAIER_IMAGE_MAX_BYTES", 10 * 1024 * 1024, int, 1024, 1 << 30)),
+        image_max_pixels=int(_number(env, "HAIER_IMAGE_MAX_PIXELS", 40_000_000, int, 1, 1_000_000_000)),
+        image_allowed_hosts=parse_hosts(env.get("HAIER_IMAGE_ALLOWED_HOSTS")),
+        image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
+        image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 20.0, float, 0.1, 10_000),
+        image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
     )

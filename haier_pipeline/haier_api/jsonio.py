@@ -1,14 +1,23 @@
 """JSON in and out with exact decimals: numbers with a fraction become ``Decimal``, never float.
 
-``dumps`` writes ``Decimal`` back as a JSON number (not a string), so a stored raw
-payload re-parses to exactly what the gateway sent.
+``dumps`` writes ``Decimal`` back as a JSON number (not a string), digit for
+digit, so a stored raw payload re-parses to exactly what the gateway sent. The
+standard encoder cannot emit a Decimal as a number, so each one is written as a
+marked string that one regular-expression pass then unquotes.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
+
+# A per-process nonce in the marker: no string inside a payload can pose as a marked Decimal.
+_NONCE = secrets.token_hex(8)
+_MARK = f"\x00{_NONCE}"
+_MARKED = re.compile(rf'"\\u0000{_NONCE}(-?(?:[0-9]+(?:\.[0-9]+)?(?:E[+-]?[0-9]+)?|NaN|Infinity))\\u0000"')
 
 
 def loads(text: str | bytes) -> Any:
@@ -16,31 +25,17 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
 
 
-def dumps(value: Any) -> str:
-    """Serialise a decoded payload, writing ``Decimal`` as a JSON number with its exact digits."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts)
-
-
-def _write(value: Any, out: list[str]) -> None:
+def _default(value: object) -> str:
     if isinstance(value, Decimal):
-        out.append(str(value))  # "12.50", "1E+3", "NaN": all read back by loads()
-    elif isinstance(value, dict):
-        out.append("{")
-        for position, (key, item) in enumerate(value.items()):
-            if position:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for position, item in enumerate(value):
-            if position:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
+        if value.is_nan():
+            return f"{_MARK}NaN\x00"  # kept, so a malformed record stays malformed when re-parsed
+        if value.is_infinite():
+            return f"{_MARK}{'-' if value < 0 else ''}Infinity\x00"
+        return f"{_MARK}{value}\x00"
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """Serialise a decoded payload, writing every ``Decimal`` as the exact number it holds."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return _MARKED.sub(r"\1", text)

@@ -24,7 +24,7 @@ class ClientStats:
     server_errors_5xx: int = 0
     network_errors: int = 0
     unauthorized_401: int = 0
-    token_refreshes_401: int = 0
+    refreshes_after_401: int = 0
     tokens_fetched: int = 0
     total_latency_s: float = 0.0
     max_codes_per_call: int = 0
@@ -69,7 +69,7 @@ class ClientStats:
                 "server_errors_5xx": self.server_errors_5xx,
                 "network_errors": self.network_errors,
                 "unauthorized_401": self.unauthorized_401,
-                "token_refreshes_401": self.token_refreshes_401,
+                "refreshes_after_401": self.refreshes_after_401,
                 "tokens_fetched": self.tokens_fetched,
                 "total_latency_s": self.total_latency_s,
                 "mean_latency_s": self.total_latency_s / attempts if attempts else 0.0,

@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 _MARK = "\x00D"
-_MARKED = re.compile(r'"\\u0000D(-?[0-9]+(?:\.[0-9]+)?(?:E[+-]?[0-9]+)?)\\u0000"')
+_MARKED = re.compile(r'"\\u0000D(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
 
 
 def _default(value: object) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("a non-finite Decimal cannot be written as JSON")
-        return f"{_MARK}{value}\x00"
+        return f"{_MARK}{value:f}\x00"  # fixed-point: Decimal("0E-2") is written 0.00
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

@@ -1,0 +1,180 @@
+"""Image assets: product images made local (downloaded, validated, stored once) and the cleanup of unused ones.
+
+``product_images`` hangs off the ``products`` table: it reads each Haier product's image
+URLs, stores the images under the media root and fills ``products.main_images`` /
+``detail_images``. Rejected images are counted and named (metadata and a ``manual`` sync-log
+row whose failures start with ``images:``); they never fail the run. ``media_cleanup`` reports
+images no product references any more and deletes them only when ``dry_run`` is false.
+Image limits come from the ``HAIER_IMAGE_*`` settings, read when the step starts.
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import func, select
+
+from haier_pipeline.catalog.tables import media_images
+from haier_pipeline.media.cleanup import CleanupPlan, apply_cleanup, plan_cleanup, referenced_paths
+from haier_pipeline.media.localise import LocaliseReport, localise_images
+from haier_pipeline.media.options import ImageOptions
+from haier_pipeline.media.store import MediaStore
+from haier_pipeline.media.thumbnails import thumbnails_markdown
+from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.settings import load_settings
+
+from .catalog import products
+from .metadata import failures_markdown
+from .sync_tracking import close_abandoned_logs, tracked_sync
+
+MEDIA_GROUP = "media"
+MAINTENANCE_GROUP = "media_maintenance"
+MEDIA_POOL = "media"
+LISTED = 20
+
+
+class ProductImagesConfig(dg.Config):
+    """Run options for the images pass."""
+
+    recheck: bool = Field(
+        default=False,
+        description="Download images already stored again, to pick up changed content (new bytes are stored once).",
+    )
+
+
+class MediaCleanupConfig(dg.Config):
+    """Run options for the cleanup; nothing is deleted unless ``dry_run`` is false."""
+
+    dry_run: bool = Field(default=True, description="Only report what would be deleted.")
+    grace_minutes: int = Field(default=60, ge=0, description="Leave files without a row alone until this old.")
+
+
+def _bullets(items: list[str]) -> dg.MetadataValue:
+    return failures_markdown(items[:LISTED] + ([f"… and {len(items) - LISTED} more"] if len(items) > LISTED else []))
+
+
+def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int, options: ImageOptions) -> dict:
+    seconds = max(report.seconds, 1e-9)
+    reasons = report.rejected_by_reason()
+    return {
+        "products_seen": report.products_seen,
+        "image_urls": report.urls_seen,
+        "reused": report.reused,
+        "downloaded": report.downloaded,
+        "deduplicated": report.deduplicated,
+        "rejected": len(report.rejected),
+        "rejected_by_reason": dg.MetadataValue.md(
+            "\n".join(f"- {reason}: {count}" for reason, count in reasons.items()) or "_none_"
+        ),
+        "rejections": failures_markdown([r.describe() for r in report.rejected]),
+        "kept_after_failed_recheck": report.kept_after_failed_recheck,
+        "products_updated": report.product_writes.updated,
+        "dangling_rows_removed": report.dangling_rows_removed,
+        "http_requests": report.http_requests,
+        "bytes_downloaded": report.bytes_downloaded,
+        "bytes_written": report.bytes_written,
+        "duration_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+        "images_per_second": dg.MetadataValue.float(round(report.fetched / seconds, 2)),
+        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 3)),
+        "loopback_hosts_allowed": options.policy.allow_loopback,
+        "private_hosts_allowed": options.policy.allow_private,
+        "dagster/row_count": stored_total,
+        "thumbnails": dg.MetadataValue.md(thumbnails_markdown(store, reversed(report.new_files))),
+    }
+
+
+@dg.asset(
+    group_name=MEDIA_GROUP,
+    kinds={"pillow", "sql"},
+    pool=MEDIA_POOL,
+    deps=[products],
+    description="Every Haier product's main and page images, validated with Pillow and stored once under the media root.",
+)
+def product_images(
+    context: dg.AssetExecutionContext,
+    config: ProductImagesConfig,
+    catalog: CatalogResource,
+    media: MediaResource,
+    sync_scope: SyncScope,
+) -> dg.MaterializeResult:
+    close_abandoned_logs(context, catalog)
+    options = ImageOptions.from_settings(load_settings())
+    store = MediaStore(media.root)
+    if options.policy.allow_loopback or options.policy.allow_private:
+        context.log.info("image URLs on loopback addresses are allowed (the sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
+    with tracked_sync(catalog, "manual", context.run_id) as tracker:
+        report = localise_images(
+            catalog, store, options, product_codes=sync_scope.product_codes or None, recheck=config.recheck
+        )
+        tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
+        for rejection in report.rejected:
+            tracker.failed(rejection.describe())
+    with catalog.begin() as conn:
+        stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
+    if report.rejected:
+        context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
+    return dg.MaterializeResult(metadata={**images_metadata(report, store, stored_total, options),
+                                          "sync_status": tracker.status})
+
+
+@dg.asset_check(asset=product_images, description="Every image path a product lists has its media_images row and file.")
+def product_images_exist(catalog: CatalogResource, media: MediaResource) -> dg.AssetCheckResult:
+    store = MediaStore(media.root)
+    with catalog.begin() as conn:
+        referenced = referenced_paths(conn)
+        recorded = set(conn.execute(select(media_images.c.file)).scalars())
+    no_row = sorted(p for p in referenced if p not in recorded)
+    no_file = sorted(p for p in referenced if not store.exists(p))
+    return dg.AssetCheckResult(
+        passed=not no_row and not no_file,
+        metadata={"referenced": len(referenced), "without_row": len(no_row), "without_file": len(no_file),
+                  "examples": _bullets([*no_row, *no_file])},
+    )
+
+
+def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
+    return {
+        "dry_run": dry_run,
+        "unreferenced_rows": len(plan.unreferenced_rows),
+        "dangling_rows": len(plan.dangling_rows),
+        "orphan_files": len(plan.orphan_files),
+        "temp_files": len(plan.temp_files),
+        "referenced_but_missing": len(plan.missing_referenced),
+        "reclaimable_bytes": plan.reclaimable_bytes,
+        "candidates": _bullets([f for _, f in plan.unreferenced_rows] + [f for _, f in plan.dangling_rows]
+                               + plan.orphan_files + plan.temp_files),
+    }
+
+
+@dg.asset(
+    group_name=MAINTENANCE_GROUP,
+    kinds={"pillow", "sql"},
+    pool=MEDIA_POOL,
+    deps=[product_images],
+    description="Images no product references any more: reported, and deleted only when dry_run is false.",
+)
+def media_cleanup(
+    context: dg.AssetExecutionContext, config: MediaCleanupConfig, catalog: CatalogResource, media: MediaResource
+) -> dg.MaterializeResult:
+    store = MediaStore(media.root)
+    plan = plan_cleanup(catalog, store, grace=timedelta(minutes=config.grace_minutes))
+    metadata = cleanup_metadata(plan, config.dry_run)
+    if config.dry_run:
+        context.log.info(f"dry run: {plan.candidates} candidate(s), {plan.reclaimable_bytes} bytes; nothing deleted")
+        return dg.MaterializeResult(metadata={**metadata, "rows_deleted": 0, "files_deleted": 0, "bytes_freed": 0})
+    result = apply_cleanup(catalog, store, plan)
+    context.log.info(f"deleted {result.rows_deleted} row(s) and {result.files_deleted} file(s)")
+    return dg.MaterializeResult(metadata={**metadata, "rows_deleted": result.rows_deleted,
+                                          "files_deleted": result.files_deleted, "bytes_freed": result.bytes_freed})
+
+
+media_cleanup_job = dg.define_asset_job(
+    "media_cleanup_job",
+    selection=[media_cleanup],
+    executor_def=dg.in_process_executor,
+    description="Report (dry run, the default) or delete images no product references any more.",
+)
+
+IMAGE_ASSETS = [product_images, media_cleanup]
+IMAGE_CHECKS = [product_images_exist]
+IMAGE_JOBS = [media_cleanup_job]

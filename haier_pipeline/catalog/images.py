@@ -1,0 +1,61 @@
+"""Localised image references: ``products.main_images``/``detail_images`` and ``media_images`` rows.
+
+Deliberately small: the image pipeline (``haier_pipeline.media``) decides what to download
+and store; this module only records the outcome, set-based like every other writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .bulk import chunked, fetch_by_keys, last_by_key, update_rows
+from .counts import WriteCounts
+from .tables import media_images, products
+
+IMAGE_COLUMNS = ("main_images", "detail_images")
+
+
+def set_product_images_bulk(
+    conn: Connection, items: Iterable[tuple[str, Sequence[str], Sequence[str]]], now: datetime | None = None
+) -> WriteCounts:
+    """Set ``(product_code, main, detail)`` image lists on Haier products; unchanged lists write nothing.
+
+    ``skipped`` counts local products and unknown codes.
+    """
+    now = now or datetime.now(timezone.utc)
+    counts = WriteCounts()
+    for chunk in chunked(items):
+        latest = last_by_key(chunk, lambda item: item[0])
+        current = fetch_by_keys(conn, products, "product_code", latest, ("id", "source", *IMAGE_COLUMNS))
+        updates, unchanged, skipped = [], 0, 0
+        for code, (_, main, detail) in latest.items():
+            old = current.get(code)
+            if old is None or old.source != "haier":
+                skipped += 1
+            elif old.main_images != list(main) or old.detail_images != list(detail):
+                updates.append({"id": old.id, "main_images": list(main), "detail_images": list(detail), "updated_at": now})
+            else:
+                unchanged += 1
+        update_rows(conn, products, "id", updates, (*IMAGE_COLUMNS, "updated_at"))
+        counts += WriteCounts(0, len(updates), unchanged, 0, skipped)
+    return counts
+
+
+def set_product_images(
+    conn: Connection, product_code: str, main: Sequence[str], detail: Sequence[str], now: datetime | None = None
+) -> bool:
+    """Set one Haier product's image lists; True when the row changed."""
+    return set_product_images_bulk(conn, [(product_code, main, detail)], now).updated == 1
+
+
+def insert_media_images(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``media_images`` rows (keys are its column names) and return their ids, in input order."""
+    ids: list[int] = []
+    statement = media_images.insert().returning(media_images.c.id, sort_by_parameter_order=True)
+    for chunk in chunked(rows):
+        ids.extend(conn.execute(statement, [dict(row) for row in chunk]).scalars())
+    return ids

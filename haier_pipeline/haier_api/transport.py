@@ -1,0 +1,264 @@
+"""Every HTTP exchange with the gateway: pooled session, rate limit, time-outs, retries, 401 repeat.
+
+One :class:`Transport` per client. Each call is a tenacity retry loop bounded by
+an attempt count *and* a total deadline; every attempt waits for a rate-limiter
+slot first. It either returns decoded JSON or raises a typed
+:class:`~haier_pipeline.haier_api.errors.HaierApiError` naming endpoint and
+batch: it never returns ``None`` for a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
+from tenacity.wait import wait_exponential_jitter
+
+from . import jsonio
+from .errors import Batch, HaierApiError, HaierAuthError, HaierRequestRejected, HaierUnavailable, describe_batch
+from .ratelimit import RateLimiter
+from .redact import Redactor
+from .stats import ClientStats
+
+log = logging.getLogger("haier_pipeline.haier_api")
+
+_NOT_RETRYABLE_REQUEST_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
+
+
+class Credential(Protocol):
+    """What the transport needs from a token: the header to send and the raw value to invalidate."""
+
+    value: str
+
+    @property
+    def header(self) -> str: ...
+
+
+class Authenticator(Protocol):
+    """A token source (``TokenProvider``): a current credential, and a way to declare one dead."""
+
+    def current(self) -> Credential: ...
+
+    def invalidate(self, token: str) -> bool: ...
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way a later attempt may not: network fault, 5xx, 429, garbled body."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one call tries: attempts in total (Haier: at most 3 retries), a deadline, backoff shape."""
+
+    max_attempts: int = 4
+    deadline: float = 120.0
+    timeout: float = 30.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+
+
+def make_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool is big enough for every worker thread at once."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: ``"2"``, ``"0.5"`` or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds or seconds == float("inf"):
+        return None
+    return max(0.0, seconds)
+
+
+class Transport:
+    """POSTs JSON to the gateway with rate limiting, retries, deadline, 401 handling and masked logs."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        limiter: RateLimiter,
+        redactor: Redactor,
+        stats: ClientStats,
+        policy: RetryPolicy,
+    ) -> None:
+        self.session = session
+        self.limiter = limiter
+        self.redactor = redactor
+        self.stats = stats
+        self.policy = policy
+        self._backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial)
+
+    def post_json(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        *,
+        endpoint: str,
+        batch: Sequence[str] = (),
+        auth: Authenticator | None = None,
+    ) -> Any:
+        """POST ``body`` and return the decoded JSON (decimals as ``Decimal``), or raise a typed error."""
+        batch = tuple(batch)
+        deadline_at = time.monotonic() + self.policy.deadline
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.max_attempts) | stop_before_delay(self.policy.deadline),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            before_sleep=lambda state: self._before_retry(state, endpoint, batch),
+            reraise=True,
+            sleep=time.sleep,
+        )
+        started = time.monotonic()
+        try:
+            return retrying(self._attempt, url, body, endpoint, batch, auth, deadline_at)
+        except _Retryable as last:
+            attempts = int(retrying.statistics.get("attempt_number", 0))
+            elapsed = time.monotonic() - started
+            raise HaierUnavailable(
+                endpoint,
+                batch,
+                f"gave up after {attempts} attempt(s) in {elapsed:.1f} s "
+                f"(limits: {self.policy.max_attempts} attempts, {self.policy.deadline:g} s): {last.reason}",
+            ) from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, _Retryable) and error.retry_after is not None:
+            return error.retry_after
+        return float(self._backoff(state))
+
+    def _before_retry(self, state: RetryCallState, endpoint: str, batch: Batch) -> None:
+        self.stats.add(retries=1)
+        outcome = state.outcome
+        reason = outcome.exception() if outcome is not None else None
+        sleep = state.next_action.sleep if state.next_action is not None else 0.0
+        log.info(
+            "retrying %s [%s] after %s (attempt %d/%d), waiting %.2f s",
+            endpoint, describe_batch(batch), reason, state.attempt_number, self.policy.max_attempts, sleep,
+        )
+
+    def _attempt(self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float) -> Any:
+        for repeat in (False, True):
+            self._wait_for_slot(endpoint, batch, deadline_at)
+            credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
+            response = self._send(url, body, endpoint, batch, credential.header if credential else None, deadline_at)
+            if response.status_code != 401:
+                return self._decode(response, endpoint, batch)
+            self.stats.add(unauthorized_401=1)
+            if auth is None or credential is None or repeat:
+                break
+            # The token died early: declare it dead (only the first thread to do so refreshes) and repeat once.
+            if auth.invalidate(credential.value):
+                self.stats.add(refreshes_after_401=1)
+        raise HaierAuthError(endpoint, batch, f"HTTP 401: {self._server_message(response)}")
+
+    @staticmethod
+    def _credential(auth: Authenticator | None, endpoint: str, batch: Batch) -> Credential | None:
+        if auth is None:
+            return None
+        try:
+            return auth.current()
+        except (HaierAuthError, HaierUnavailable) as error:
+            # Name the business call that needed the token, not just the token endpoint.
+            raise type(error)(endpoint, batch, f"no token: {error.message}") from None
+
+    def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
+            raise HaierUnavailable(endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
+
+    def _send(self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None, deadline_at: float) -> requests.Response:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        timeout = max(0.001, min(self.policy.timeout, deadline_at - time.monotonic()))
+        started = time.perf_counter()
+        try:
+            # Not streamed: the whole body is read here, so a connection cut mid-body is caught below.
+            response = self.session.post(url, data=jsonio.dumps(body).encode("utf-8"), headers=headers, timeout=timeout)
+        except _NOT_RETRYABLE_REQUEST_ERRORS as error:
+            raise HaierApiError(endpoint, batch, f"bad request setup: {self.redactor.text(str(error))}") from None
+        except requests.RequestException as error:
+            latency = time.perf_counter() - started
+            self.stats.attempt_finished(latency)
+            self.stats.add(network_errors=1)
+            reason = f"{type(error).__name__}: {self.redactor.text(str(error))[:300]}"
+            self._log(endpoint, batch, body, f"failed ({reason})", latency)
+            raise _Retryable(reason) from None
+        latency = time.perf_counter() - started
+        self.stats.attempt_finished(latency)
+        self._log(endpoint, batch, body, f"HTTP {response.status_code}", latency)
+        return response
+
+    def _decode(self, response: requests.Response, endpoint: str, batch: Batch) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return jsonio.loads(response.content)
+            except ValueError:
+                raise _Retryable(f"HTTP {status} with a body that is not JSON") from None
+        if status == 429:
+            self.stats.add(throttled_429=1)
+            raise _Retryable("HTTP 429", parse_retry_after(response.headers.get("Retry-After")))
+        if status >= 500:
+            self.stats.add(server_errors_5xx=1)
+            raise _Retryable(f"HTTP {status}")
+        raise HaierRequestRejected(endpoint, batch, self._server_message(response), status)
+
+    def _server_message(self, response: requests.Response) -> str:
+        try:
+            payload = jsonio.loads(response.content)
+        except ValueError:
+            payload = None
+        message: Any = None
+        if isinstance(payload, Mapping):
+            for key in ("message", "msg", "error_description", "error"):
+                if isinstance(payload.get(key), str) and payload[key]:
+                    message = payload[key]
+                    break
+        if message is None:
+            message = response.text.strip() or response.reason or "no message"
+        return self.redactor.text(str(message))[:500]
+
+    def _log(self, endpoint: str, batch: Batch, body: Mapping[str, Any], outcome: str, latency: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "POST %s [%s] -> %s in %.1f ms body=%s",
+                endpoint, describe_batch(batch), outcome, latency * 1000, self.redactor.text(jsonio.dumps(self.redactor.body(body))),
+            )

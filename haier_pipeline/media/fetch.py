@@ -1,0 +1,125 @@
+"""Download one image URL with a hard ceiling on bytes and time, following at most three redirects.
+
+The body is streamed and the read stops as soon as it passes ``max_bytes``, so a hostile or
+broken server can cost at most ``max_bytes`` of memory and ``total_timeout`` seconds per image.
+Redirects are followed by hand, with the URL policy applied to every hop. Content encodings
+are refused up front (``Accept-Encoding: identity``) so a small gzip body cannot inflate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import requests
+
+from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
+from .transport import BlockedAddress, HostRateLimiter, image_session
+from .urls import UrlPolicy, check_url
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Ceilings for one download."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 60.0
+    max_redirects: int = 3
+
+
+@dataclass(frozen=True)
+class Download:
+    """The bytes behind one URL (and where they finally came from)."""
+
+    url: str
+    final_url: str
+    data: bytes
+    declared_type: str | None  # the server's Content-Type, informational only
+
+
+class ImageFetcher:
+    """Thread-safe downloader: one pooled session, one per-host rate limit, one request counter."""
+
+    def __init__(self, policy: UrlPolicy, limits: FetchLimits, *, rate_per_host: float, pool_size: int = 8) -> None:
+        self.policy = policy
+        self.limits = limits
+        self._session = image_session(policy.address_allowed, pool_size)
+        self._rate = HostRateLimiter(rate_per_host)
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self._session.close()
+        self._rate.close()
+
+    def __enter__(self) -> ImageFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch(self, url: str) -> Download:
+        """The image's bytes, or :class:`ImageRejected` naming why not."""
+        deadline = time.monotonic() + self.limits.total_timeout
+        current = url
+        for _hop in range(self.limits.max_redirects + 1):
+            parts = check_url(current, self.policy)
+            host = (parts.hostname or "").lower()
+            if not self._rate.acquire(host, timeout=max(0.0, deadline - time.monotonic())):
+                raise ImageRejected(NETWORK_ERROR, "rate-limit wait exceeded the download time limit")
+            response = self._get(current)
+            with response:
+                if response.status_code in REDIRECT_STATUSES:
+                    location = response.headers.get("Location")
+                    if not location:
+                        raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code} redirect without Location")
+                    current = urljoin(current, location)
+                    continue
+                if response.status_code != 200:
+                    raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code}")
+                data = self._read_bounded(response, deadline)
+                return Download(url, current, data, response.headers.get("Content-Type"))
+        raise ImageRejected(BLOCKED_URL, f"more than {self.limits.max_redirects} redirects")
+
+    def _get(self, url: str) -> requests.Response:
+        with self._lock:
+            self.requests_sent += 1
+        try:
+            return self._session.get(
+                url, stream=True, allow_redirects=False,
+                timeout=(self.limits.connect_timeout, self.limits.read_timeout),
+            )
+        except BlockedAddress as exc:
+            raise ImageRejected(BLOCKED_URL, str(exc)) from None
+        except requests.Timeout:
+            raise ImageRejected(NETWORK_ERROR, "timed out") from None
+        except requests.RequestException as exc:
+            raise ImageRejected(NETWORK_ERROR, f"request failed ({type(exc).__name__})") from None
+
+    def _read_bounded(self, response: requests.Response, deadline: float) -> bytes:
+        ceiling = self.limits.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > ceiling:
+            raise ImageRejected(OVERSIZED, f"declares {int(declared)} bytes, over the {ceiling}-byte ceiling")
+        if response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
+            raise ImageRejected(NETWORK_ERROR, "compressed transfer encoding refused")
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                body += chunk
+                if len(body) > ceiling:
+                    raise ImageRejected(OVERSIZED, f"more than {ceiling} bytes (stopped reading)")
+                if time.monotonic() > deadline:
+                    raise ImageRejected(NETWORK_ERROR, f"download took over {self.limits.total_timeout:g} s")
+        except requests.exceptions.ChunkedEncodingError:
+            raise ImageRejected(TRUNCATED, f"connection closed after {len(body)} bytes") from None
+        except requests.RequestException as exc:
+            raise ImageRejected(NETWORK_ERROR, f"read failed after {len(body)} bytes ({type(exc).__name__})") from None
+        return bytes(body)

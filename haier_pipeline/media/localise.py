@@ -1,0 +1,230 @@
+"""The images pass: for every Haier product, make its image URLs local files, downloading each image at most once.
+
+Per chunk of products: URLs already recorded whose file still exists are reused without a
+request; the rest are downloaded and validated by a bounded thread pool (per-host rate
+limit shared by the threads); the main thread alone writes files, so identical bytes are
+never written twice (a digest already stored, in this run or before, is reused). Then one
+transaction records the chunk's new rows and the products' image lists. A rejected image is
+counted with its reason and left out of the product's lists; it never stops the pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection
+
+from haier_pipeline.catalog.counts import WriteCounts
+
+from .fetch import Download, ImageFetcher
+from .options import ImageOptions
+from .records import ProductImages, StoredImage, haier_product_pages, media_row, record_chunk, stored_by_sha, stored_by_url
+from .rejections import ImageRejected, Rejection
+from .store import MediaStore
+from .validate import ImageFacts, validate_image
+
+PRODUCTS_PER_CHUNK = 200
+PENDING_BYTES = 32 * 1024 * 1024  # downloaded-but-unwritten bytes held before a flush
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Catalog(Protocol):
+    def begin(self) -> AbstractContextManager[Connection]: ...
+
+
+@dataclass
+class LocaliseReport:
+    """What one pass did; every URL lands in exactly one of reused, downloaded, deduplicated, rejected."""
+
+    products_seen: int = 0
+    urls_seen: int = 0
+    reused: int = 0
+    downloaded: int = 0
+    deduplicated: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    kept_after_failed_recheck: int = 0
+    bytes_downloaded: int = 0
+    bytes_written: int = 0
+    http_requests: int = 0
+    dangling_rows_removed: int = 0
+    product_writes: WriteCounts = field(default_factory=WriteCounts)
+    new_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def fetched(self) -> int:
+        """Images that arrived intact over the network this pass."""
+        return self.downloaded + self.deduplicated
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.reason for r in self.rejected).items()))
+
+
+Outcome = tuple[Download, ImageFacts] | ImageRejected
+
+
+def localise_images(
+    catalog: Catalog,
+    store: MediaStore,
+    options: ImageOptions,
+    *,
+    product_codes: Sequence[str] | None = None,
+    recheck: bool = False,
+    now: datetime | None = None,
+    fetcher: ImageFetcher | None = None,
+    chunk_size: int = PRODUCTS_PER_CHUNK,
+) -> LocaliseReport:
+    """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""
+    now = now or datetime.now(timezone.utc)
+    started = time.monotonic()
+    own_fetcher = fetcher is None
+    fetcher = fetcher or ImageFetcher(
+        options.policy, options.limits, rate_per_host=options.rate_per_host, pool_size=options.concurrency
+    )
+    requests_before = fetcher.requests_sent
+    report = LocaliseReport()
+    run = _RunState(store, options, recheck, now, report)
+    try:
+        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="image-fetch") as pool:
+            for chunk in haier_product_pages(catalog.begin, product_codes, chunk_size):
+                run.process(catalog, chunk, lambda urls: _bounded_map(pool, run.fetch_with(fetcher), urls,
+                                                                      options.concurrency * 4))
+    finally:
+        report.http_requests = fetcher.requests_sent - requests_before
+        if own_fetcher:
+            fetcher.close()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+class _RunState:
+    """What one pass has learnt so far: URL -> stored path, URL -> rejection, digest -> stored path."""
+
+    def __init__(self, store: MediaStore, options: ImageOptions, recheck: bool, now: datetime,
+                 report: LocaliseReport) -> None:
+        self.store, self.options, self.recheck, self.now, self.report = store, options, recheck, now, report
+        self.resolved: dict[str, str] = {}
+        self.refused: dict[str, Rejection] = {}
+        self.by_digest: dict[str, str] = {}
+
+    def fetch_with(self, fetcher: ImageFetcher) -> Callable[[str], Outcome]:
+        max_pixels = self.options.max_pixels
+
+        def fetch(url: str) -> Outcome:
+            try:
+                download = fetcher.fetch(url)
+                return download, validate_image(download.data, max_pixels)
+            except ImageRejected as rejection:
+                return rejection
+
+        return fetch
+
+    def process(self, catalog: Catalog, chunk: list[ProductImages],
+                fetch_all: Callable[[list[str]], Iterator[tuple[str, Outcome]]]) -> None:
+        report = self.report
+        report.products_seen += len(chunk)
+        urls = [u for p in chunk for u in (*p.main_urls, *p.page_urls)]
+        fresh = [u for u in dict.fromkeys(urls) if u not in self.resolved and u not in self.refused]
+        report.urls_seen += len(fresh)
+        with catalog.begin() as conn:
+            known = stored_by_url(conn, fresh)
+        to_fetch, fallback, dangling = [], {}, set()
+        for url in fresh:
+            rows = known.get(url, [])
+            present = next((row for row in rows if self.store.exists(row.file)), None)
+            dangling.update(row.id for row in rows if row is not present and not self.store.exists(row.file))
+            if present is not None and not self.recheck:
+                self.resolved[url] = present.file
+                report.reused += 1
+                continue
+            if present is not None:
+                fallback[url] = present
+            to_fetch.append(url)
+        pending: list[tuple[str, Download, ImageFacts]] = []
+        new_rows: list[dict[str, object]] = []
+        pending_bytes = 0
+        for url, outcome in fetch_all(to_fetch):
+            if isinstance(outcome, ImageRejected):
+                self._refuse(url, outcome, fallback.get(url))
+                continue
+            pending.append((url, *outcome))
+            pending_bytes += outcome[1].size
+            if pending_bytes >= PENDING_BYTES:
+                new_rows += self._flush(catalog, pending, fallback)
+                pending, pending_bytes = [], 0
+        new_rows += self._flush(catalog, pending, fallback)
+        lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk]
+        with catalog.begin() as conn:
+            report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now)
+        report.dangling_rows_removed += len(dangling)
+
+    def _paths(self, urls: Iterable[str]) -> list[str]:
+        return list(dict.fromkeys(self.resolved[u] for u in urls if u in self.resolved))
+
+    def _refuse(self, url: str, rejection: ImageRejected, fallback: StoredImage | None) -> None:
+        if fallback is not None:  # a re-check failed: keep serving the copy already stored
+            self.resolved[url] = fallback.file
+            self.report.kept_after_failed_recheck += 1
+        else:
+            self.refused[url] = Rejection(url, rejection.reason, rejection.detail)
+            self.report.rejected.append(self.refused[url])
+
+    def _flush(self, catalog: Catalog, pending: list[tuple[str, Download, ImageFacts]],
+               fallback: dict[str, StoredImage]) -> list[dict[str, object]]:
+        """Write the pending downloads whose bytes are not stored yet; return their new rows."""
+        if not pending:
+            return []
+        digests = {facts.sha256 for _, _, facts in pending if facts.sha256 not in self.by_digest}
+        with catalog.begin() as conn:
+            stored = stored_by_sha(conn, digests) if digests else {}
+        rows: list[dict[str, object]] = []
+        for url, download, facts in pending:
+            self.report.bytes_downloaded += facts.size
+            path = self.by_digest.get(facts.sha256) or next(
+                (row.file for row in stored.get(facts.sha256, []) if self.store.exists(row.file)), None
+            )
+            if path is not None:
+                self.report.deduplicated += 1
+            else:
+                path = self.store.write(download.data, facts.extension, self.now)
+                rows.append(media_row(path, url, facts, self.now))
+                self.report.downloaded += 1
+                self.report.bytes_written += facts.size
+                self.report.new_files.append(path)
+            self.by_digest[facts.sha256] = path
+            self.resolved[url] = path
+        return rows
+
+
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
+    source = iter(items)
+    running: dict[Future[R], T] = {}
+
+    def top_up() -> None:
+        while len(running) < window:
+            try:
+                item = next(source)
+            except StopIteration:
+                return
+            running[pool.submit(fn, item)] = item
+
+    top_up()
+    try:
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = running.pop(future)
+                yield item, future.result()
+            top_up()
+    finally:
+        for future in running:
+            future.cancel()

@@ -1,0 +1,130 @@
+"""The catalog side of the images pass: which URLs and contents are already stored, and recording new ones.
+
+Reads are keyed and set-based (one ``SELECT … IN`` per chunk). The write for a chunk of
+products happens in one transaction: dangling rows removed, new ``media_images`` rows
+inserted, ``products.main_images``/``detail_images`` set — so a product never points at a
+row that is not there, and a row is only ever written after its file is on disk.
+
+``media_images.file`` is unique, so identical bytes behind two URLs share one file and one
+row; the row keeps the first URL seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+
+from haier_pipeline.catalog.bulk import chunked
+from haier_pipeline.catalog.counts import WriteCounts
+from haier_pipeline.catalog.images import insert_media_images, set_product_images_bulk
+from haier_pipeline.catalog.tables import media_images, products
+
+from .validate import ImageFacts
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One ``media_images`` row as the images pass needs it."""
+
+    id: int
+    file: str
+    original_url: str | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class ProductImages:
+    """A Haier product's image URLs (main first, then page images) and its current stored lists."""
+
+    product_code: str
+    main_urls: tuple[str, ...]
+    page_urls: tuple[str, ...]
+    main_images: tuple[str, ...]
+    detail_images: tuple[str, ...]
+
+
+def _urls(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(dict.fromkeys(item.strip() for item in items if isinstance(item, str) and item.strip()))
+
+
+def _product(row) -> ProductImages:  # type: ignore[no-untyped-def]
+    return ProductImages(
+        row.product_code, _urls(row.product_image_url), _urls(row.product_page_urls or []),
+        tuple(row.main_images or ()), tuple(row.detail_images or ()),
+    )
+
+
+_PRODUCT_COLUMNS = (
+    products.c.id, products.c.product_code, products.c.product_image_url, products.c.product_page_urls,
+    products.c.main_images, products.c.detail_images,
+)
+
+
+def haier_product_pages(conn_factory, codes: Sequence[str] | None, size: int) -> Iterator[list[ProductImages]]:  # type: ignore[no-untyped-def]
+    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own short transaction."""
+    if codes is not None:
+        for chunk in chunked(list(dict.fromkeys(codes)), size):
+            with conn_factory() as conn:
+                rows = conn.execute(
+                    select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.product_code.in_(chunk))
+                    .order_by(products.c.id)
+                ).all()
+            if rows:
+                yield [_product(row) for row in rows]
+        return
+    last_id = 0
+    while True:
+        with conn_factory() as conn:
+            rows = conn.execute(
+                select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.id > last_id)
+                .order_by(products.c.id).limit(size)
+            ).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield [_product(row) for row in rows]
+
+
+def stored_by_url(conn: Connection, urls: Collection[str]) -> dict[str, list[StoredImage]]:
+    """Every row recorded for each URL, newest first."""
+    found: dict[str, list[StoredImage]] = {}
+    for chunk in chunked(list(urls)):
+        query = select(media_images.c.id, media_images.c.file, media_images.c.original_url, media_images.c.sha256)
+        for row in conn.execute(query.where(media_images.c.original_url.in_(chunk)).order_by(media_images.c.id.desc())):
+            found.setdefault(row.original_url, []).append(StoredImage(row.id, row.file, row.original_url, row.sha256))
+    return found
+
+
+def stored_by_sha(conn: Connection, digests: Collection[str]) -> dict[str, list[StoredImage]]:
+    """Every row holding each content digest, oldest first."""
+    found: dict[str, list[StoredImage]] = {}
+    for chunk in chunked(list(digests)):
+        query = select(media_images.c.id, media_images.c.file, media_images.c.original_url, media_images.c.sha256)
+        for row in conn.execute(query.where(media_images.c.sha256.in_(chunk)).order_by(media_images.c.id)):
+            found.setdefault(row.sha256, []).append(StoredImage(row.id, row.file, row.original_url, row.sha256))
+    return found
+
+
+def media_row(file: str, url: str, facts: ImageFacts, now: datetime) -> dict[str, object]:
+    return {
+        "file": file, "original_url": url, "content_type": facts.content_type, "size": facts.size,
+        "width": facts.width, "height": facts.height, "sha256": facts.sha256, "created_at": now,
+    }
+
+
+def record_chunk(
+    conn: Connection,
+    new_rows: Sequence[dict[str, object]],
+    dangling_ids: Collection[int],
+    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
+    now: datetime,
+) -> WriteCounts:
+    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add new rows, set product lists."""
+    for chunk in chunked(sorted(dangling_ids)):
+        conn.execute(delete(media_images).where(media_images.c.id.in_(chunk)))
+    insert_media_images(conn, new_rows)
+    return set_product_images_bulk(conn, lists, now)

@@ -1,0 +1,104 @@
+"""The image downloader's HTTP session: pooled, retried politely, and re-checking every connected address.
+
+``check_url`` vets a host by resolving it, but DNS can answer differently a moment later
+(DNS rebinding). So the connection classes here look at the socket's actual peer address
+right after connecting and refuse it under the same rule; the request never leaves.
+Proxies and ``.netrc`` from the environment are ignored (``trust_env = False``) so the peer
+checked is the image host itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.retry import Retry
+
+from haier_pipeline.haier_api.ratelimit import RateLimiter
+
+MAX_RETRY_AFTER_S = 5.0
+USER_AGENT = "haier-pipeline-images/1.0"
+
+
+class BlockedAddress(Exception):
+    """A connection reached an address the URL policy refuses (raised before any byte is sent)."""
+
+
+class CappedRetry(Retry):
+    """urllib3 ``Retry`` that honours ``Retry-After`` but never sleeps longer than a few seconds."""
+
+    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER_S)
+
+
+def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type[HTTPConnection]:
+    class GuardedConnection(base):  # type: ignore[valid-type, misc]
+        def _new_conn(self):  # type: ignore[no-untyped-def]
+            sock = super()._new_conn()
+            peer = str(sock.getpeername()[0])
+            if not allowed(peer):
+                sock.close()
+                raise BlockedAddress(f"connected address {peer} is not public")
+            return sock
+
+    return GuardedConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose pools use connections that enforce ``allowed(peer_ip)``."""
+
+    def __init__(self, allowed: Callable[[str], bool], pool_size: int, retries: Retry) -> None:
+        self._allowed = allowed
+        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=retries, pool_block=False)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().init_poolmanager(*args, **kwargs)
+        http_conn = _guarded(HTTPConnection, self._allowed)
+        https_conn = _guarded(HTTPSConnection, self._allowed)
+        http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+        https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+        self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+
+
+def image_session(allowed: Callable[[str], bool], pool_size: int) -> requests.Session:
+    """A session for image downloads: guarded pools, a few retries on 429/5xx and connect errors, no redirects."""
+    retries = CappedRetry(
+        total=3, connect=2, read=1, status=2, redirect=0, other=0,
+        status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
+        backoff_factor=0.2, backoff_max=2.0, backoff_jitter=0.1,
+        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
+    )
+    session = requests.Session()
+    session.trust_env = False
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"})
+    adapter = GuardedAdapter(allowed, pool_size, retries)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class HostRateLimiter:
+    """One evenly spaced rate limit per image host, shared by every download thread."""
+
+    def __init__(self, per_host_per_second: float) -> None:
+        self.rate = per_host_per_second
+        self._limiters: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, host: str, timeout: float | None = 60.0) -> bool:
+        with self._lock:
+            limiter = self._limiters.get(host)
+            if limiter is None:
+                limiter = self._limiters[host] = RateLimiter(self.rate)
+        return limiter.acquire(timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            for limiter in self._limiters.values():
+                limiter.close()
+            self._limiters.clear()

@@ -1,0 +1,62 @@
+"""A real HTTP endpoint on 127.0.0.1 that records the JSON bodies POSTed to it (alert webhooks).
+
+Requests are answered synchronously, so once the sender's ``requests.post`` has returned, the
+body is already in :attr:`WebhookReceiver.bodies` — tests can assert on it, or on its absence,
+without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class WebhookReceiver:
+    """Where alerts land: the URL to configure, and every body and path received so far."""
+
+    url: str
+    status: int = 200
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [body for body in self.bodies if body.get("kind") == kind]
+
+
+@contextmanager
+def webhook_receiver(path: str = "/hooks/alerts", status: int = 200) -> Iterator[WebhookReceiver]:
+    """Serve on a free loopback port; answer every POST with ``status``."""
+    receiver: WebhookReceiver
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"null")
+            with receiver.lock:
+                receiver.bodies.append(body)
+                receiver.paths.append(self.path)
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}{path}", status=status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -1,0 +1,150 @@
+"""Shared pieces for the media tests (no tests here): a scriptable image host on 127.0.0.1 and catalog helpers.
+
+The host is a real ``ThreadingHTTPServer`` on a free port. Each path answers with a fixed body,
+a redirect, or a body cut off half-way (optionally holding the connection open until the test
+releases it), and every request is counted, so tests can assert exactly what was fetched.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+from sqlalchemy import Engine, insert
+
+from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.engine import prepare_database
+from support.catalog_db import catalog_url_for_tests
+
+
+def make_image(fmt: str = "PNG", size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    image = Image.new("RGB", size, colour)
+    out = io.BytesIO()
+    if fmt == "GIF":
+        image = image.convert("P")
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+@dataclass
+class Route:
+    """How one path answers."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None  # send only this many body bytes, then close (Content-Length stays full)
+    hold: threading.Event | None = None  # with cut_after: wait for this before closing
+    sent_part: threading.Event = field(default_factory=threading.Event)
+
+
+class ImageHost:
+    """A real HTTP server whose answers the test scripts path by path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.fallback = Route(404, b"not found")  # the answer for paths without a route
+        self.hits: Counter[str] = Counter()
+        self._lock = threading.Condition()
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                with host._lock:
+                    host.hits[self.path] += 1
+                    host._lock.notify_all()
+                route = host.routes.get(self.path, host.fallback)
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    if value:  # an empty value leaves the header out (e.g. no Content-Length)
+                        self.send_header(name, value)
+                if "Content-Length" not in route.headers:
+                    self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                if route.cut_after is None:
+                    self.wfile.write(route.body)
+                    return
+                self.wfile.write(route.body[: route.cut_after])
+                self.wfile.flush()
+                route.sent_part.set()
+                if route.hold is not None:
+                    route.hold.wait(30)
+                self.close_connection = True
+
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # clients hanging up mid-body is what several tests do on purpose
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(self, path: str, body: bytes = b"", status: int = 200, **kwargs: object) -> str:
+        self.routes[path] = Route(status, body, **kwargs)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        return self.add(path, b"", status, headers={"Location": location})
+
+    def hit_count(self, prefix: str = "/") -> int:
+        with self._lock:
+            return sum(count for path, count in self.hits.items() if path.startswith(prefix))
+
+    def wait_for_hits(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until at least ``count`` requests have arrived (False on timeout)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: sum(self.hits.values()) >= count, timeout)
+
+
+@pytest.fixture
+def image_host() -> Iterator[ImageHost]:
+    host = ImageHost()
+    host.thread.start()
+    try:
+        yield host
+    finally:
+        host.server.shutdown()
+        host.server.server_close()
+
+
+@pytest.fixture
+def catalog_engine(tmp_path, request) -> Engine:
+    return prepare_database(catalog_url_for_tests(tmp_path, request))
+
+
+class Catalog:
+    """The ``begin()`` that ``localise_images`` needs, over a test engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def begin(self):  # type: ignore[no-untyped-def]
+        return self.engine.begin()
+
+
+def add_products(engine: Engine, items: Sequence[tuple[str, str | None, Sequence[str]]], source: str = "haier") -> None:
+    """Insert products ``(code, main image URL, page URLs)`` directly."""
+    with engine.begin() as conn:
+        conn.execute(insert(tables.products), [
+            {"product_code": code, "name": code, "source": source, "product_image_url": main,
+             "product_page_urls": list(pages)}
+            for code, main, pages in items
+        ])
