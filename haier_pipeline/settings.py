@@ -46,7 +46,7 @@ class Settings:
     image_max_pixels: int = 40_000_000
     image_allowed_hosts: tuple[str, ...] = ()
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
-    image_rate_limit: float = 20.0
+    image_rate_limit: float = 50.0
     image_concurrency: int = 8
 
     @property
@@ -166,6 +166,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_max_pixels=int(_number(env, "HAIER_IMAGE_MAX_PIXELS", 40_000_000, int, 1, 1_000_000_000)),
         image_allowed_hosts=parse_hosts(env.get("HAIER_IMAGE_ALLOWED_HOSTS")),
         image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
-        image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 20.0, float, 0.1, 10_000),
+        image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 50.0, float, 0.1, 10_000),
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
     )

@@ -13,7 +13,9 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -125,7 +127,7 @@ def finish_and_clean(engine: Engine, root: Path, images: dict[str, bytes]) -> No
         lists = conn.execute(select(tables.products.c.product_code, tables.products.c.main_images,
                                     tables.products.c.detail_images)).all()
     assert all(len(main) == 1 and len(detail) == 1 + int(code[1:]) % 3 for code, main, detail in lists)
-    plan = plan_cleanup(Catalog(engine), store, grace=__import__("datetime").timedelta(0))
+    plan = plan_cleanup(Catalog(engine), store, grace=timedelta(0))
     apply_cleanup(Catalog(engine), store, plan)
     with engine.connect() as conn:
         recorded = set(conn.execute(select(tables.media_images.c.file)).scalars())
@@ -136,10 +138,10 @@ def finish_and_clean(engine: Engine, root: Path, images: dict[str, bytes]) -> No
 def test_killed_while_a_body_is_half_sent(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
     images = serve_catalogue(image_host, catalog_engine)
     route = image_host.routes["/p7/main.png"]
-    stalled = Route(200, route.body, cut_after=len(route.body) // 2, hold=__import__("threading").Event())
+    stalled = Route(200, route.body, cut_after=len(route.body) // 2, hold=threading.Event())
     image_host.routes["/p7/main.png"] = stalled
     root = tmp_path / "media"
-    child = start_child(str(catalog_engine.url.render_as_string(hide_password=False)), root, tmp_path / "marker")
+    child = start_child(catalog_engine.url.render_as_string(hide_password=False), root, tmp_path / "marker")
     try:
         assert stalled.sent_part.wait(30), "the child never requested the stalled image"
         kill(child)
@@ -176,13 +178,16 @@ def test_killed_after_a_random_number_of_requests(image_host: ImageHost, catalog
                                                   seed: int) -> None:
     images = serve_catalogue(image_host, catalog_engine)
     kill_after = random.Random(seed).randint(1, len(images) - 1)
+    release = image_host.hold_requests_after(kill_after)  # so the child is surely mid-run when killed
     root = tmp_path / "media"
     child = start_child(catalog_engine.url.render_as_string(hide_password=False), root, tmp_path / "marker")
     try:
-        if image_host.wait_for_hits(kill_after, timeout=30) and child.poll() is None:
-            kill(child)
+        assert image_host.wait_for_hits(kill_after + 1, timeout=30)
+        kill(child)
     finally:
+        release.set()
         if child.poll() is None:
             child.kill()
+    image_host.gate = None
     assert_consistent(catalog_engine, root)
     finish_and_clean(catalog_engine, root, images)

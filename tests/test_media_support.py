@@ -50,6 +50,7 @@ class ImageHost:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.fallback = Route(404, b"not found")  # the answer for paths without a route
+        self.gate: tuple[int, threading.Event] | None = None  # requests after the n-th wait for the event
         self.hits: Counter[str] = Counter()
         self._lock = threading.Condition()
         host = self
@@ -63,7 +64,10 @@ class ImageHost:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 with host._lock:
                     host.hits[self.path] += 1
+                    number = sum(host.hits.values())
                     host._lock.notify_all()
+                if host.gate is not None and number > host.gate[0]:
+                    host.gate[1].wait(30)
                 route = host.routes.get(self.path, host.fallback)
                 self.send_response(route.status)
                 for name, value in route.headers.items():
@@ -107,6 +111,11 @@ class ImageHost:
     def hit_count(self, prefix: str = "/") -> int:
         with self._lock:
             return sum(count for path, count in self.hits.items() if path.startswith(prefix))
+
+    def hold_requests_after(self, count: int) -> threading.Event:
+        """Requests after the ``count``-th stall until the returned event is set."""
+        self.gate = (count, threading.Event())
+        return self.gate[1]
 
     def wait_for_hits(self, count: int, timeout: float = 30.0) -> bool:
         """Block until at least ``count`` requests have arrived (False on timeout)."""

@@ -4,7 +4,6 @@ They never call Haier: they re-parse the stored payloads with the client's own p
 upsert in bulk, comparing before writing, so an unchanged sync writes no rows.
 """
 
-from __future__ import annotations
 
 import time
 from collections.abc import Iterator

@@ -31,6 +31,7 @@ MEDIA_GROUP = "media"
 MAINTENANCE_GROUP = "media_maintenance"
 MEDIA_POOL = "media"
 LISTED = 20
+THUMBNAILS = 4
 
 
 class ProductImagesConfig(dg.Config):
@@ -53,7 +54,8 @@ def _bullets(items: list[str]) -> dg.MetadataValue:
     return failures_markdown(items[:LISTED] + ([f"… and {len(items) - LISTED} more"] if len(items) > LISTED else []))
 
 
-def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int, options: ImageOptions) -> dict:
+def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int, options: ImageOptions,
+                    latest: list[str]) -> dict:
     seconds = max(report.seconds, 1e-9)
     reasons = report.rejected_by_reason()
     return {
@@ -79,7 +81,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
         "loopback_hosts_allowed": options.policy.allow_loopback,
         "private_hosts_allowed": options.policy.allow_private,
         "dagster/row_count": stored_total,
-        "thumbnails": dg.MetadataValue.md(thumbnails_markdown(store, reversed(report.new_files))),
+        "thumbnails": dg.MetadataValue.md(thumbnails_markdown(store, [*reversed(report.new_files), *latest])),
     }
 
 
@@ -111,9 +113,10 @@ def product_images(
             tracker.failed(rejection.describe())
     with catalog.begin() as conn:
         stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
+        latest = list(conn.execute(select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)).scalars())
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
-    return dg.MaterializeResult(metadata={**images_metadata(report, store, stored_total, options),
+    return dg.MaterializeResult(metadata={**images_metadata(report, store, stored_total, options, latest),
                                           "sync_status": tracker.status})
 
 

@@ -5,7 +5,6 @@ Each one calls the gateway through the shared client, keeps every valid record's
 tables are derived from these tables, so they can be rebuilt without calling Haier again.
 """
 
-from __future__ import annotations
 
 import time
 

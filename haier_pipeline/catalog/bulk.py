@@ -51,7 +51,13 @@ def fetch_by_keys(
     statement = select(*(table.c[name] for name in dict.fromkeys((key, *columns)))).where(
         table.c[key].in_(list(keys)), *where
     )
-    return {row._mapping[key]: row for row in conn.execute(statement)}
+    return {row[0]: row for row in conn.execute(statement)}
+
+
+def differs(old: Row[Any], values: Mapping[str, Any], columns: Sequence[str]) -> bool:
+    """True when any of ``columns`` differs between a stored row and the values a sync wants."""
+    stored = old._mapping
+    return any(stored[name] != values[name] for name in columns)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str] | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from haier_pipeline.haier_api.records import PriceRecord
 
-from .bulk import chunked, fetch_by_keys, last_by_key, update_rows
+from .bulk import chunked, differs, fetch_by_keys, last_by_key, update_rows
 from .counts import WriteCounts
 from .tables import products
 from .types import MONEY, RATE
@@ -71,7 +71,7 @@ def apply_prices(conn: Connection, records: Sequence[PriceRecord], now: datetime
                 skipped += 1
                 continue
             values = price_values(record, old)
-            if any(old._mapping[name] != values[name] for name in PRICE_COLUMNS):
+            if differs(old, values, PRICE_COLUMNS):
                 updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
             else:
                 unchanged += 1

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from haier_pipeline.haier_api.records import ProductRecord
 
-from .bulk import CHUNK_SIZE, chunked, fetch_by_keys, insert_rows, last_by_key, update_rows
+from .bulk import CHUNK_SIZE, chunked, differs, fetch_by_keys, insert_rows, last_by_key, update_rows
 from .counts import WriteCounts
 from .tables import products
 
@@ -100,7 +100,7 @@ def upsert_products(
                                 "created_at": now, "updated_at": now, "last_sync_at": now})
             elif old.source != "haier":
                 skipped += 1
-            elif any(old._mapping[name] != values[name] for name in LISTING_COLUMNS):
+            elif differs(old, values, LISTING_COLUMNS):
                 updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
             else:
                 unchanged += 1

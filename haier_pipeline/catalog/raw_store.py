@@ -138,15 +138,14 @@ def store_raw_stock(
         latest = last_by_key(chunk, lambda item: (item[0], item[1]))
         failed = sum(1 for code, county in latest if not code or not county)
         latest = {key: item for key, item in latest.items() if key[0] and key[1]}
-        codes = {code for code, _ in latest}
+        # Filter on product codes only: the (product_code, county_code) unique index serves it, while a
+        # county predicate can tempt PostgreSQL's planner onto the county index and a scan of every row.
+        codes = list({code for code, _ in latest})
         current = {
             (row.product_code, row.county_code): row
             for row in conn.execute(
                 select(haier_raw_stock.c.id, haier_raw_stock.c.product_code, haier_raw_stock.c.county_code,
-                       haier_raw_stock.c.payload_sha256).where(
-                    haier_raw_stock.c.product_code.in_(list(codes)),
-                    haier_raw_stock.c.county_code.in_(list({county for _, county in latest})),
-                )
+                       haier_raw_stock.c.payload_sha256).where(haier_raw_stock.c.product_code.in_(codes))
             )
         } if latest else {}
         inserts, updates, unchanged = [], [], 0

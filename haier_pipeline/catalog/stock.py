@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from haier_pipeline.haier_api.records import StockRecord
 
-from .bulk import chunked, fetch_by_keys, insert_rows, last_by_key, update_rows
+from .bulk import chunked, differs, fetch_by_keys, insert_rows, last_by_key, update_rows
 from .counts import WriteCounts
 from .tables import product_stock, products
 
@@ -48,7 +48,7 @@ def upsert_product_stock(
             old = current.get(key)
             if old is None:
                 inserts.append({**values, "product_code": key[0], "county_code": key[1], "synced_at": now})
-            elif any(old._mapping[name] != values[name] for name in STOCK_COLUMNS):
+            elif differs(old, values, STOCK_COLUMNS):
                 updates.append({**values, "id": old.id, "synced_at": now})
             else:
                 unchanged += 1
@@ -64,12 +64,10 @@ def upsert_product_stock(
 def _current_stock(conn: Connection, keys: dict[tuple[str, str], StockRecord]) -> dict[tuple[str, str], object]:
     if not keys:
         return {}
+    # Product codes only (see raw_store.store_raw_stock): served by the (product_code, county_code) index.
     codes = list({code for code, _ in keys})
-    counties = list({county for _, county in keys})
     query = select(product_stock.c.id, product_stock.c.product_code, product_stock.c.county_code,
-                   *(product_stock.c[name] for name in STOCK_COLUMNS)).where(
-        product_stock.c.product_code.in_(codes), product_stock.c.county_code.in_(counties)
-    )
+                   *(product_stock.c[name] for name in STOCK_COLUMNS)).where(product_stock.c.product_code.in_(codes))
     return {(row.product_code, row.county_code): row for row in conn.execute(query)}
 
 
@@ -90,7 +88,7 @@ def mirror_first_county(conn: Connection, records: Sequence[StockRecord], first_
                 skipped += 1
                 continue
             values = {name: getattr(record, name) for name in MIRRORED_COLUMNS}
-            if any(old._mapping[name] != values[name] for name in MIRRORED_COLUMNS):
+            if differs(old, values, MIRRORED_COLUMNS):
                 updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
             else:
                 unchanged += 1

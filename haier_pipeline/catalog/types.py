@@ -54,6 +54,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         self.precision = precision
         self.scale = scale
         self.quantum = Decimal(1).scaleb(-scale)
+        self._sqlite_safe = Decimal(10) ** max(SQLITE_DIGITS - scale, 0)  # below this, 15 digits always suffice
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -75,7 +76,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         number = self.quantize(value)
         if number is None or dialect.name != "sqlite":
             return number
-        if len(number.normalize().as_tuple().digits) > SQLITE_DIGITS:
+        if abs(number) >= self._sqlite_safe and len(number.normalize().as_tuple().digits) > SQLITE_DIGITS:
             raise ValueError(f"{number} needs more than {SQLITE_DIGITS} significant digits, the most SQLite keeps exactly")
         return str(number)
 

@@ -33,9 +33,11 @@ SECRET_KEYS = frozenset(
 )
 
 _KEY_ALTERNATION = "|".join(sorted((re.escape(key) for key in SECRET_KEYS), key=len, reverse=True))
-# "key": "value"  /  'key': 'value'  /  key=value  /  key: value
+# "key": "value"  /  'key': 'value'  /  key=value. A bare "key: words" is prose ("passWord: wrong
+# password") and is left alone; secret values we know are masked wherever they appear anyway.
 _KEYED = re.compile(
-    rf"""(?P<key>["']?(?:{_KEY_ALTERNATION})["']?\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&}}\]]+)""",
+    rf"""(?P<key>(?P<q>["'])(?:{_KEY_ALTERNATION})(?P=q)\s*:\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&}}\]]+)"""
+    rf"""|(?P<key2>\b(?:{_KEY_ALTERNATION})=)(?P<value2>[^\s,;&}}\]]+)""",
     re.IGNORECASE,
 )
 _SCHEME = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)\s+[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
@@ -48,6 +50,8 @@ def mask_patterns(text: str) -> str:
 
 
 def _mask_keyed(match: re.Match[str]) -> str:
+    if match.group("key2") is not None:
+        return f"{match.group('key2')}{MASK}"
     value = match.group("value")
     quote = value[0] if value[:1] in ("'", '"') else ""
     return f"{match.group('key')}{quote}{MASK}{quote}"

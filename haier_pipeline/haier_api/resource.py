@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextlib import ExitStack
 from typing import Any, Optional
 
 import dagster as dg
@@ -68,6 +69,7 @@ class HaierApiResource(dg.ConfigurableResource):
 
     _client: Optional[HaierClient] = PrivateAttr(default=None)
     _sandbox: Any = PrivateAttr(default=None)
+    _stack: Optional[ExitStack] = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -94,11 +96,12 @@ class HaierApiResource(dg.ConfigurableResource):
         """Close the client and stop the sandbox, if this resource started one."""
         with self._lock:
             client, self._client = self._client, None
-            sandbox, self._sandbox = self._sandbox, None
+            stack, self._stack = self._stack, None
+            self._sandbox = None
         if client is not None:
             client.close()
-        if sandbox is not None:
-            sandbox.stop()
+        if stack is not None:
+            stack.close()
 
     def _start(self, dagster_log: Any) -> HaierClient:
         with self._lock:
@@ -127,8 +130,16 @@ class HaierApiResource(dg.ConfigurableResource):
         given = {name: getattr(self, name) for name in _CREDENTIALS if getattr(self, name)}
         if "password" in given and "customer_password" not in given:
             given["customer_password"] = given["password"]
+        options = SandboxOptions(products=sandbox_products(), **given)
         for target in (log, dagster_log):
             if target is not None:
                 target.warning(SANDBOX_WARNING)
-        self._sandbox = run_sandbox(SandboxOptions(products=sandbox_products(), **given))
-        return ClientConfig.from_env(self._sandbox.env(), **self._tuning())
+        stack = ExitStack()
+        try:
+            running = stack.enter_context(run_sandbox(options))
+            config = ClientConfig.from_env(running.env(), **self._tuning())
+        except BaseException:
+            stack.close()
+            raise
+        self._sandbox, self._stack = running, stack
+        return config

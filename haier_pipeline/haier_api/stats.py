@@ -18,6 +18,7 @@ class ClientStats:
 
     calls: Counter[str] = field(default_factory=Counter)
     failed_calls: Counter[str] = field(default_factory=Counter)
+    attempts_by_endpoint: Counter[str] = field(default_factory=Counter)  # HTTP requests, token ones included
     attempts: int = 0
     retries: int = 0
     throttled_429: int = 0
@@ -45,8 +46,9 @@ class ClientStats:
         with self._lock:
             self.failed_calls[endpoint] += 1
 
-    def attempt_finished(self, latency_s: float) -> None:
+    def attempt_finished(self, endpoint: str, latency_s: float) -> None:
         with self._lock:
+            self.attempts_by_endpoint[endpoint] += 1
             self.attempts += 1
             self.total_latency_s += latency_s
 
@@ -64,6 +66,7 @@ class ClientStats:
                 "total_calls": sum(self.calls.values()),
                 "failed_calls": dict(self.failed_calls),
                 "attempts": attempts,
+                "attempts_by_endpoint": dict(self.attempts_by_endpoint),
                 "retries": self.retries,
                 "throttled_429": self.throttled_429,
                 "server_errors_5xx": self.server_errors_5xx,

@@ -216,13 +216,13 @@ class Transport:
             raise HaierApiError(endpoint, batch, f"bad request setup: {self.redactor.text(str(error))}") from None
         except requests.RequestException as error:
             latency = time.perf_counter() - started
-            self.stats.attempt_finished(latency)
+            self.stats.attempt_finished(endpoint, latency)
             self.stats.add(network_errors=1)
             reason = f"{type(error).__name__}: {self.redactor.text(str(error))[:300]}"
             self._log(endpoint, batch, body, f"failed ({reason})", latency)
             raise _Retryable(reason) from None
         latency = time.perf_counter() - started
-        self.stats.attempt_finished(latency)
+        self.stats.attempt_finished(endpoint, latency)
         self._log(endpoint, batch, body, f"HTTP {response.status_code}", latency)
         return response
 

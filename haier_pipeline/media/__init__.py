@@ -9,6 +9,7 @@ The modules are small and each has one job:
 - ``validate`` — decode with Pillow: real JPEG/PNG/WebP/GIF only, a pixel ceiling, no truncation;
 - ``store`` — atomic, never-overwriting writes under ``images/YYYY/MM/DD/<uuid hex>.<ext>``;
 - ``records`` — ``media_images`` rows and ``products.main_images``/``detail_images`` in one transaction;
+- ``options`` — the pass's limits and policy, built from the ``HAIER_IMAGE_*`` settings;
 - ``localise`` — the whole pass over the products, concurrent and de-duplicated;
 - ``cleanup`` — files and rows no product references any more (dry-run by default);
 - ``thumbnails`` — small inline previews for the Dagster UI.

@@ -31,9 +31,9 @@ def thumbnail_data_uri(store: MediaStore, relative: str, size: int = THUMBNAIL_P
 
 
 def thumbnails_markdown(store: MediaStore, paths: Iterable[str], limit: int = 4) -> str:
-    """A markdown row of up to ``limit`` previews, each titled with its stored path."""
+    """A markdown row of up to ``limit`` previews (duplicates skipped), each titled with its stored path."""
     cells = []
-    for relative in paths:
+    for relative in dict.fromkeys(paths):
         uri = thumbnail_data_uri(store, relative)
         if uri is not None:
             cells.append(f"![{relative}]({uri})")

@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from ..haier_api.records import BalanceRecord, PriceRecord, ProductRecord, StockRecord
 from .generations import GenerationState, generation_state
 from .images import IMAGE_PATH, ImageTruth, ServedImage, image_truth, serve_image
+from .jsonio import dumps
 from .listing import Listing, build_listing
-from .orders import balance_payload, balance_records, logistics_payload, order_step, STEPS
+from .orders import STEPS, balance_payload, balance_records, logistics_payload, order_step
 from .payloads import price_payload, price_record, product_payload, product_record, supply_price
 from .products import ProductSpec, index_for, make_product
 from .stock import stock_payload, stock_record, unknown_stock_payload
@@ -38,7 +39,7 @@ class Catalogue:
             raise ValueError("Catalogue: size and generation must be >= 0")
         self.size, self.seed, self.generation = size, seed, generation
         self.image_base = image_base.rstrip("/")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the listing is built from the specs, each memoised
         self._memo: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -66,9 +67,13 @@ class Catalogue:
         """The full listing as served: valid records with duplicates and malformed ones mixed in."""
         return self._once("listing", lambda: build_listing(self.seed, self.generation, self._specs(), self.image_base))
 
+    def listing_json(self) -> bytes:
+        """The full listing serialised once (about 300 bytes a record)."""
+        return self._once("listing_json", lambda: dumps(self.listing().records))
+
     def warm(self) -> None:
-        """Build the full listing now (servers call this in the background at start)."""
-        self.listing()
+        """Build and serialise the full listing now (servers call this in the background at start)."""
+        self.listing_json()
 
     # --- lookups --------------------------------------------------------------------------------
     def spec(self, code: object) -> ProductSpec | None:
@@ -100,7 +105,7 @@ class Catalogue:
         spec = self.spec(code)
         if spec is None or not self.is_listed(spec):
             return unknown_stock_payload()
-        return stock_payload(self.seed, spec.code, county, self._stock_version(spec), self.generation)
+        return stock_payload(self.seed, spec.code, county, self._stock_version(spec))
 
     def logistics_answer(self, order_code: str, delivery_record: str | None = None) -> dict[str, list]:
         return logistics_payload(self.seed, order_code, self.generation, delivery_record)

@@ -122,9 +122,12 @@ class SandboxOptions:
                 raise ValueError(f"SandboxOptions.{name} must not be empty")
 
     def env(self, base_url: str) -> dict[str, str]:
-        """Every ``HAIER_*`` setting that points the project at a sandbox served at ``base_url``."""
-        token_name = "token" if self.token_path == "token" else "auth"
-        values = {"HAIER_BASE_URL": base_url, "HAIER_TOKEN_URL": f"{base_url}/oauth2/{token_name}"}
+        """Every ``HAIER_*`` setting that points the project at a sandbox served at ``base_url``.
+
+        The token URL is always Haier's documented ``/oauth2/auth``: with ``token_path="token"`` the
+        client has to find ``/oauth2/token`` itself, as the contract says it must.
+        """
+        values = {"HAIER_BASE_URL": base_url, "HAIER_TOKEN_URL": f"{base_url}/oauth2/auth"}
         values.update({env_name: getattr(self, name) for name, env_name in CREDENTIAL_ENV.items()})
         return values
 

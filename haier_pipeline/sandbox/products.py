@@ -101,8 +101,9 @@ def _offset(seed: int) -> int:
     return Draws(seed, "code-offset").below(_SPACE)
 
 
+@lru_cache(maxsize=1 << 17)
 def make_product(seed: int, index: int) -> ProductSpec:
-    """The product at ``index`` in the universe of catalogue ``seed``."""
+    """The product at ``index`` in the universe of catalogue ``seed`` (cached: batch calls ask for the same ones)."""
     draws = Draws(seed, "product", index)
     group = draws.weighted(GROUPS)
     brand = draws.weighted(BRANDS)

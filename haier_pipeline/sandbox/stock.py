@@ -1,8 +1,8 @@
 """Available stock of one product in one county, as Haier's stock endpoint answers it.
 
-Stock is a pure function of (seed, product, county, stock version, generation): it differs between
-counties, about one answer in six is ``"0"``, and it changes when the generation bumps the product's
-stock version. Dates are counted from a fixed day so answers never depend on the wall clock.
+Stock is a pure function of (seed, product, county, stock version): it differs between counties,
+about one answer in six is ``"0"``, and it changes when a generation bumps the product's stock
+version. Dates are counted from a fixed day so answers never depend on the wall clock.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ _HOURS = Weighted((("24", 50), ("48", 30), ("72", 15), ("96", 5)))
 _CUT_TIMES = ("12:00:00", "14:00:00", "16:00:00", "17:30:00", "18:00:00")
 
 
-def stock_payload(seed: int, code: str, county: str, version: int, generation: int) -> dict[str, Any]:
+def stock_payload(seed: int, code: str, county: str, version: int) -> dict[str, Any]:
     """One stock answer for a listed product (``stock`` is a string, as Haier sends it)."""
     draws = Draws(seed, "stock", code, county, version)
     stock = 0 if draws.chance(0.16) else 1 + draws.below(12) * draws.below(25) // 4 + draws.below(6)
     grade = "1" if draws.chance(0.3) else "0"
     hours = draws.weighted(_HOURS)
     transfer = "1" if grade == "1" and draws.chance(0.5) else "0"
-    delivery = EPOCH + timedelta(days=generation + int(hours) // 24 + int(transfer))
+    delivery = EPOCH + timedelta(days=version + int(hours) // 24 + int(transfer))
     return {
         "secCode": f"{'U' if grade == '1' else 'L'}{county[:4]}{draws.below(90) + 10}",
         "stock": str(stock),

@@ -70,7 +70,12 @@ query Failures($runId: ID!) {
   logsForRun(runId: $runId) {
     __typename
     ... on EventConnection {
-      events { __typename ... on MessageEvent { message } ... on ExecutionStepFailureEvent { error { message } } }
+      events {
+        __typename
+        ... on MessageEvent { message }
+        ... on ExecutionStepFailureEvent { error { message } }
+        ... on EngineEvent { error { message } }
+      }
     }
   }
 }
@@ -162,7 +167,7 @@ class DagsterDev:
         return [
             (event.get("error") or {}).get("message") or event.get("message", "")
             for event in events
-            if event["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent")
+            if event["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent") or event.get("error")
         ]
 
 
@@ -227,8 +232,9 @@ def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY
     if not port_is_free(port):
         raise DagsterDevError(f"port {port} was taken before dagster dev could start")
     log_path = home / "dagster-dev.log"
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
     child_env = {
-        **os.environ,
+        **inherited,  # the test's own HAIER_* settings only: nothing leaks in from the shell
         **env,
         "DAGSTER_HOME": str(home),
         "DAGSTER_DISABLE_TELEMETRY": "1",

@@ -1,0 +1,190 @@
+"""The automation on a real pipeline: a full sync against a sandbox, then its checks, monitoring figures,
+one county's partition alone, a failing blocking check, and the new-products sensor end to end.
+
+One full sync (module fixture) feeds the tests, which run in file order: the last one advances
+the sandbox to its next generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import select, update
+
+from haier_pipeline.automation.new_products import haier_new_products_sensor
+from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.definitions import build_definitions
+from haier_pipeline.resources import CatalogResource
+from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
+from haier_pipeline.settings import load_settings
+from support.catalog_db import catalog_url_for_tests
+from support.dagster_dev import PROJECT_ROOT, prepare_home
+
+pytestmark = pytest.mark.slow
+
+PRODUCTS = 100
+MONITORING = ("products_per_minute", "success_rate", "api_mean_latency_ms", "error_rate")
+RAW_ASSETS = ("haier_raw_products", "haier_raw_prices", "haier_raw_stock")
+OTHER_COUNTY = "310115"
+
+
+@dataclass
+class Synced:
+    sandbox: RunningSandbox
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult
+    catalog: CatalogResource
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    with run_sandbox(SandboxOptions(products=PRODUCTS)) as sandbox, pytest.MonkeyPatch.context() as patch, \
+            dg.DagsterInstance.ephemeral() as instance:
+        url = catalog_url_for_tests(tmp, request)
+        env = {**sandbox.env(), "HAIER_CATALOG_DB_URL": url, "HAIER_MEDIA_ROOT": str(tmp / "media"),
+               "HAIER_DATA_DIR": str(tmp)}
+        for name in [name for name in os.environ if name.startswith("HAIER_")]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        defs = build_definitions(load_settings())
+        result = defs.get_job_def("haier_full_sync").execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        yield Synced(sandbox, defs, instance, result, CatalogResource(db_url=url), env)
+        release_database(url)
+
+
+def materialization(result: dg.ExecuteInProcessResult, key: str) -> dg.AssetMaterialization:
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key]
+    return event.materialization
+
+
+def test_the_full_sync_passes_every_check_on_haiers_data(synced):
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in synced.result.get_asset_check_evaluations()}
+    mine = {
+        ("haier_raw_products", "product_codes_unique_and_non_empty"), ("products", "product_codes_unique_and_non_empty"),
+        ("products", "prices_valid"), ("product_stock", "stock_non_negative_integers"),
+        ("product_images", "image_files_match_sha256"), ("products", "fresh_against_schedule"),
+        ("product_stock", "fresh_against_schedule"),
+    }
+    assert mine <= set(evaluations)
+    failed = {key: e.metadata.get("problems") for key, e in evaluations.items() if not e.passed}
+    assert not failed
+    prices = evaluations[("products", "prices_valid")].metadata
+    assert prices["invoice_formula_checked"].value > PRODUCTS // 2  # the sandbox's invoices obey Haier's formula
+    images = evaluations[("product_images", "image_files_match_sha256")].metadata
+    assert images["images_checked"].value > 0 and images["bytes_hashed"].value > 0
+
+
+def test_every_raw_materialization_carries_the_monitoring_figures(synced):
+    for key in RAW_ASSETS:
+        metadata = materialization(synced.result, key).metadata
+        figures = {name: metadata[name] for name in MONITORING}
+        assert all(isinstance(value, dg.FloatMetadataValue) for value in figures.values()), key  # plotted over time
+        assert figures["success_rate"].value == 1.0 and figures["error_rate"].value == 0.0, key
+        assert figures["products_per_minute"].value > 0 and figures["api_mean_latency_ms"].value > 0, key
+
+
+def stock_rows(catalog: CatalogResource) -> dict[tuple[str, str], tuple[int, object]]:
+    s = tables.product_stock.c
+    with catalog.begin() as conn:
+        return {(r.product_code, r.county_code): (r.stock, r.synced_at)
+                for r in conn.execute(select(s.product_code, s.county_code, s.stock, s.synced_at))}
+
+
+def test_one_county_partition_is_materialized_alone(synced, tmp_path):
+    before = stock_rows(synced.catalog)
+    assert {county for _, county in before} == {"110101"}
+    home = prepare_home(tmp_path / "home")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
+    env.update({**synced.env, "HAIER_COUNTY_CODES": f"110101,{OTHER_COUNTY}", "DAGSTER_HOME": str(home),
+                "DAGSTER_DISABLE_TELEMETRY": "1"})
+    command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "haier_pipeline.definitions",
+               "--select", "haier_raw_stock,product_stock", "--partition", OTHER_COUNTY]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    after = stock_rows(synced.catalog)
+    expected = {code: record.stock for code, record in synced.sandbox.catalogue.expected_stock(OTHER_COUNTY).items()
+                if (code, "110101") in before}
+    assert {code: after[(code, OTHER_COUNTY)][0] for code in expected} == expected
+    assert {key: value for key, value in after.items() if key[1] == "110101"} == before  # the other county untouched
+
+
+def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
+    prices = tables.haier_raw_prices
+    with synced.catalog.begin() as conn:
+        latest = conn.execute(select(prices.c.id, prices.c.product_code, prices.c.payload).order_by(prices.c.id.desc())).all()
+        row = next(r for r in latest if isinstance(json.loads(r.payload, parse_float=Decimal).get("stockRebatePolicy"), Decimal)
+                   and "invoicePrice" in json.loads(r.payload))
+        payload = json.loads(row.payload, parse_float=Decimal)
+        payload["invoicePrice"] = str(Decimal(str(payload["invoicePrice"])) + Decimal("1.00"))
+        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=json.dumps(payload, default=str)))
+
+    job = synced.defs.get_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=synced.instance, raise_on_error=False,
+        asset_selection=[dg.AssetKey("products"), dg.AssetKey("product_stock")],
+    )
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "prices_valid"]
+    assert not check.passed
+    assert f"{row.product_code}: invoice_price" in check.metadata["problems"].value
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"products"}  # product_stock never ran
+    assert not result.success
+    assert "product_stock" not in {e.step_key for e in result.all_events if e.is_step_start}
+
+    with synced.catalog.begin() as conn:  # put Haier's own answer back for the tests that follow
+        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=row.payload))
+    repaired = job.execute_in_process(instance=synced.instance, asset_selection=[dg.AssetKey("products")])
+    assert repaired.success
+
+
+def test_products_new_upstream_get_stock_and_images_from_the_sensor(synced):
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=synced.instance, cursor=cursor, resources={"catalog": synced.catalog})
+        return haier_new_products_sensor(context)
+
+    settled = tick(None)  # everything the full sync brought already has stock and images
+    assert not settled.run_requests and settled.cursor
+
+    old_codes = set(synced.sandbox.catalogue.listing_codes())
+    catalogue = synced.sandbox.advance()
+    records = catalogue.expected_products()
+    new_codes = [code for code in catalogue.listing_codes() if code not in old_codes]
+    assert new_codes
+    listing = [dg.AssetKey(name) for name in ("haier_raw_products", "brands", "categories", "products")]
+    job = synced.defs.get_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=synced.instance, asset_selection=listing).success
+
+    result = tick(settled.cursor)
+    [request] = result.run_requests
+    wanted = [code for code in new_codes
+              if records[code].is_sales == "1" or records[code].image_url or records[code].page_urls]
+    assert request.run_config["resources"]["sync_scope"]["config"]["product_codes"] == wanted
+
+    run = synced.defs.get_job_def("haier_new_products_sync").execute_in_process(
+        instance=synced.instance, run_config=request.run_config, tags=request.tags)
+    assert run.success
+    stocked = stock_rows(synced.catalog)
+    for code in wanted:
+        if records[code].is_sales == "1":
+            assert stocked[(code, "110101")][0] == catalogue.expected_stock("110101")[code].stock
+    with synced.catalog.begin() as conn:
+        images = dict(conn.execute(select(tables.products.c.product_code, tables.products.c.main_images)
+                                   .where(tables.products.c.product_code.in_(wanted))).all())
+    assert all(images[code] for code in wanted if records[code].image_url)
+
+    assert isinstance(tick(result.cursor), dg.SkipReason)  # nothing new since

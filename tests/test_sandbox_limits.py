@@ -1,0 +1,170 @@
+"""Rate limit, injected faults, latency and connection handling of the sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from haier_pipeline.sandbox import FaultProfile, RunningSandbox, SandboxOptions, run_sandbox
+from haier_pipeline.sandbox.app import Request
+from haier_pipeline.sandbox.fixture import fetch_token, valid_body
+
+
+def _outcomes(running: RunningSandbox, calls: int, endpoint: str = "balance") -> Counter[str]:
+    """Make ``calls`` sequential business calls; count answers by status (``drop`` when none came)."""
+    token = fetch_token(running)
+    seen: Counter[str] = Counter()
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {token}"
+        for _ in range(calls):
+            try:
+                response = session.post(running.url(endpoint), json=valid_body(running, endpoint), timeout=10)
+            except requests.ConnectionError:
+                seen["drop"] += 1
+                continue
+            kind = str(response.status_code)
+            if response.status_code == 200 and "text/html" in response.headers["Content-Type"]:
+                kind = "html"
+            elif response.status_code == 200 and isinstance(response.json(), dict) and response.json().get("success") is False:
+                kind = "app_error"
+            seen[kind] += 1
+    return seen
+
+
+def test_over_the_rate_limit_answers_429_with_retry_after() -> None:
+    with run_sandbox(SandboxOptions(products=10, rate_limit=10)) as running:
+        seen = _outcomes(running, 40)
+        assert 10 <= seen["200"] <= 14 and seen["429"] == 40 - seen["200"]
+        assert running.stats().answered_429 == seen["429"]
+        token = fetch_token(running)  # token calls are not throttled
+        body = valid_body(running, "balance")
+        throttled = requests.post(running.url("balance"), json=body, headers={"Authorization": token}, timeout=10)
+        assert throttled.status_code == 429 and throttled.json()["code"] == "429"
+        wait = throttled.headers["Retry-After"]
+        assert wait.isdigit() and int(wait) >= 1
+        time.sleep(int(wait))  # honouring the gateway's own Retry-After is the behaviour under test
+        assert requests.post(running.url("balance"), json=body, headers={"Authorization": token}, timeout=10).status_code == 200
+
+
+def test_images_and_tokens_are_not_throttled() -> None:
+    with run_sandbox(SandboxOptions(products=20, rate_limit=2)) as running:
+        _outcomes(running, 5)
+        url = running.catalogue.expected_products()[running.catalogue.listing_codes()[0]].image_url
+        assert all(requests.get(url, timeout=10).status_code in (200, 404) for _ in range(10))
+        assert all(fetch_token(running) for _ in range(5))
+        assert running.stats().image_requests == 10 and running.stats().calls == {"balance": 5}
+
+
+def test_fault_profile_rates_are_met_and_reproducible() -> None:
+    profile = FaultProfile(error_rate=0.2, drop_rate=0.1, html_error_rate=0.05, app_error_rate=0.05, seed=42)
+    results = []
+    for _ in range(2):
+        with run_sandbox(SandboxOptions(products=10, rate_limit=None, faults=profile)) as running:
+            seen = _outcomes(running, 400)
+            stats = running.stats()
+            fives = sum(seen[str(status)] for status in (500, 502, 503, 504))
+            assert fives == stats.injected_5xx and seen["drop"] == stats.drops
+            assert seen["html"] == stats.html_errors and seen["app_error"] == stats.app_errors
+            assert stats.calls["balance"] == 400
+            assert 0.13 < fives / 400 < 0.27 and 0.05 < seen["drop"] / 400 < 0.15
+            assert 0.02 < seen["html"] / 400 < 0.09 and 0.02 < seen["app_error"] / 400 < 0.09
+            assert len({s for s in seen if s.startswith("5")}) >= 3  # a mix of 500/502/503/504
+            results.append(seen)
+    assert results[0] == results[1]
+
+
+def test_faults_set_at_runtime_and_burst_429() -> None:
+    with run_sandbox(SandboxOptions(products=10, rate_limit=None)) as running:
+        assert _outcomes(running, 20) == Counter({"200": 20})
+        answer = requests.post(f"{running.base_url}/_sandbox/faults", json={"burst_429_rate": 1.0}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["faults"]["burst_429_rate"] == 1.0
+        assert _outcomes(running, 5) == Counter({"429": 5})
+        refused = requests.post(f"{running.base_url}/_sandbox/faults", json={"error_rate": 0.8, "drop_rate": 0.5}, timeout=10)
+        assert refused.status_code == 400
+        running.set_faults(FaultProfile())
+        assert _outcomes(running, 5) == Counter({"200": 5})
+
+
+def test_token_endpoint_faults_only_when_included() -> None:
+    with run_sandbox(SandboxOptions(products=10, faults=FaultProfile(error_rate=1.0))) as running:
+        assert fetch_token(running)
+        running.set_faults(FaultProfile(error_rate=1.0, include_token=True))
+        with pytest.raises(requests.HTTPError):
+            fetch_token(running)
+
+
+def test_slow_calls_take_slow_seconds() -> None:
+    with run_sandbox(SandboxOptions(products=10, faults=FaultProfile(slow_rate=1.0, slow_seconds=0.3))) as running:
+        token = fetch_token(running)
+        started = time.monotonic()
+        response = requests.post(running.url("balance"), json=valid_body(running, "balance"),
+                                 headers={"Authorization": token}, timeout=10)
+        assert response.status_code == 200 and time.monotonic() - started >= 0.3
+        assert running.stats().slow_calls == 1
+
+
+def test_latency_is_served_concurrently() -> None:
+    with run_sandbox(SandboxOptions(products=10, latency=0.2, rate_limit=None)) as running:
+        token = fetch_token(running)
+        body, local = valid_body(running, "balance"), threading.local()
+
+        def call(_: int) -> int:
+            local.session = getattr(local, "session", None) or requests.Session()
+            return local.session.post(running.url("balance"), json=body, headers={"Authorization": token},
+                                      timeout=10).status_code
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(call, range(40)))
+        elapsed = time.monotonic() - started
+        assert statuses == [200] * 40
+        assert elapsed < 4.0  # 40 calls × 0.2 s would take 8 s one after another; 20 at a time take ~0.4 s
+        assert running.stats().max_in_flight >= 10
+
+
+def test_keep_alive_serves_many_requests_on_one_connection() -> None:
+    with run_sandbox(SandboxOptions(products=10)) as running:
+        token = fetch_token(running)
+        parts = urlsplit(running.base_url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        body = json.dumps(valid_body(running, "balance"))
+        headers = {"Authorization": token, "Content-Type": "application/json"}
+        for _ in range(3):
+            connection.request("POST", urlsplit(running.url("balance")).path, body=body, headers=headers)
+            response = connection.getresponse()
+            assert response.status == 200 and response.getheader("Content-Length") == str(len(response.read()))
+            assert not response.will_close
+        first_socket = connection.sock
+        connection.request("GET", "/_sandbox/health")
+        assert json.loads(connection.getresponse().read())["status"] == "ok"
+        assert connection.sock is first_socket
+        connection.close()
+
+
+def test_stats_reset_and_admin_is_loopback_only() -> None:
+    with run_sandbox(SandboxOptions(products=10)) as running:
+        _outcomes(running, 3)
+        stats = requests.get(f"{running.base_url}/_sandbox/stats", timeout=10).json()
+        assert stats["calls"] == {"balance": 3} and stats["tokens_issued"] == 1 and stats["statuses"] == {"200": 3}
+        assert requests.post(f"{running.base_url}/_sandbox/reset-stats", timeout=10).status_code == 200
+        assert running.stats().total_calls == 0 and running.stats().tokens_issued == 0
+        app = running._server.app  # the HTTP layer always sees 127.0.0.1, so ask the app as a remote host would
+        remote = app.handle(Request("GET", "/_sandbox/stats", {}, b"", "10.1.2.3"))
+        assert remote.status == 403
+
+
+def test_stopped_sandbox_closes_idle_connections() -> None:
+    with run_sandbox(SandboxOptions(products=10)) as running, requests.Session() as session:
+        token = fetch_token(running, session)
+        url, body = running.url("balance"), valid_body(running, "balance")
+        assert session.post(url, json=body, headers={"Authorization": token}, timeout=10).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        session.post(url, json=body, headers={"Authorization": token}, timeout=10)
