@@ -12,6 +12,7 @@ import dagster as dg
 
 from haier_pipeline.assets import catalog as catalog_assets
 from haier_pipeline.assets import raw as raw_assets
+from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_JOBS
 from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
 from haier_pipeline.haier_api import HaierApiResource
@@ -64,8 +65,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The project's definitions for ``settings`` (default: read from the environment now)."""
     settings = settings or load_settings()
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([raw_assets, catalog_assets]),
-        jobs=SYNC_JOBS,
+        assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS],
+        jobs=[*SYNC_JOBS, *IMAGE_JOBS],
         schedules=SCHEDULES,
         resources=build_resources(settings),
     )

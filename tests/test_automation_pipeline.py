@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import select, update
 
+from haier_pipeline.assets.partitions import COUNTY_CODES
 from haier_pipeline.automation.new_products import haier_new_products_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.slow
 PRODUCTS = 100
 MONITORING = ("products_per_minute", "success_rate", "api_mean_latency_ms", "error_rate")
 RAW_ASSETS = ("haier_raw_products", "haier_raw_prices", "haier_raw_stock")
-OTHER_COUNTY = "310115"
+OTHER_COUNTY = next(code for code in ("310115", "440305") if code not in COUNTY_CODES)
+FIRST = COUNTY_CODES[0]
 
 
 @dataclass
@@ -106,10 +109,10 @@ def stock_rows(catalog: CatalogResource) -> dict[tuple[str, str], tuple[int, obj
 
 def test_one_county_partition_is_materialized_alone(synced, tmp_path):
     before = stock_rows(synced.catalog)
-    assert {county for _, county in before} == {"110101"}
+    assert {county for _, county in before} == set(COUNTY_CODES)
     home = prepare_home(tmp_path / "home")
     env = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
-    env.update({**synced.env, "HAIER_COUNTY_CODES": f"110101,{OTHER_COUNTY}", "DAGSTER_HOME": str(home),
+    env.update({**synced.env, "HAIER_COUNTY_CODES": ",".join([*COUNTY_CODES, OTHER_COUNTY]), "DAGSTER_HOME": str(home),
                 "DAGSTER_DISABLE_TELEMETRY": "1"})
     command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "haier_pipeline.definitions",
                "--select", "haier_raw_stock,product_stock", "--partition", OTHER_COUNTY]
@@ -118,9 +121,9 @@ def test_one_county_partition_is_materialized_alone(synced, tmp_path):
 
     after = stock_rows(synced.catalog)
     expected = {code: record.stock for code, record in synced.sandbox.catalogue.expected_stock(OTHER_COUNTY).items()
-                if (code, "110101") in before}
+                if (code, FIRST) in before}
     assert {code: after[(code, OTHER_COUNTY)][0] for code in expected} == expected
-    assert {key: value for key, value in after.items() if key[1] == "110101"} == before  # the other county untouched
+    assert {key: value for key, value in after.items() if key[1] != OTHER_COUNTY} == before  # the others untouched
 
 
 def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
@@ -129,9 +132,11 @@ def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
         latest = conn.execute(select(prices.c.id, prices.c.product_code, prices.c.payload).order_by(prices.c.id.desc())).all()
         row = next(r for r in latest if isinstance(json.loads(r.payload, parse_float=Decimal).get("stockRebatePolicy"), Decimal)
                    and "invoicePrice" in json.loads(r.payload))
-        payload = json.loads(row.payload, parse_float=Decimal)
-        payload["invoicePrice"] = str(Decimal(str(payload["invoicePrice"])) + Decimal("1.00"))
-        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=json.dumps(payload, default=str)))
+        # One cent is enough to break the formula; change the number in place, leaving the JSON as Haier sent it.
+        corrupted = re.sub(r'("invoicePrice"\s*:\s*)(-?[0-9.]+)',
+                           lambda m: m.group(1) + str(Decimal(m.group(2)) + Decimal("0.01")), row.payload, count=1)
+        assert corrupted != row.payload
+        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=corrupted))
 
     job = synced.defs.get_implicit_global_asset_job_def()
     result = job.execute_in_process(
@@ -173,7 +178,7 @@ def test_products_new_upstream_get_stock_and_images_from_the_sensor(synced):
     [request] = result.run_requests
     wanted = [code for code in new_codes
               if records[code].is_sales == "1" or records[code].image_url or records[code].page_urls]
-    assert request.run_config["resources"]["sync_scope"]["config"]["product_codes"] == wanted
+    assert sorted(request.run_config["resources"]["sync_scope"]["config"]["product_codes"]) == sorted(wanted)
 
     run = synced.defs.get_job_def("haier_new_products_sync").execute_in_process(
         instance=synced.instance, run_config=request.run_config, tags=request.tags)
@@ -181,7 +186,7 @@ def test_products_new_upstream_get_stock_and_images_from_the_sensor(synced):
     stocked = stock_rows(synced.catalog)
     for code in wanted:
         if records[code].is_sales == "1":
-            assert stocked[(code, "110101")][0] == catalogue.expected_stock("110101")[code].stock
+            assert stocked[(code, FIRST)][0] == catalogue.expected_stock(FIRST)[code].stock
     with synced.catalog.begin() as conn:
         images = dict(conn.execute(select(tables.products.c.product_code, tables.products.c.main_images)
                                    .where(tables.products.c.product_code.in_(wanted))).all())

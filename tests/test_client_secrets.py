@@ -50,7 +50,9 @@ class _Echoing(BaseHTTPRequestHandler):
         if self.path.startswith("/oauth2/"):
             status, payload = 200, {"access_token": STUB_TOKEN, "token_type": "Bearer", "expires_in": 3600}
         else:
-            echo = f"forbidden: request {body} with Authorization {self.headers.get('Authorization')}"
+            token = (self.headers.get("Authorization") or "").split()[-1]
+            values = " / ".join(str(value) for value in json.loads(body).values())
+            echo = f"forbidden: request {body} with Authorization {self.headers.get('Authorization')}; saw {values} / {token}"
             status, payload = 403, {"success": False, "code": "403", "message": echo}
         data = json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
@@ -102,6 +104,7 @@ def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCa
         texts += [repr(result) for result in results]
         secrets |= {header.split()[-1] for header in session.authorizations}
 
+        sandbox.set_faults(FaultProfile())
         wrong_seller = "wrong-seller-password-77"
         with HaierClient(ClientConfig.from_env({**env, "HAIER_SELLER_PASSWORD": wrong_seller}, max_attempts=1)) as client:
             rejected = [r.error for r in client.fetch_stock([(codes[0], "110101")]) if r.error]
@@ -110,7 +113,6 @@ def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCa
         secrets.add(wrong_seller)
 
         wrong_secret = "wrong-client-secret-42"
-        sandbox.set_faults(FaultProfile())
         with HaierClient(ClientConfig.from_env({**env, "HAIER_CLIENT_SECRET": wrong_secret})) as client:
             with pytest.raises(HaierAuthError) as refused:
                 client.fetch_balances()

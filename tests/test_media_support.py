@@ -149,6 +149,19 @@ class Catalog:
         return self.engine.begin()
 
 
+def load_sandbox_products(engine: Engine, catalogue) -> None:  # type: ignore[no-untyped-def]
+    """Write a sandbox catalogue's products with the catalog layer's own writers."""
+    from datetime import datetime, timezone
+
+    from haier_pipeline.catalog.writes import ensure_brands, ensure_categories, upsert_products
+
+    records = list(catalogue.expected_products().values())
+    with engine.begin() as conn:
+        brands = ensure_brands(conn, {r.brand_name for r in records})
+        categories = ensure_categories(conn, {r.product_group for r in records})
+        upsert_products(conn, records, brands, categories, datetime.now(timezone.utc))
+
+
 def add_products(engine: Engine, items: Sequence[tuple[str, str | None, Sequence[str]]], source: str = "haier") -> None:
     """Insert products ``(code, main image URL, page URLs)`` directly."""
     with engine.begin() as conn:

@@ -8,6 +8,7 @@ other (dagster.yaml allows one run per sync kind). Screenshots go to tests/artif
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,19 @@ RUN_TIMEOUT = 300.0
 PAGE_TIMEOUT_MS = 60_000
 ASSETS = ["haier_raw_products", "haier_raw_prices", "haier_raw_stock", "brands", "categories", "products",
           "product_stock", "product_images"]
+SENSORS = ["haier_new_products_sensor", "haier_sync_failure_sensor", "haier_sync_failure_rate_sensor", "haier_freshness_sensor"]
+SENSOR_TICKS = """
+query Ticks($name: String!) {
+  sensorOrError(sensorSelector: {repositoryLocationName: "haier_pipeline", repositoryName: "__repository__", sensorName: $name}) {
+    ... on Sensor { sensorState { status ticks(limit: 5) { status error { message } } } }
+  }
+}
+"""
+CHECK_EXECUTIONS = """
+query Checks($path: [String!]!, $name: String!) {
+  assetCheckExecutions(assetKey: {path: $path}, checkName: $name, limit: 20) { runId status }
+}
+"""
 RUN_TIMES = """
 query Times($runId: ID!) { runOrError(runId: $runId) { ... on Run { status startTime endTime } } }
 """
@@ -133,3 +147,22 @@ def test_two_syncs_of_one_kind_launched_together_run_one_after_the_other(server,
     times = {run_id: server.graphql(RUN_TIMES, {"runId": run_id})["runOrError"] for run_id in (first, second)}
     earlier, later = sorted(times.values(), key=lambda run: run["startTime"])
     assert later["startTime"] >= earlier["endTime"]  # queued until the other one finished
+
+
+def test_the_daemon_ticks_every_sensor_and_the_freshness_sensor_reports_its_checks(server, full_sync_run):
+    deadline = time.monotonic() + 120
+    pending = set(SENSORS)
+    while pending and time.monotonic() < deadline:
+        for name in sorted(pending):
+            state = server.graphql(SENSOR_TICKS, {"name": name})["sensorOrError"]["sensorState"]
+            assert state["status"] == "RUNNING", name
+            assert not [tick["error"] for tick in state["ticks"] if tick["error"]], name
+            if state["ticks"]:
+                pending.discard(name)
+        if pending:
+            time.sleep(1)  # the daemon is another process: poll its tick history
+    assert not pending, f"no tick within 120 s: {pending}"
+    executions = server.graphql(CHECK_EXECUTIONS, {"path": ["product_stock"], "name": "fresh_against_schedule"})
+    runs = {execution["runId"] for execution in executions["assetCheckExecutions"]}
+    assert full_sync_run in runs  # evaluated with the asset in the run...
+    assert "" in runs  # ...and reported by the sensor between runs

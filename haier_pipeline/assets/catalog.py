@@ -22,12 +22,13 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
+from haier_pipeline.haier_api import MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
-from haier_pipeline.haier_api.records import ProductRecord, RecordError
+from haier_pipeline.haier_api.records import ProductRecord
 from haier_pipeline.resources import CatalogResource, SyncScope
 
 from .metadata import markdown_preview, table_schema, write_metadata
-from .partitions import FIRST_COUNTY, county_partitions, counties_for_run
+from .partitions import COUNTY_CODES, FIRST_COUNTY
 from .raw import haier_raw_prices, haier_raw_products, haier_raw_stock
 from .sync_tracking import utc_now
 
@@ -42,9 +43,10 @@ def listed_products(conn: Connection, scope: SyncScope) -> Iterator[list[Product
     for index, (code, payload) in enumerate(iter_raw_products(conn, listed_only=True)):
         if wanted and code not in wanted:
             continue
-        parsed = parse_product(payload, index)
-        if isinstance(parsed, ProductRecord):
-            chunk.append(parsed)
+        try:
+            chunk.append(parse_product(payload, index))
+        except MalformedRecord:
+            continue  # counted when the payload was fetched; raw rows are stored only once they parse
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -116,11 +118,11 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_s
         delisted = 0 if sync_scope.product_codes else mark_delisted(conn, listed, now)
         prices = []
         for index, (code, payload) in enumerate(iter_latest_raw_prices(conn, sync_scope.product_codes or None)):
-            parsed = parse_price(payload, index)
-            if isinstance(parsed, RecordError):
+            try:
+                prices.append(parse_price(payload, index))
+            except MalformedRecord:
                 bad_prices += 1
                 continue
-            prices.append(parsed)
             if len(prices) >= CHUNK:
                 price_counts += apply_prices(conn, prices, now)
                 prices = []
@@ -138,21 +140,21 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_s
 
 
 @dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_stock, products],
-          partitions_def=county_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-          description="Stock per product and county; products.stock mirrors the first configured county.")
+          description="Stock per product and county (every county of the stored raw stock, so one "
+                      "county's re-sync lands too); products.stock mirrors the first configured county.")
 def product_stock(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
     started, now = time.monotonic(), utc_now()
-    counties = counties_for_run(context, sync_scope)
+    counties = sync_scope.county_codes or list(COUNTY_CODES)
     counts, batch = WriteCounts(), []
     wanted = set(sync_scope.product_codes)
     with catalog.begin() as conn:
         for index, (code, county, payload) in enumerate(iter_raw_stock(conn, counties)):
             if wanted and code not in wanted:
                 continue
-            parsed = parse_stock(payload, code, county, index)
-            if isinstance(parsed, RecordError):
+            try:
+                batch.append(parse_stock(payload, code, county, index))
+            except MalformedRecord:
                 continue
-            batch.append(parsed)
             if len(batch) >= CHUNK:
                 counts += upsert_product_stock(conn, batch, FIRST_COUNTY, now)
                 batch = []

@@ -50,13 +50,23 @@ def write_metadata(counts: Any) -> dict[str, Any]:
     }
 
 
+def api_stats(haier_api: HaierApiResource) -> dict[str, Any]:
+    """The client's counters now; take one at an asset's start and pass it to :func:`run_metadata`."""
+    return haier_api.get_client().stats.snapshot()
+
+
 def run_metadata(
-    haier_api: HaierApiResource, tracker: SyncTracker, outcome: DrainOutcome, started: float
+    haier_api: HaierApiResource, tracker: SyncTracker, outcome: DrainOutcome, started: float, stats_before: dict[str, Any]
 ) -> dict[str, Any]:
-    """Counts, timings and the original system's monitoring figures, plotted over time by the UI."""
+    """Counts, timings and the original system's monitoring figures, plotted over time by the UI.
+
+    API figures are this asset's own: the client is shared by every asset of the run.
+    """
     seconds = max(time.monotonic() - started, 1e-9)
-    stats = haier_api.get_client().stats.snapshot()
-    calls = max(stats.calls, 1)
+    now = api_stats(haier_api)
+    calls = now["total_calls"] - stats_before["total_calls"]
+    attempts = now["attempts"] - stats_before["attempts"]
+    latency = now["total_latency_s"] - stats_before["total_latency_s"]
     return {
         **write_metadata(outcome.counts),
         "records_received": tracker.total,
@@ -69,8 +79,9 @@ def run_metadata(
         "products_per_minute": dg.MetadataValue.float(round(tracker.success * 60 / seconds, 1)),
         "success_rate": dg.MetadataValue.float(round(tracker.success / tracker.total, 4) if tracker.total else 1.0),
         "error_rate": dg.MetadataValue.float(round(tracker.failed_count / tracker.total, 4) if tracker.total else 0.0),
-        "api_calls": stats.calls,
-        "api_retries": stats.retries,
-        "api_mean_latency_ms": dg.MetadataValue.float(round(stats.total_latency * 1000 / calls, 2)),
+        "api_calls": calls,
+        "api_retries": now["retries"] - stats_before["retries"],
+        "api_throttled_429": now["throttled_429"] - stats_before["throttled_429"],
+        "api_mean_latency_ms": dg.MetadataValue.float(round(latency * 1000 / attempts, 2) if attempts else 0.0),
         "sandbox": haier_api.uses_sandbox,
     }

@@ -7,6 +7,8 @@ tables are derived from these tables, so they can be rebuilt without calling Hai
 
 
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dagster as dg
 
@@ -17,17 +19,30 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_products,
     store_raw_stock,
 )
-from haier_pipeline.haier_api import CallResult, HaierApiResource
+from haier_pipeline.haier_api import CallResult, HaierApiResource, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
 from haier_pipeline.resources import CatalogResource, SyncScope
 
-from .metadata import run_metadata
+from .metadata import api_stats, run_metadata
 from .partitions import county_partitions, counties_for_run
 from .streaming import drain_results
 from .sync_tracking import close_abandoned_logs, tracked_sync, utc_now
 
 RAW_GROUP = "haier_raw"
+Row = TypeVar("Row")
+
+
+def valid_rows(result: CallResult, row_of: Callable[[Any, int], Row]) -> tuple[list[Row], list[RecordError]]:
+    """The rows of a call's records that parse; the rest reported, never sinking the call."""
+    rows: list[Row] = []
+    errors: list[RecordError] = []
+    for index, raw in enumerate(result.records):
+        try:
+            rows.append(row_of(raw, index))
+        except MalformedRecord as malformed:
+            errors.append(malformed.error)
+    return rows, errors
 
 
 def _require_some_success(tracker, what: str) -> None:
@@ -46,22 +61,20 @@ def haier_raw_products(
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     client = haier_api.get_client()
-    started, now = time.monotonic(), utc_now()
+    started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
     seen: set[str] = set()
     duplicates = 0
 
     def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
         nonlocal duplicates
-        rows, errors = [], []
-        for index, raw in enumerate(result.records):
-            parsed = parse_product(raw, index)
-            if isinstance(parsed, RecordError):
-                errors.append(parsed)
-            elif parsed.product_code in seen:
+        parsed, errors = valid_rows(result, lambda raw, index: (parse_product(raw, index).product_code, raw))
+        rows = []
+        for code, raw in parsed:
+            if code in seen:
                 duplicates += 1
             else:
-                seen.add(parsed.product_code)
-                rows.append((parsed.product_code, raw))
+                seen.add(code)
+                rows.append((code, raw))
         return rows, errors
 
     with tracked_sync(catalog, "products", context.run_id) as tracker:
@@ -80,7 +93,7 @@ def haier_raw_products(
                 unlisted = mark_unlisted(conn, seen, context.run_id, now)
     return dg.MaterializeResult(
         metadata={
-            **run_metadata(haier_api, tracker, outcome, started),
+            **run_metadata(haier_api, tracker, outcome, started, stats_before),
             "duplicates_skipped": duplicates,
             "unlisted_since_last_sync": unlisted,
         }
@@ -99,19 +112,12 @@ def haier_raw_prices(
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     client = haier_api.get_client()
-    started, now = time.monotonic(), utc_now()
+    started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
     with catalog.begin() as conn:
         codes = sync_scope.product_codes or listed_product_codes(conn)
 
     def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
-        rows, errors = [], []
-        for index, raw in enumerate(result.records):
-            parsed = parse_price(raw, index)
-            if isinstance(parsed, RecordError):
-                errors.append(parsed)
-            else:
-                rows.append((parsed.product_code, raw))
-        return rows, errors
+        return valid_rows(result, lambda raw, index: (parse_price(raw, index).product_code, raw))
 
     with tracked_sync(catalog, "prices", context.run_id) as tracker:
         outcome = drain_results(
@@ -120,7 +126,7 @@ def haier_raw_prices(
             lambda row: row[0], catalog, tracker,
         )
         _require_some_success(tracker, "price")
-    return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started))
+    return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started, stats_before))
 
 
 @dg.asset(
@@ -137,7 +143,7 @@ def haier_raw_stock(
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     client = haier_api.get_client()
-    started, now = time.monotonic(), utc_now()
+    started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
     counties = counties_for_run(context, sync_scope)
     with catalog.begin() as conn:
         codes = sync_scope.product_codes or listed_product_codes(conn, procurable_only=True)
@@ -145,14 +151,12 @@ def haier_raw_stock(
 
     def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
         code, county = result.product_codes[0], result.county_code
-        rows, errors = [], []
-        for index, raw in enumerate(result.records):
-            parsed = parse_stock(raw, code, county, index)
-            if isinstance(parsed, RecordError):
-                errors.append(parsed)
-            else:
-                rows.append((code, county, raw))
-        return rows, errors
+
+        def stock_row(raw: Any, index: int) -> tuple[str, str, dict]:
+            parse_stock(raw, code, county, index)  # raises MalformedRecord
+            return code, county, raw
+
+        return valid_rows(result, stock_row)
 
     with tracked_sync(catalog, "stock", context.run_id) as tracker:
         outcome = drain_results(
@@ -162,5 +166,5 @@ def haier_raw_stock(
         )
         _require_some_success(tracker, "stock")
     return dg.MaterializeResult(
-        metadata={**run_metadata(haier_api, tracker, outcome, started), "counties": ", ".join(counties)}
+        metadata={**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}
     )
