@@ -12,9 +12,11 @@ import dagster as dg
 
 from haier_pipeline.assets import catalog as catalog_assets
 from haier_pipeline.assets import raw as raw_assets
+from haier_pipeline.assets.checks import CHECKS
 from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_JOBS
 from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
+from haier_pipeline.automation.sensors import SENSORS
 from haier_pipeline.haier_api import HaierApiResource
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from haier_pipeline.settings import Settings, load_settings
@@ -68,6 +70,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS],
         jobs=[*SYNC_JOBS, *IMAGE_JOBS],
         schedules=SCHEDULES,
+        asset_checks=CHECKS,
+        sensors=SENSORS,
         resources=build_resources(settings),
     )
 

@@ -59,7 +59,7 @@ def test_statement_count_does_not_grow_with_rows(engine, tmp_path, request):
     assert counts[0] == counts[1] == counts[2] == counts[3] == counts[5] == WriteCounts(inserted=CHUNK_SIZE)
     assert counts[4] == WriteCounts(updated=CHUNK_SIZE)  # prices land on the products just inserted
     assert (large.writes, large.reads) == (small.writes, small.reads)
-    assert large.writes <= 12, large.write_sql
+    assert 9 <= large.writes <= 12, large.write_sql  # ~one INSERT per table written (+ the products UPDATEs)
 
 
 def test_a_changed_resync_updates_in_bulk_and_an_unchanged_one_writes_nothing(engine):
@@ -67,7 +67,7 @@ def test_a_changed_resync_updates_in_bulk_and_an_unchanged_one_writes_nothing(en
     with count_statements(engine) as changed:
         counts = full_sync(engine, CHUNK_SIZE, later(60), model="EC7001", supply="2899.00", qty=11)
     assert [c.updated for c in counts] == [CHUNK_SIZE] * 6
-    assert changed.writes <= 8, changed.write_sql
+    assert 6 <= changed.writes <= 8, changed.write_sql
     with count_statements(engine) as unchanged:
         counts = full_sync(engine, CHUNK_SIZE, later(120), model="EC7001", supply="2899.00", qty=11)
     assert [c.unchanged for c in counts] == [CHUNK_SIZE] * 6

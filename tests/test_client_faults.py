@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -86,7 +87,7 @@ class _Forbidding(BaseHTTPRequestHandler):
     """A gateway that hands out tokens but forbids every business call (IP not whitelisted)."""
 
     protocol_version = "HTTP/1.1"
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))

@@ -36,7 +36,8 @@ def test_decimals_stay_exact_through_json_and_parsing() -> None:
     assert record.stock_rebate == Decimal("0.05") and record.rebate_type is None
     assert str(record.rebate_money) == "0.10"
     # 0.1 + 0.2 is the classic float trap: exact here.
-    assert parse_price(loads('{"productCode":"P","supplyPrice":0.1,"rebateMoney":0.2,"isSales":"1"}')).supply_price + Decimal("0.2") == Decimal("0.3")
+    tenth = parse_price(loads('{"productCode":"P","supplyPrice":0.1,"rebateMoney":0.2,"isSales":"1"}'))
+    assert tenth.supply_price + tenth.rebate_money == Decimal("0.3")
     # Stored payloads re-parse to exactly the same record.
     assert parse_price(loads(dumps(raw))[0]) == record
 
@@ -159,7 +160,8 @@ def test_envelopes_unwrap_and_failures_raise_with_the_server_message() -> None:
     assert unwrap_envelope({"code": 200, "data": {"stock": "1"}}, "stock") == {"stock": "1"}
     bare_stock = {"secCode": "W", "stock": "3"}
     assert unwrap_envelope(bare_stock, "stock") is bare_stock
-    for failing in ({"success": False, "code": "200", "message": "账号密码错误"}, {"success": True, "code": "E500", "message": "账号密码错误"}):
+    failures = ({"success": False, "code": "200", "message": "账号密码错误"}, {"success": True, "code": "E500", "message": "账号密码错误"})
+    for failing in failures:
         with pytest.raises(HaierApplicationError) as caught:
             unwrap_envelope(failing, "prices", ("P1", "P2"))
         assert "账号密码错误" in str(caught.value) and caught.value.batch == ("P1", "P2") and caught.value.endpoint == "prices"

@@ -26,7 +26,7 @@ def test_full_concurrency_at_the_configured_rate_trips_no_429(rate: float, calls
     assert len(results) == calls and all(result.ok for result in results)
     assert seen.answered_429 == 0 and seen.calls["stock"] == calls
     assert elapsed >= (calls - 1) / rate
-    assert elapsed < (calls - 1) / rate * 1.25 + 0.5  # and the limiter does not throttle far below the rate
+    assert elapsed < (calls - 1) / rate * 2 + 1  # and the limiter does not throttle far below the rate (loose: shared CPU)
     assert seen.max_in_flight >= 2  # the calls really overlapped
 
 
@@ -44,12 +44,14 @@ def test_without_the_limit_the_same_load_is_throttled() -> None:
 
 
 def test_limiter_spaces_calls_evenly_across_threads() -> None:
-    limiter = RateLimiter(200.0)
+    """No bursts: a "200 per second" bucket could release 200 at once; spaced slots cannot."""
+    rate = 200.0
+    limiter = RateLimiter(rate)
     stamps: list[float] = []
     lock = threading.Lock()
 
     def work() -> None:
-        for _ in range(25):
+        for _ in range(20):
             assert limiter.acquire(timeout=10)
             with lock:
                 stamps.append(time.monotonic())
@@ -59,12 +61,18 @@ def test_limiter_spaces_calls_evenly_across_threads() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    stamps.sort()
-    # any window of one second holds at most rate + 1 calls (no bursts across window edges)
-    for first in range(len(stamps)):
-        inside = sum(1 for stamp in stamps[first:] if stamp - stamps[first] < 1.0)
-        assert inside <= 201
-    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / 200.0 - 0.002
-    # right after a slot is taken the next one is 5 ms away: a zero-timeout acquire cannot get it
-    assert limiter.acquire(timeout=1) and not limiter.acquire(timeout=0)
     limiter.close()
+    stamps.sort()
+    assert len(stamps) == 160
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.002
+    # any 20 consecutive slots span at least ~19 spacings (a late thread may use up one missed slot)
+    tightest = min(later - earlier for earlier, later in zip(stamps, stamps[20:], strict=False))
+    assert tightest >= 17 / rate
+
+
+def test_a_slot_is_not_handed_out_early() -> None:
+    with_one_per_second = RateLimiter(1.0)
+    assert with_one_per_second.acquire(timeout=0)  # the first slot is free
+    assert not with_one_per_second.acquire(timeout=0)  # the next is a second away
+    assert not with_one_per_second.acquire(timeout=0.2)
+    with_one_per_second.close()

@@ -21,8 +21,8 @@ def listed_products(haier: HaierApiResource) -> dg.MaterializeResult:
     assert client is haier.get_client()  # one client per resource instance
     [listing] = list(client.fetch_products())
     parsed = parse_products(listing.records)
-    seen.update(base_url=client.config.base_url, uses_sandbox=haier.uses_sandbox, count=len({record.product_code for record in parsed.records}),
-                rate_limit=client.config.rate_limit)
+    codes = {record.product_code for record in parsed.records}  # the listing repeats a few products
+    seen.update(base_url=client.config.base_url, uses_sandbox=haier.uses_sandbox, count=len(codes), rate_limit=client.config.rate_limit)
     return dg.MaterializeResult(metadata={"products": len(parsed.records), "sandbox": haier.uses_sandbox})
 
 

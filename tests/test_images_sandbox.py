@@ -128,3 +128,37 @@ def test_a_second_run_requests_no_good_image_and_changes_nothing(
     assert (meta["downloaded"], meta["deduplicated"], meta["bytes_written"]) == (0, 0, 0)
     assert meta["reused"] == len(truth) - len(broken) and meta["products_updated"] == 0
     assert (snapshot(loaded_catalog), sorted(root.rglob("*"))) == before
+
+
+def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox, tmp_path: Path,
+                                                         request: pytest.FixtureRequest,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raw listing -> products -> product_images in one materialization, the way ``haier_full_sync`` runs them."""
+    from haier_pipeline.assets import catalog as catalog_assets
+    from haier_pipeline.assets import raw as raw_assets
+    from haier_pipeline.assets.images import IMAGE_CHECKS
+    from haier_pipeline.haier_api import HaierApiResource
+
+    monkeypatch.delenv("HAIER_BASE_URL", raising=False)
+    monkeypatch.delenv("HAIER_IMAGE_ALLOW_PRIVATE_HOSTS", raising=False)
+    monkeypatch.setenv("HAIER_IMAGE_RATE_LIMIT", "1000")
+    env = sandbox.env()
+    api = HaierApiResource(
+        base_url=env["HAIER_BASE_URL"], token_url=env["HAIER_TOKEN_URL"], client_id=env["HAIER_CLIENT_ID"],
+        client_secret=env["HAIER_CLIENT_SECRET"], customer_code=env["HAIER_CUSTOMER_CODE"],
+        send_to_code=env["HAIER_SEND_TO_CODE"], password=env["HAIER_PASSWORD"],
+        seller_password=env["HAIER_SELLER_PASSWORD"], customer_password=env["HAIER_CUSTOMER_PASSWORD"],
+    )
+    engine = prepare_database(catalog_url_for_tests(tmp_path, request))
+    result = dg.materialize(
+        [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
+         catalog_assets.products, product_images, *IMAGE_CHECKS],
+        resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
+                   "media": MediaResource(media_root=str(tmp_path / "media")), "sync_scope": SyncScope()},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+    truth = sandbox.catalogue.expected_images()
+    rows, _ = snapshot(engine)
+    assert {row.original_url: row.sha256 for row in rows} == {u: t.sha256 for u, t in truth.items() if t.kind == "ok"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +149,9 @@ class HaierClient:
 
     # -- single calls: raise on failure ------------------------------------------------------
 
-    def fetch_logistics(self, order_code: str, delivery_record_code: str | None = None, member_id: int | None = None) -> dict[str, list[Any]]:
+    def fetch_logistics(
+        self, order_code: str, delivery_record_code: str | None = None, member_id: int | None = None
+    ) -> dict[str, list[Any]]:
         """The three logistics lists of one retail order (missing lists come back empty)."""
         if not isinstance(order_code, str) or not order_code.strip():
             raise ValueError("order_code must be a non-empty string")
@@ -180,9 +183,8 @@ class HaierClient:
         """One call in the calling thread: the unwrapped payload, or a typed error."""
         self.stats.call_started(call.endpoint, len(call.product_codes))
         try:
-            payload = self._transport.post_json(
-                endpoints.url_for(self.config.base_url, call.endpoint), call.body, endpoint=call.endpoint, batch=call.batch, auth=self.tokens
-            )
+            url = endpoints.url_for(self.config.base_url, call.endpoint)
+            payload = self._transport.post_json(url, call.body, endpoint=call.endpoint, batch=call.batch, auth=self.tokens)
             return unwrap_envelope(payload, call.endpoint, call.batch)
         except HaierApiError:
             self.stats.call_failed(call.endpoint)
@@ -196,10 +198,12 @@ class HaierClient:
         return CallResult(call.endpoint, call.product_codes, call.county_code, records, None)
 
     def _run(self, calls: Iterable[_Call]) -> Iterator[CallResult]:
-        for result in stream(self._executor(), self._perform, calls, window=self.config.max_concurrency * 2):
-            if isinstance(result.error, HaierAuthError):
-                raise result.error
-            yield result
+        window = self.config.max_concurrency * 2
+        with closing(stream(self._executor(), self._perform, calls, window=window)) as results:
+            for result in results:
+                if isinstance(result.error, HaierAuthError):
+                    raise result.error  # closing() cancels the calls not yet started
+                yield result
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -217,7 +221,7 @@ class HaierClient:
         if self._owns_session:
             self._session.close()
 
-    def __enter__(self) -> "HaierClient":
+    def __enter__(self) -> HaierClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

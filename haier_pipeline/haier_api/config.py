@@ -81,7 +81,7 @@ class ClientConfig:
                 raise ConfigError(f"{name}: must be a whole number >= 1, got {value!r}")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **options: Any) -> "ClientConfig":
+    def from_env(cls, env: Mapping[str, str], **options: Any) -> ClientConfig:
         """A config from ``HAIER_*`` variables (e.g. ``os.environ`` or a sandbox's ``env()``) plus tuning options."""
         values: dict[str, Any] = {}
         for name, variable in SETTING_NAMES.items():

@@ -121,7 +121,7 @@ class Transport:
         self.redactor = redactor
         self.stats = stats
         self.policy = policy
-        self._backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial)
+        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial)
 
     def post_json(
         self,
@@ -173,7 +173,9 @@ class Transport:
             endpoint, describe_batch(batch), reason, state.attempt_number, self.policy.max_attempts, sleep,
         )
 
-    def _attempt(self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float) -> Any:
+    def _attempt(
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float
+    ) -> Any:
         for repeat in (False, True):
             self._wait_for_slot(endpoint, batch, deadline_at)
             credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
@@ -203,7 +205,9 @@ class Transport:
         if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
             raise HaierUnavailable(endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
-    def _send(self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None, deadline_at: float) -> requests.Response:
+    def _send(
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None, deadline_at: float
+    ) -> requests.Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorization is not None:
             headers["Authorization"] = authorization

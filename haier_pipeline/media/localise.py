@@ -114,6 +114,7 @@ class _RunState:
         self.resolved: dict[str, str] = {}
         self.refused: dict[str, Rejection] = {}
         self.by_digest: dict[str, str] = {}
+        self.order: dict[str, int] = {}
 
     def fetch_with(self, fetcher: ImageFetcher) -> Callable[[str], Outcome]:
         max_pixels = self.options.max_pixels
@@ -133,6 +134,7 @@ class _RunState:
         report.products_seen += len(chunk)
         urls = [u for p in chunk for u in (*p.main_urls, *p.page_urls)]
         fresh = [u for u in dict.fromkeys(urls) if u not in self.resolved and u not in self.refused]
+        self.order = {url: index for index, url in enumerate(fresh)}
         report.urls_seen += len(fresh)
         with catalog.begin() as conn:
             known = stored_by_url(conn, fresh)
@@ -186,7 +188,8 @@ class _RunState:
         with catalog.begin() as conn:
             stored = stored_by_sha(conn, digests) if digests else {}
         rows: list[dict[str, object]] = []
-        for url, download, facts in pending:
+        # Listing order, not completion order, decides which URL a shared file's row names.
+        for url, download, facts in sorted(pending, key=lambda item: self.order.get(item[0], 0)):
             self.report.bytes_downloaded += facts.size
             path = self.by_digest.get(facts.sha256) or next(
                 (row.file for row in stored.get(facts.sha256, []) if self.store.exists(row.file)), None

@@ -6,7 +6,8 @@ inserted, ``products.main_images``/``detail_images`` set — so a product never 
 row that is not there, and a row is only ever written after its file is on disk.
 
 ``media_images.file`` is unique, so identical bytes behind two URLs share one file and one
-row; the row keeps the first URL seen.
+row; the row names the URL listed first. (The other URL is therefore not known by URL on the
+next pass: it is downloaded again, recognised by its digest, and not stored again.)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ starts one from a shell.
 from .catalogue import Catalogue
 from .endpoints import BUSINESS_PATHS, PATH_OF
 from .images import ImageTruth
-from .options import FaultProfile, SandboxOptions
+from .options import FaultProfile, SandboxOptions, credentials_from_env
 from .running import RunningSandbox, SandboxProcess, run_sandbox, start_sandbox_process
 from .stats import SandboxStats
 
@@ -27,6 +27,7 @@ __all__ = [
     "SandboxOptions",
     "SandboxProcess",
     "SandboxStats",
+    "credentials_from_env",
     "run_sandbox",
     "start_sandbox_process",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .options import FaultProfile, SandboxOptions
 from .stats import StatsRecorder
 from .tokens import TokenStore, bearer_token
 
+log = logging.getLogger(__name__)
 JSON = "application/json;charset=UTF-8"
 HTML = "text/html;charset=UTF-8"
 _MAINTENANCE = "<html><head><title>系统维护</title></head><body><h1>系统维护中，请稍后访问</h1></body></html>"
@@ -95,6 +97,13 @@ class SandboxApp:
 
     # --- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        try:
+            return self._route(request)
+        except Exception:  # a sandbox bug must answer, not hang the client; the traceback names no request data
+            log.exception("sandbox failed on %s %s", request.method, request.path)
+            return _error(500, "sandbox internal error")
+
+    def _route(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/images/"):
             return self._image(request)
@@ -108,8 +117,11 @@ class SandboxApp:
         if request.method != "POST":
             return _error(405, "business calls are POST", (("Allow", "POST"),))
         self.stats.call_started(endpoint)
-        response = self._business(endpoint, request)
-        self.stats.call_finished(None if response.drop else response.status)
+        response = Response(500, drop=True)
+        try:
+            response = self._business(endpoint, request)
+        finally:
+            self.stats.call_finished(None if response.drop else response.status)
         return response
 
     def _image(self, request: Request) -> Response:

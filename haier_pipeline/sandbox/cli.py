@@ -56,11 +56,10 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         app_error_rate=args.app_error_rate, burst_429_rate=args.burst_429_rate, slow_rate=args.slow_rate,
         slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,
     )
-    return SandboxOptions(
-        products=args.products, seed=args.seed, generation=args.generation, latency=args.latency,
+    return SandboxOptions.from_env(
+        env, products=args.products, seed=args.seed, generation=args.generation, latency=args.latency,
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
-        **credentials_from_env(env),
     )
 
 

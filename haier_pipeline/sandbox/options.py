@@ -121,6 +121,11 @@ class SandboxOptions:
             if not getattr(self, name):
                 raise ValueError(f"SandboxOptions.{name} must not be empty")
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> SandboxOptions:
+        """Options whose credentials come from the project's ``HAIER_*`` variables where set (random otherwise)."""
+        return cls(**{**credentials_from_env(env), **overrides})
+
     def env(self, base_url: str) -> dict[str, str]:
         """Every ``HAIER_*`` setting that points the project at a sandbox served at ``base_url``.
 

@@ -1,0 +1,248 @@
+"""Benchmark the full sync against a rate-limited sandbox, and the original loop beside it.
+
+    .venv/bin/python benchmarks/run.py --products 2000 [--latency 0.02] [--rate-limit 100] [--counties 1]
+
+Starts the sandbox in its own process (so it does not share this process's GIL) with the given
+latency per call and rate limit, then runs, against a fresh SQLite catalog and an ephemeral Dagster
+instance, the ``haier_full_sync`` job minus ``product_images`` (in-process executor):
+
+1. a full sync of products, prices and stock into an empty catalog;
+2. an unchanged re-sync (must write zero catalog rows);
+3. a re-sync after the sandbox moved 5 % of its prices (and nothing else);
+4. ``product_images`` on its own, for ``--image-products`` products (image hosts are not the gateway);
+5. the original Django command's loop (``original_loop.py``) at the same size, or at
+   ``--original-products`` and extrapolated linearly (labelled so).
+
+For each sync it prints the wall time, the rate-limit floor (gateway calls the sandbox answered ÷
+rate), their ratio, calls made, API calls/s, products/minute, peak RSS, DB write time, the non-API
+share and the 429s the sandbox answered; results go to ``benchmarks/results/<date>-<products>.json``
+with the git commit and machine.
+
+**Non-API time** is the wall time minus the time the pipeline's thread spent blocked in ``next()``
+on the client's result iterators (``pipeline_sync.measure_api_wait``): that wait is the rate
+limiter's spacing plus whatever call latency the thread pool did not hide. What is left is
+everything the pipeline itself costs: Dagster's run and step start-up and event bookkeeping,
+parsing, diffing, DB writes (raw payloads and catalog tables), metadata. Writes that overlap
+fetching still count as non-API, so the figure is an upper bound on what could be saved.
+
+**Peak RSS** is ``ru_maxrss`` of this process (the sandbox runs in another), so it only grows:
+each phase reports the peak so far. **DB write time** is the raw assets' ``db_write_seconds``
+plus the catalog assets' whole durations (they only read raw rows and write catalog rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ALL_COUNTIES = ("110101", "310104", "440305", "510107", "330106", "420106", "320106", "370202")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--products", type=int, default=2000, help="catalogue size (default 2000)")
+    add("--latency", type=float, default=0.02, help="sandbox seconds per business call (default 0.02)")
+    add("--rate-limit", type=float, default=100.0, help="calls per second, sandbox and client (default 100)")
+    add("--counties", type=int, default=1, choices=range(1, len(ALL_COUNTIES) + 1), metavar="N",
+        help="counties to sync stock for (default 1)")
+    add("--repeat", type=int, default=1, help="run the first full sync this many times and print medians")
+    add("--skip-resync", action="store_true", help="skip the unchanged and 5%%-prices re-syncs")
+    add("--skip-original", action="store_true", help="skip the original loop")
+    add("--skip-images", action="store_true", help="skip the images pass")
+    add("--original-products", type=int, default=None, help="cap the original loop and extrapolate to --products")
+    add("--image-products", type=int, default=200, help="products whose images the images pass fetches (default 200)")
+    add("--json-out", type=Path, default=None, help="where to write the JSON (default benchmarks/results/<date>-<n>.json)")
+    return parser.parse_args(argv)
+
+
+def prepare_environment(args: argparse.Namespace, data: Path) -> tuple[str, ...]:
+    """Drop the caller's HAIER_* settings; counties must be set before the project is imported."""
+    for name in [name for name in os.environ if name.startswith("HAIER_")]:
+        del os.environ[name]
+    counties = ALL_COUNTIES[: args.counties]
+    os.environ.update({"HAIER_COUNTY_CODES": ",".join(counties), "DAGSTER_DISABLE_TELEMETRY": "1",
+                       "HAIER_DATA_DIR": str(data), "HAIER_MEDIA_ROOT": str(data / "media"),
+                       "HAIER_CATALOG_DB_URL": f"sqlite:///{data / 'catalog.sqlite'}",
+                       "HAIER_RATE_LIMIT": f"{args.rate_limit:g}"})
+    return counties
+
+
+def sync_figures(run: Any, served: Any, rate: float, products: int) -> dict[str, Any]:
+    from benchmarks.environment import peak_rss_mib
+
+    calls = served.total_calls
+    floor = calls / rate
+    return {
+        "wall_s": round(run.wall_s, 2),
+        "floor_s": round(floor, 2),
+        "ratio": round(run.wall_s / floor, 3) if floor else None,
+        "calls": calls,
+        "calls_by_endpoint": dict(served.calls),
+        "calls_per_s": round(calls / run.wall_s, 1),
+        "products_per_minute": round(products * 60 / run.wall_s),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "db_write_s": round(run.db_write_s, 2),
+        "api_wait_s": round(run.api_wait_s, 2),
+        "non_api_s": round(run.wall_s - run.api_wait_s, 2),
+        "non_api_share": round((run.wall_s - run.api_wait_s) / run.wall_s, 4),
+        "answered_429": served.answered_429,
+        "max_codes_per_call": served.max_product_codes,
+        "catalog_rows_written": run.catalog_rows_written,
+        "catalog_write_statements": run.catalog_write_statements,
+        "write_statements_by_table": dict(run.write_statements),
+        "step_seconds": {key: round(value, 2) for key, value in run.step_seconds.items()},
+    }
+
+
+def print_sync(label: str, fig: dict[str, Any]) -> None:
+    print(f"\n== {label}")
+    print(f"  wall {fig['wall_s']:.2f} s | floor {fig['floor_s']:.2f} s ({fig['calls']} gateway calls / rate) | "
+          f"ratio {fig['ratio']:.3f}")
+    print(f"  calls {fig['calls_by_endpoint']} | {fig['calls_per_s']:.1f} calls/s | "
+          f"{fig['products_per_minute']:,} products/min | 429s answered {fig['answered_429']}")
+    print(f"  peak RSS {fig['peak_rss_mib']:.0f} MiB | DB write {fig['db_write_s']:.2f} s | "
+          f"non-API {fig['non_api_s']:.2f} s = {fig['non_api_share']:.1%} of wall")
+    print(f"  catalog rows written {fig['catalog_rows_written']} in {fig['catalog_write_statements']} statements | "
+          f"steps {fig['step_seconds']}")
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field-wise median of numeric figures (the first run's value for everything else)."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            merged[key] = statistics.median(run[key] for run in runs)
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    data = Path(tempfile.mkdtemp(prefix="haier-bench-"))
+    counties = prepare_environment(args, data)
+
+    from benchmarks.environment import git_commit, machine_info
+    from benchmarks.original_loop import OriginalCredentials, run_original
+    from benchmarks.pipeline_sync import SYNC_ASSETS, run_sync
+    from haier_pipeline.catalog.engine import release_database
+    from haier_pipeline.definitions import build_definitions
+    from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
+    from haier_pipeline.settings import load_settings
+
+    report: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
+        "machine": machine_info(),
+        "config": {"products": args.products, "latency_s": args.latency, "rate_limit": args.rate_limit,
+                   "counties": list(counties), "repeat": args.repeat, "executor": "in_process"},
+    }
+    print(f"benchmark: {args.products:,} products, {len(counties)} county(ies), latency {args.latency * 1000:g} ms, "
+          f"{args.rate_limit:g} calls/s | commit {report['commit']}")
+    options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
+                             change_profile="prices")
+    with start_sandbox_process(options) as sandbox:
+        os.environ.update(sandbox.env())
+        settings = load_settings()
+        defs = build_definitions(settings)
+        catalog_url = settings.catalog_db_url
+        listed = len(sandbox.catalogue.listing_codes())
+
+        def sync(label: str, key: str) -> dict[str, Any]:
+            sandbox.reset_stats()
+            run = run_sync(defs, "haier_full_sync", SYNC_ASSETS, catalog_url)
+            fig = sync_figures(run, sandbox.stats(), args.rate_limit, listed)
+            print_sync(label, fig)
+            report[key] = fig
+            return fig
+
+        firsts = []
+        for attempt in range(args.repeat):
+            if attempt:
+                release_database(catalog_url)
+                Path(catalog_url.removeprefix("sqlite:///")).unlink()
+            firsts.append(sync(f"full sync #{attempt + 1} (empty catalog)", "full_sync"))
+        if args.repeat > 1:
+            report["full_sync_runs"] = firsts
+            report["full_sync"] = median_of(firsts)
+            print_sync(f"full sync: median of {args.repeat}", report["full_sync"])
+        if not args.skip_resync:
+            sync("unchanged re-sync", "unchanged_resync")
+            sandbox.advance()  # change_profile="prices": about 5 % of prices move, nothing else
+            sync("re-sync after 5% of prices changed", "prices_resync")
+        if not args.skip_images:
+            report["images"] = run_images(defs, sandbox, catalog_url, args.image_products)
+        if not args.skip_original:
+            report["original"] = run_original_loop(args, sandbox, data, counties[0], report)
+    release_database(catalog_url)
+    out = args.json_out or RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-{args.products}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nresults written to {out}")
+    return 0
+
+
+def run_images(defs: Any, sandbox: Any, catalog_url: str, count: int) -> dict[str, Any]:
+    from benchmarks.pipeline_sync import run_sync
+    from haier_pipeline.catalog.tables import products
+    from haier_pipeline.resources import CatalogResource
+    from sqlalchemy import select
+
+    with CatalogResource(db_url=catalog_url).begin() as conn:
+        codes = list(conn.execute(select(products.c.product_code).order_by(products.c.id).limit(count)).scalars())
+    config = {"resources": {"sync_scope": {"config": {"product_codes": codes}}}}
+    figures = {}
+    for label in ("first", "again"):
+        run = run_sync(defs, "haier_full_sync", ["product_images"], catalog_url, run_config=config)
+        meta = run.metadata["product_images"]
+        figures[label] = {key: meta.get(key) for key in ("products_seen", "image_urls", "downloaded", "reused",
+                                                           "deduplicated", "rejected", "http_requests",
+                                                           "bytes_downloaded", "images_per_second",
+                                                           "megabytes_per_second", "duration_seconds")}
+        fig = figures[label]
+        print(f"\n== images ({label} pass, {len(codes)} products, image hosts, not the gateway): "
+              f"{fig['images_per_second']} images/s | {fig['megabytes_per_second']} MB/s | "
+              f"downloaded {fig['downloaded']} | reused {fig['reused']} | rejected {fig['rejected']} | "
+              f"{fig['duration_seconds']} s")
+    return figures
+
+
+def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county: str, report: dict) -> dict[str, Any]:
+    from benchmarks.original_loop import OriginalCredentials, run_original
+
+    cap = args.original_products if args.original_products else None
+    sandbox.reset_stats()
+    result = run_original(OriginalCredentials.from_env(sandbox.env()), data / "original.sqlite", county, cap)
+    served = sandbox.stats()
+    listed_total = report["full_sync"]["products_per_minute"] * report["full_sync"]["wall_s"] / 60
+    scale = (listed_total / result.products) if cap and result.products else 1.0
+    wall = result.wall_s * scale
+    ours = report["full_sync"]["wall_s"]
+    label = f"original loop ({result.products:,} products" + (f", extrapolated ×{scale:.2f} to {listed_total:,.0f})" if cap else ")")
+    fig = {
+        "products_run": result.products, "failed": result.failed, "calls": served.total_calls,
+        "wall_s_measured": round(result.wall_s, 2), "extrapolated": bool(cap), "wall_s": round(wall, 2),
+        "products_per_minute": round(result.products * 60 / result.wall_s) if result.wall_s else None,
+        "calls_per_s": round(served.total_calls / result.wall_s, 1) if result.wall_s else None,
+        "db_write_s": round(result.db_s * scale, 2), "answered_429": served.answered_429,
+        "ratio_original_over_ours": round(wall / ours, 2),
+    }
+    print(f"\n== {label}")
+    print(f"  wall {fig['wall_s']:.2f} s{' (extrapolated; measured ' + str(fig['wall_s_measured']) + ' s)' if cap else ''} | "
+          f"{served.total_calls} calls | {fig['calls_per_s']} calls/s | {fig['products_per_minute']:,} products/min | "
+          f"DB {fig['db_write_s']:.2f} s | 429s {fig['answered_429']} | failed {fig['failed']}")
+    print(f"  original ÷ ours = {fig['ratio_original_over_ours']:.2f}×")
+    return fig
+
+
+if __name__ == "__main__":
+    sys.exit(main())
