@@ -91,6 +91,7 @@ def sync_figures(run: Any, served: Any, rate: float, products: int) -> dict[str,
         "calls": calls,
         "calls_by_endpoint": dict(served.calls),
         "calls_per_s": round(calls / run.wall_s, 1),
+        "products": products,
         "products_per_minute": round(products * 60 / run.wall_s),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "db_write_s": round(run.db_write_s, 2),
@@ -149,18 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark: {args.products:,} products, {len(counties)} county(ies), latency {args.latency * 1000:g} ms, "
           f"{args.rate_limit:g} calls/s | commit {report['commit']}")
     options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
-                             change_profile="prices")
+                             changes="prices")
     with start_sandbox_process(options) as sandbox:
         os.environ.update(sandbox.env())
         settings = load_settings()
         defs = build_definitions(settings)
         catalog_url = settings.catalog_db_url
-        listed = len(sandbox.catalogue.listing_codes())
 
         def sync(label: str, key: str) -> dict[str, Any]:
             sandbox.reset_stats()
             run = run_sync(defs, "haier_full_sync", SYNC_ASSETS, catalog_url)
-            fig = sync_figures(run, sandbox.stats(), args.rate_limit, listed)
+            fig = sync_figures(run, sandbox.stats(), args.rate_limit, int(run.number("haier_raw_products", "records_stored")))
             print_sync(label, fig)
             report[key] = fig
             return fig
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             print_sync(f"full sync: median of {args.repeat}", report["full_sync"])
         if not args.skip_resync:
             sync("unchanged re-sync", "unchanged_resync")
-            sandbox.advance()  # change_profile="prices": about 5 % of prices move, nothing else
+            sandbox.advance()  # changes="prices": about 5 % of prices move, nothing else
             sync("re-sync after 5% of prices changed", "prices_resync")
         if not args.skip_images:
             report["images"] = run_images(defs, sandbox, catalog_url, args.image_products)
@@ -223,7 +223,7 @@ def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county
     sandbox.reset_stats()
     result = run_original(OriginalCredentials.from_env(sandbox.env()), data / "original.sqlite", county, cap)
     served = sandbox.stats()
-    listed_total = report["full_sync"]["products_per_minute"] * report["full_sync"]["wall_s"] / 60
+    listed_total = report["full_sync"]["products"]
     scale = (listed_total / result.products) if cap and result.products else 1.0
     wall = result.wall_s * scale
     ours = report["full_sync"]["wall_s"]

@@ -12,8 +12,11 @@ import dagster as dg
 
 from haier_pipeline.assets import catalog as catalog_assets
 from haier_pipeline.assets import raw as raw_assets
+from haier_pipeline.assets.balances import BALANCE_ASSETS, BALANCE_JOBS, BALANCE_SCHEDULES, balance_checks
 from haier_pipeline.assets.checks import CHECKS
+from haier_pipeline.assets.history import HISTORY_ASSETS, HISTORY_CHECKS
 from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_JOBS
+from haier_pipeline.assets.logistics import LOGISTICS_ASSETS, LOGISTICS_JOBS, LOGISTICS_SCHEDULES, LOGISTICS_SENSORS
 from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
 from haier_pipeline.automation.sensors import SENSORS
@@ -67,11 +70,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The project's definitions for ``settings`` (default: read from the environment now)."""
     settings = settings or load_settings()
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS],
-        jobs=[*SYNC_JOBS, *IMAGE_JOBS],
-        schedules=SCHEDULES,
-        asset_checks=CHECKS,
-        sensors=SENSORS,
+        assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS, *HISTORY_ASSETS,
+                *LOGISTICS_ASSETS, *BALANCE_ASSETS],
+        jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS],
+        schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES],
+        asset_checks=[*CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
+        sensors=[*SENSORS, *LOGISTICS_SENSORS],
         resources=build_resources(settings),
     )
 

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +49,7 @@ class Settings:
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
     image_rate_limit: float = 50.0
     image_concurrency: int = 8
+    balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
 
     @property
     def uses_sandbox(self) -> bool:
@@ -97,6 +99,20 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: 
         raise SettingsError(f"{name}: {raw!r} is not a number") from None
     if not low <= value <= high:
         raise SettingsError(f"{name}: {value} is outside {low}–{high}")
+    return value
+
+
+def _amount(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    """A money amount (``Decimal``, never float); may be negative (a balance can be owed)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise SettingsError(f"{name}: {raw!r} is not a decimal amount (e.g. 10000 or 2500.50)") from None
+    if not value.is_finite():
+        raise SettingsError(f"{name}: {raw!r} is not a finite amount")
     return value
 
 
@@ -168,4 +184,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
         image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 50.0, float, 0.1, 10_000),
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
+        balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
     )

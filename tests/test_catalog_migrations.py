@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import warnings
 from pathlib import Path
 
@@ -162,9 +163,37 @@ def test_unsupported_database_is_refused_by_name():
         create_catalog_engine("mysql://user@localhost/db")
 
 
-def test_migration_takes_a_lock_on_postgresql(url):
+def test_postgresql_sessions_run_in_utc(url):
     engine = prepare_database(url)
     if engine.dialect.name != "postgresql":
-        pytest.skip("advisory lock is PostgreSQL-only")
+        pytest.skip("PostgreSQL session setting")
     with engine.connect() as conn:
         assert conn.execute(text("SHOW timezone")).scalar() == "UTC"
+
+
+def test_processes_migrating_a_new_database_at_once_migrate_it_once(url):
+    """Two engines (as two Dagster step processes would have) upgrade the same empty database together."""
+    engines = [create_catalog_engine(url) for _ in range(2)]
+    barrier = threading.Barrier(len(engines), timeout=30)
+    errors: list[BaseException] = []
+
+    def migrate(engine):
+        try:
+            barrier.wait()
+            upgrade_database(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert not errors, errors
+        assert not any(thread.is_alive() for thread in threads)
+        assert current_revisions(engines[0]) == head_revisions()
+        assert ALL_TABLES <= set(inspect(engines[0]).get_table_names())
+    finally:
+        for engine in engines:
+            engine.dispose()

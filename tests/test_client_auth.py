@@ -139,3 +139,23 @@ def test_refused_credentials_stop_the_stream_with_an_auth_error() -> None:
     assert error.endpoint == "prices" and error.batch and set(error.batch) <= set(codes)
     assert "client authentication failed" in str(error) and secret not in str(error)
     assert seen.total_calls == 0 and seen.tokens_issued == 0
+
+
+def test_sixteen_threads_asking_at_once_cause_one_token_request() -> None:
+    with run_sandbox(SandboxOptions(products=10, latency=0.05)) as sandbox:
+        with HaierClient(ClientConfig.from_env(sandbox.env())) as client:
+            barrier = threading.Barrier(16)
+            tokens: list[str] = []
+
+            def ask() -> None:
+                barrier.wait(timeout=10)
+                tokens.append(client.tokens.current().value)
+
+            threads = [threading.Thread(target=ask) for _ in range(16)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        seen = sandbox.stats()
+    assert len(tokens) == 16 and len(set(tokens)) == 1
+    assert seen.token_requests == seen.tokens_issued == 1

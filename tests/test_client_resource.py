@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from haier_pipeline.haier_api import HaierApiResource, parse_products
+from haier_pipeline.haier_api.config import SETTING_NAMES
 from haier_pipeline.haier_api.resource import SANDBOX_WARNING
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
@@ -33,9 +34,11 @@ def _materialize(resource: HaierApiResource, raise_on_error: bool = True) -> dg.
 
 
 def test_without_a_gateway_the_run_gets_the_built_in_sandbox_and_says_so(monkeypatch, caplog) -> None:
+    for variable in SETTING_NAMES.values():
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("HAIER_SANDBOX_PRODUCTS", "40")
     caplog.set_level(logging.WARNING, logger="haier_pipeline.haier_api")
-    result = _materialize(HaierApiResource(rate_limit=50.0))
+    result = _materialize(HaierApiResource.from_env(rate_limit=50.0))
     assert result.success
     assert seen["uses_sandbox"] is True and seen["count"] == 40 and seen["rate_limit"] == 50.0
     assert SANDBOX_WARNING in caplog.text
@@ -48,17 +51,10 @@ def test_a_configured_gateway_with_envvar_secrets(monkeypatch) -> None:
     with run_sandbox(SandboxOptions(products=25, seed=9)) as sandbox:
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
-        resource = HaierApiResource(
-            base_url=dg.EnvVar("HAIER_BASE_URL"),
-            token_url=dg.EnvVar("HAIER_TOKEN_URL"),
-            client_id=dg.EnvVar("HAIER_CLIENT_ID"),
-            client_secret=dg.EnvVar("HAIER_CLIENT_SECRET"),
-            customer_code=dg.EnvVar("HAIER_CUSTOMER_CODE"),
-            send_to_code=dg.EnvVar("HAIER_SEND_TO_CODE"),
-            password=dg.EnvVar("HAIER_PASSWORD"),
-            seller_password=dg.EnvVar("HAIER_SELLER_PASSWORD"),
-            customer_password=dg.EnvVar("HAIER_CUSTOMER_PASSWORD"),
-        )
+        resource = HaierApiResource.from_env(rate_limit=80.0)
+        # secrets are bound by name, never held as values in the resource's config
+        assert resource.client_secret == dg.EnvVar("HAIER_CLIENT_SECRET")
+        assert sandbox.env()["HAIER_CLIENT_SECRET"] not in repr(resource)
         result = _materialize(resource)
         assert result.success
         assert seen["uses_sandbox"] is False and seen["base_url"] == sandbox.base_url

@@ -66,6 +66,7 @@ def server(tmp_path_factory) -> DagsterDev:
             "HAIER_CATALOG_DB_URL": f"sqlite:///{data / 'catalog.sqlite'}",
             "HAIER_MEDIA_ROOT": str(data / "media"),
             "HAIER_COUNTY_CODES": "110101,310115",
+            "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "true",  # the sandbox serves its images on 127.0.0.1
         }
         with dagster_dev(tmp_path_factory.mktemp("dagster_home"), env) as running:
             assert running.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True

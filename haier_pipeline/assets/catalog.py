@@ -118,6 +118,8 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_s
         delisted = 0 if sync_scope.product_codes else mark_delisted(conn, listed, now)
         prices = []
         for index, (code, payload) in enumerate(iter_latest_raw_prices(conn, sync_scope.product_codes or None)):
+            if code not in listed:
+                continue  # a delisted product's last price answer must not make it procurable again
             try:
                 prices.append(parse_price(payload, index))
             except MalformedRecord:

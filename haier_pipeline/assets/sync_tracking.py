@@ -2,19 +2,22 @@
 
 A run that raises closes its row as ``failed`` with the reason; a run that is killed outright
 leaves ``processing`` behind, which the next run (``close_abandoned_logs``) or the run-failure
-sensor closes.
+sensor closes. While its row is open a sync holds its kind's lock (``catalog/locks.py``): a
+second sync of the same kind is refused, and a row whose run holds no lock belongs to a dead run
+— whatever a Dagster instance (which never hears of a ``kill -9``) still says about that run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from haier_pipeline.catalog.sync_log import close_stale_sync_logs, close_sync_log, open_sync_log
+from haier_pipeline.catalog.locks import SyncBusy, live_sync_runs, sync_lock
+from haier_pipeline.catalog.sync_log import close_sync_log, fail_open_sync_logs, open_sync_log, open_sync_logs
 from haier_pipeline.resources import CatalogResource
 
 ACTIVE_STATUSES = [
@@ -24,6 +27,9 @@ ACTIVE_STATUSES = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
+
+
+ABANDONED_REASON = "run ended without closing its log (process killed)"
 
 
 def utc_now() -> datetime:
@@ -64,11 +70,19 @@ def describe_error(exc: BaseException) -> str:
 
 
 def close_abandoned_logs(context: dg.AssetExecutionContext, catalog: CatalogResource) -> int:
-    """Close log rows left ``processing`` by runs that are no longer alive (killed processes)."""
-    active = {run.run_id for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES))}
-    active.add(context.run_id)
+    """Close log rows left ``processing`` by runs that are no longer alive (killed processes).
+
+    Alive means holding a sync lock now; the instance's run status is not asked, since a killed
+    process leaves its run ``STARTED`` there (and a run of another instance is not there at all).
+    """
+    with catalog.begin() as conn:  # rows first, locks second: a row opened after this read is never judged
+        candidates = [(row_id, run_id) for row_id, run_id in open_sync_logs(conn) if run_id != context.run_id]
+    if not candidates:
+        return 0
+    alive = {holder.run_id for holder in live_sync_runs(catalog.engine()).values()}
+    dead = [row_id for row_id, run_id in candidates if run_id not in alive]
     with catalog.begin() as conn:
-        closed = close_stale_sync_logs(conn, active, "run ended without closing its log (process killed)", utc_now())
+        closed = fail_open_sync_logs(conn, dead, ABANDONED_REASON, utc_now())
     if closed:
         context.log.warning(f"closed {closed} sync log row(s) left 'processing' by dead runs")
     return closed
@@ -76,7 +90,24 @@ def close_abandoned_logs(context: dg.AssetExecutionContext, catalog: CatalogReso
 
 @contextmanager
 def tracked_sync(catalog: CatalogResource, sync_type: str, run_id: str) -> Iterator[SyncTracker]:
-    """Open the run's log row for ``sync_type``; close it with the tracker's counts or the error."""
+    """Open the run's log row for ``sync_type``; close it with the tracker's counts or the error.
+
+    Holds ``sync_type``'s lock throughout; refused (:class:`SyncBusy`, logged as ``failed``) while
+    another run holds it.
+    """
+    with ExitStack() as held:
+        try:
+            held.enter_context(sync_lock(catalog.engine(), sync_type, run_id))
+        except SyncBusy as busy:
+            with catalog.begin() as conn:
+                refused = open_sync_log(conn, sync_type, run_id, utc_now())
+                close_sync_log(conn, refused, total=0, success=0, failed=0, failures=[],
+                               error=f"refused: {busy}", now=utc_now())
+            raise
+        yield from _tracked(catalog, sync_type, run_id)
+
+
+def _tracked(catalog: CatalogResource, sync_type: str, run_id: str) -> Iterator[SyncTracker]:
     with catalog.begin() as conn:
         log_id = open_sync_log(conn, sync_type, run_id, utc_now())
     tracker = SyncTracker()

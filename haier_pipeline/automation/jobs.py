@@ -10,8 +10,9 @@ import dagster as dg
 
 SYNC_KIND_TAG = "haier/sync_kind"
 
-FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media")
-PRICE_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_prices", "products")
+# "history" holds product_price_history, extended from the raw prices by every full and price sync.
+FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history")
+PRICE_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_prices", "products") | dg.AssetSelection.groups("history")
 STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock")
 
 haier_full_sync = dg.define_asset_job(

@@ -51,7 +51,7 @@ def products_since(conn: Connection, last_id: int, counties: Sequence[str] = COU
     """Haier products with ``id > last_id``, oldest first, each marked with what it lacks."""
     p = tables.products.c
     rows = conn.execute(
-        select(p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images)
+        select(p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images, p.detail_images)
         .where(p.id > last_id, p.source == "haier")
         .order_by(p.id)
     ).all()
@@ -67,7 +67,8 @@ def products_since(conn: Connection, last_id: int, counties: Sequence[str] = COU
             code=row.product_code,
             # Haier answers stock only for procurable products; the stock sync asks for no others.
             needs_stock=row.is_sales == "1" and not wanted_counties <= stocked.get(row.product_code, set()),
-            needs_images=bool(row.product_image_url or row.product_page_urls) and not row.main_images,
+            # Any stored image means the images pass has seen it (a rejected URL is named in that run, not retried).
+            needs_images=bool(row.product_image_url or row.product_page_urls) and not (row.main_images or row.detail_images),
         )
         for row in rows
     ]

@@ -60,8 +60,14 @@ def differs(old: Row[Any], values: Mapping[str, Any], columns: Sequence[str]) ->
     return any(stored[name] != values[name] for name in columns)
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str] | None = None,
-                update_columns: Sequence[str] = ()) -> None:
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str] | None = None,
+    update_columns: Sequence[str] = (),
+) -> None:
     """Insert ``rows`` in one executemany.
 
     With ``conflict`` (the unique columns), a row that appeared meanwhile is left alone, or

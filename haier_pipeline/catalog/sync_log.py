@@ -111,3 +111,20 @@ def fail_sync_logs_for_run(conn: Connection, run_id: str, reason: str, now: date
     if ids:
         conn.execute(update(log).where(log.c.id.in_(ids)).values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now))
     return len(ids)
+
+
+def open_sync_logs(conn: Connection) -> list[tuple[int, str]]:
+    """``(id, run_id)`` of every row still open that a Dagster run opened."""
+    query = select(log.c.id, log.c.run_id).where(log.c.status.in_(OPEN_STATUSES), log.c.run_id.is_not(None))
+    return [(row.id, row.run_id) for row in conn.execute(query)]
+
+
+def fail_open_sync_logs(conn: Connection, log_ids: Sequence[int], reason: str, now: datetime) -> int:
+    """Close the given rows as ``failed`` — only those still open, so a row its run just closed is kept."""
+    closed = 0
+    for chunk in chunked(sorted(log_ids)):
+        closed += conn.execute(
+            update(log).where(log.c.id.in_(chunk), log.c.status.in_(OPEN_STATUSES))
+            .values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
+        ).rowcount
+    return closed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import Any, Optional
 
@@ -19,7 +20,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from .client import HaierClient
-from .config import ClientConfig, ConfigError
+from .config import SETTING_NAMES, ClientConfig, ConfigError
 
 log = logging.getLogger("haier_pipeline.haier_api")
 
@@ -38,7 +39,7 @@ _CREDENTIALS = (
 )
 
 
-def sandbox_products(env: Optional[dict[str, str]] = None) -> int:
+def sandbox_products(env: Optional[Mapping[str, str]] = None) -> int:
     """Catalogue size of the built-in sandbox: ``HAIER_SANDBOX_PRODUCTS`` (default 500)."""
     raw = ((env if env is not None else os.environ).get("HAIER_SANDBOX_PRODUCTS") or "").strip()
     if not raw:
@@ -71,6 +72,18 @@ class HaierApiResource(dg.ConfigurableResource):
     _sandbox: Any = PrivateAttr(default=None)
     _stack: Optional[ExitStack] = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None, **options: Any) -> HaierApiResource:
+        """A resource bound with ``dg.EnvVar`` to every ``HAIER_*`` setting that is set (and only those).
+
+        Dagster refuses an ``EnvVar`` whose variable is unset, and the demo runs with none set, so
+        definitions should build the resource this way. Values are read at run time, never stored in
+        run config. ``options`` are the plain tuning fields (``rate_limit``, ``max_concurrency``...).
+        """
+        env = os.environ if env is None else env
+        bound: dict[str, Any] = {name: dg.EnvVar(variable) for name, variable in SETTING_NAMES.items() if (env.get(variable) or "").strip()}
+        return cls(**bound, **options)
 
     @property
     def uses_sandbox(self) -> bool:
@@ -118,16 +131,21 @@ class HaierApiResource(dg.ConfigurableResource):
             "deadline": self.deadline,
         }
 
+    def _given(self) -> dict[str, Any]:
+        """The credential settings that hold a value (blank counts as unset)."""
+        values = {name: (getattr(self, name) or "").strip() for name in _CREDENTIALS}
+        return {name: value for name, value in values.items() if value}
+
     def _config(self, dagster_log: Any) -> ClientConfig:
-        if not self.uses_sandbox:
-            values = {name: getattr(self, name) for name in _CREDENTIALS}
-            values = {name: value for name, value in values.items() if value is not None}
+        if self.base_url is not None and not self.uses_sandbox:
+            values = self._given()
             for name in ("client_id", "client_secret", "customer_code", "password"):
                 values.setdefault(name, "")  # ClientConfig names the missing HAIER_* setting
-            return ClientConfig(base_url=self.base_url.strip(), token_url=self.token_url, **values, **self._tuning())
+            token_url = (self.token_url or "").strip().rstrip("/") or None
+            return ClientConfig(base_url=self.base_url.strip().rstrip("/"), token_url=token_url, **values, **self._tuning())
         from ..sandbox import SandboxOptions, run_sandbox  # only demo runs pay for the sandbox import
 
-        given = {name: getattr(self, name) for name in _CREDENTIALS if getattr(self, name)}
+        given = self._given()
         if "password" in given and "customer_password" not in given:
             given["customer_password"] = given["password"]
         options = SandboxOptions(products=sandbox_products(), **given)

@@ -6,7 +6,7 @@ and the consumer can work on early results while later calls are in flight.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import TypeVar
 
@@ -14,7 +14,7 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-def stream(executor: Executor, work: Callable[[In], Out], inputs: Iterable[In], window: int) -> Iterator[Out]:
+def stream(executor: Executor, work: Callable[[In], Out], inputs: Iterable[In], window: int) -> Generator[Out, None, None]:
     """``work(item)`` for every input on ``executor``, at most ``window`` at a time, in completion order.
 
     Closing the iterator early cancels the calls not yet started.

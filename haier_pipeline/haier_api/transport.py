@@ -41,7 +41,8 @@ _NOT_RETRYABLE_REQUEST_ERRORS = (
 class Credential(Protocol):
     """What the transport needs from a token: the header to send and the raw value to invalidate."""
 
-    value: str
+    @property
+    def value(self) -> str: ...
 
     @property
     def header(self) -> str: ...

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import requests
 
 from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
 from .transport import BlockedAddress, HostRateLimiter, image_session
-from .urls import UrlPolicy, check_url
+from .urls import UrlPolicy, check_url, system_resolver
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_BYTES = 64 * 1024
@@ -48,9 +49,11 @@ class ImageFetcher:
     """Thread-safe downloader: one pooled session, one per-host rate limit, one request counter."""
 
     def __init__(self, policy: UrlPolicy, limits: FetchLimits, *, rate_per_host: float, pool_size: int = 8) -> None:
-        self.policy = policy
+        # Each host is resolved once per fetcher; the connection guard still checks every address actually reached.
+        resolve = lru_cache(maxsize=1024)(lambda host, port: tuple((policy.resolver or system_resolver)(host, port)))
+        self.policy = replace(policy, resolver=resolve)
         self.limits = limits
-        self._session = image_session(policy.address_allowed, pool_size)
+        self._session = image_session(self.policy.address_allowed, pool_size)
         self._rate = HostRateLimiter(rate_per_host)
         self._lock = threading.Lock()
         self.requests_sent = 0

@@ -32,6 +32,7 @@ from .validate import ImageFacts, validate_image
 
 PRODUCTS_PER_CHUNK = 200
 PENDING_BYTES = 32 * 1024 * 1024  # downloaded-but-unwritten bytes held before a flush
+WRITER_THREADS = 4
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -91,9 +92,10 @@ def localise_images(
     )
     requests_before = fetcher.requests_sent
     report = LocaliseReport()
-    run = _RunState(store, options, recheck, now, report)
     try:
-        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="image-fetch") as pool:
+        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="image-fetch") as pool, \
+                ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="image-write") as writers:
+            run = _RunState(store, options, recheck, now, report, writers)
             for chunk in haier_product_pages(catalog.begin, product_codes, chunk_size):
                 run.process(catalog, chunk, lambda urls: _bounded_map(pool, run.fetch_with(fetcher), urls,
                                                                       options.concurrency * 4))
@@ -109,8 +111,9 @@ class _RunState:
     """What one pass has learnt so far: URL -> stored path, URL -> rejection, digest -> stored path."""
 
     def __init__(self, store: MediaStore, options: ImageOptions, recheck: bool, now: datetime,
-                 report: LocaliseReport) -> None:
+                 report: LocaliseReport, writers: ThreadPoolExecutor) -> None:
         self.store, self.options, self.recheck, self.now, self.report = store, options, recheck, now, report
+        self.writers = writers
         self.resolved: dict[str, str] = {}
         self.refused: dict[str, Rejection] = {}
         self.by_digest: dict[str, str] = {}
@@ -141,8 +144,9 @@ class _RunState:
         to_fetch, fallback, dangling = [], {}, set()
         for url in fresh:
             rows = known.get(url, [])
-            present = next((row for row in rows if self.store.exists(row.file)), None)
-            dangling.update(row.id for row in rows if row is not present and not self.store.exists(row.file))
+            on_disk = {row.id: self.store.exists(row.file) for row in rows}
+            present = next((row for row in rows if on_disk[row.id]), None)  # the newest row whose file is there
+            dangling.update(row_id for row_id, found in on_disk.items() if not found)
             if present is not None and not self.recheck:
                 self.resolved[url] = present.file
                 report.reused += 1
@@ -160,9 +164,9 @@ class _RunState:
             pending.append((url, *outcome))
             pending_bytes += outcome[1].size
             if pending_bytes >= PENDING_BYTES:
-                new_rows += self._flush(catalog, pending, fallback)
+                new_rows += self._flush(catalog, pending)
                 pending, pending_bytes = [], 0
-        new_rows += self._flush(catalog, pending, fallback)
+        new_rows += self._flush(catalog, pending)
         lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk]
         with catalog.begin() as conn:
             report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now)
@@ -179,31 +183,39 @@ class _RunState:
             self.refused[url] = Rejection(url, rejection.reason, rejection.detail)
             self.report.rejected.append(self.refused[url])
 
-    def _flush(self, catalog: Catalog, pending: list[tuple[str, Download, ImageFacts]],
-               fallback: dict[str, StoredImage]) -> list[dict[str, object]]:
-        """Write the pending downloads whose bytes are not stored yet; return their new rows."""
+    def _flush(self, catalog: Catalog, pending: list[tuple[str, Download, ImageFacts]]) -> list[dict[str, object]]:
+        """Write the pending downloads whose bytes are not stored yet (in parallel); return their new rows."""
         if not pending:
             return []
         digests = {facts.sha256 for _, _, facts in pending if facts.sha256 not in self.by_digest}
         with catalog.begin() as conn:
             stored = stored_by_sha(conn, digests) if digests else {}
-        rows: list[dict[str, object]] = []
+        first_of: dict[str, tuple[str, Download, ImageFacts]] = {}
         # Listing order, not completion order, decides which URL a shared file's row names.
-        for url, download, facts in sorted(pending, key=lambda item: self.order.get(item[0], 0)):
+        ordered = sorted(pending, key=lambda item: self.order.get(item[0], 0))
+        for url, download, facts in ordered:
             self.report.bytes_downloaded += facts.size
-            path = self.by_digest.get(facts.sha256) or next(
-                (row.file for row in stored.get(facts.sha256, []) if self.store.exists(row.file)), None
-            )
-            if path is not None:
-                self.report.deduplicated += 1
+            if facts.sha256 in self.by_digest or facts.sha256 in first_of:
+                continue
+            existing = next((row.file for row in stored.get(facts.sha256, []) if self.store.exists(row.file)), None)
+            if existing is not None:
+                self.by_digest[facts.sha256] = existing
             else:
-                path = self.store.write(download.data, facts.extension, self.now)
-                rows.append(media_row(path, url, facts, self.now))
-                self.report.downloaded += 1
-                self.report.bytes_written += facts.size
-                self.report.new_files.append(path)
+                first_of[facts.sha256] = (url, download, facts)
+        # fsync dominates a small file's write: files are written by a few threads, folders synced once.
+        paths = list(self.writers.map(lambda item: self.store.write(item[1].data, item[2].extension, self.now,
+                                                                    sync_dir=False), first_of.values()))
+        self.store.sync_dirs(paths)
+        rows: list[dict[str, object]] = []
+        for (url, _download, facts), path in zip(first_of.values(), paths):
+            rows.append(media_row(path, url, facts, self.now))
             self.by_digest[facts.sha256] = path
-            self.resolved[url] = path
+            self.report.new_files.append(path)
+            self.report.bytes_written += facts.size
+        self.report.downloaded += len(paths)
+        self.report.deduplicated += len(pending) - len(paths)
+        for url, _download, facts in ordered:
+            self.resolved[url] = self.by_digest[facts.sha256]
         return rows
 
 

@@ -28,7 +28,7 @@ class ImageOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageOptions:
         explicit = settings.image_allow_private_hosts
-        loopback = settings.uses_sandbox if explicit is None else explicit
+        loopback = (settings.uses_sandbox or gateway_is_loopback(settings.base_url)) if explicit is None else explicit
         return cls(
             limits=FetchLimits(max_bytes=settings.image_max_bytes),
             policy=UrlPolicy(
@@ -38,3 +38,17 @@ class ImageOptions:
             rate_per_host=settings.image_rate_limit,
             concurrency=settings.image_concurrency,
         )
+
+
+def gateway_is_loopback(base_url: str | None) -> bool:
+    """A gateway on this machine (a standalone sandbox) serves its images on loopback too."""
+    from urllib.parse import urlsplit
+    import ipaddress
+
+    host = urlsplit(base_url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -12,11 +12,13 @@ next pass: it is downloaded again, recognised by its digest, and not stored agai
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Row, delete, select
 
 from haier_pipeline.catalog.bulk import chunked
 from haier_pipeline.catalog.counts import WriteCounts
@@ -52,7 +54,7 @@ def _urls(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item.strip() for item in items if isinstance(item, str) and item.strip()))
 
 
-def _product(row) -> ProductImages:  # type: ignore[no-untyped-def]
+def _product(row: Row[Any]) -> ProductImages:
     return ProductImages(
         row.product_code, _urls(row.product_image_url), _urls(row.product_page_urls or []),
         tuple(row.main_images or ()), tuple(row.detail_images or ()),
@@ -65,7 +67,9 @@ _PRODUCT_COLUMNS = (
 )
 
 
-def haier_product_pages(conn_factory, codes: Sequence[str] | None, size: int) -> Iterator[list[ProductImages]]:  # type: ignore[no-untyped-def]
+def haier_product_pages(
+    conn_factory: Callable[[], AbstractContextManager[Connection]], codes: Sequence[str] | None, size: int
+) -> Iterator[list[ProductImages]]:
     """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own short transaction."""
     if codes is not None:
         for chunk in chunked(list(dict.fromkeys(codes)), size):

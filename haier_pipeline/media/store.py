@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,8 +56,11 @@ class MediaStore:
         except UnsafePath:
             return False
 
-    def write(self, data: bytes, extension: str, now: datetime) -> str:
-        """Store ``data`` under a fresh name and return its relative path."""
+    def write(self, data: bytes, extension: str, now: datetime, *, sync_dir: bool = True) -> str:
+        """Store ``data`` under a fresh name and return its relative path.
+
+        With ``sync_dir=False`` the caller must call :meth:`sync_dirs` before recording the path.
+        """
         while True:
             relative = self.new_relative_path(extension, now)
             final = self.root / relative
@@ -80,8 +83,14 @@ class MediaStore:
             finally:
                 if os.path.lexists(temp):
                     os.unlink(temp)
-            _fsync_dir(final.parent)
+            if sync_dir:
+                _fsync_dir(final.parent)
             return relative
+
+    def sync_dirs(self, relatives: Iterable[str]) -> None:
+        """fsync each folder holding one of ``relatives`` once, so their new names survive a power cut."""
+        for folder in sorted({(self.root / relative).parent for relative in relatives}):
+            _fsync_dir(folder)
 
     def delete(self, relative: str) -> bool:
         """Remove one stored file; False when it was already gone."""

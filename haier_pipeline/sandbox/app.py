@@ -73,7 +73,7 @@ class SandboxApp:
         self.bucket = TokenBucket(options.rate_limit)
         self.faults = FaultInjector(options.faults)
         self._lock = threading.Lock()
-        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url)
+        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes)
         self._warm(self._catalogue)
 
     @property
@@ -128,6 +128,9 @@ class SandboxApp:
         if request.method not in ("GET", "HEAD"):
             return _error(405, "images are fetched with GET", (("Allow", "GET, HEAD"),))
         self.stats.count("image_requests")
+        poison = self.options.poison
+        if poison is not None and request.path in poison.redirects:
+            return Response(302, b"", HTML, (("Location", poison.redirects[request.path]),))
         served = self._catalogue.image_answer(request.path)
         return Response(served.status, served.body, served.content_type, (("Cache-Control", "max-age=86400"),))
 
@@ -158,6 +161,9 @@ class SandboxApp:
         failed = self._fail(fault)
         if failed is not None:
             return failed
+        lie = self.options.poison.answer_for(endpoint, body) if self.options.poison is not None else None
+        if lie is not None:
+            return Response(lie.status, lie.body, lie.content_type)
         return Response(200, _envelope(raw) if is_enveloped(endpoint, self.options.envelope) else raw)
 
     @staticmethod
@@ -176,18 +182,24 @@ class SandboxApp:
         options = self.options
         if endpoint == PRODUCTS:
             codes = validation.check_products(body, options)
-            return catalogue.listing_json() if codes is None else dumps(catalogue.product_answers(codes))
+            if codes is None:
+                return catalogue.listing_json() if options.poison is None else options.poison.listing(catalogue.listing().records)
+            return self._dumps(PRODUCTS, catalogue.product_answers(codes))
         if endpoint == PRICES:
-            return dumps(catalogue.price_answers(validation.check_prices(body, options)))
+            return self._dumps(PRICES, catalogue.price_answers(validation.check_prices(body, options)))
         if endpoint == STOCK:
             query = validation.check_stock(body, options)
-            return dumps(catalogue.stock_answer(query.product_code, query.county_code))
+            return self._dumps(STOCK, catalogue.stock_answer(query.product_code, query.county_code), query.product_code)
         if endpoint == LOGISTICS:
             order = validation.check_logistics(body, options)
             return dumps(catalogue.logistics_answer(order.order_code, order.delivery_record_code))
         if endpoint == BALANCE:
             return dumps(catalogue.balance_answer(validation.check_balance(body, options)))
         raise AssertionError(endpoint)
+
+    def _dumps(self, endpoint: str, payload: Any, product_code: str | None = None) -> bytes:
+        poison = self.options.poison
+        return dumps(payload) if poison is None else poison.encode(poison.patch(endpoint, payload, product_code))
 
     def _wait(self, fault: FaultDecision) -> None:
         delay = self.options.latency

@@ -34,10 +34,11 @@ _MISSING_IMAGE = ServedImage(404, "text/html; charset=utf-8", b"<html><body><h1>
 class Catalogue:
     """Products, prices, stock, images, logistics and balances of one sandbox generation."""
 
-    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "") -> None:
+    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "", changes: str = "all") -> None:
         if size < 0 or generation < 0:
             raise ValueError("Catalogue: size and generation must be >= 0")
         self.size, self.seed, self.generation = size, seed, generation
+        self.changes = changes  # what each generation changes: "all", or "prices" only
         self.image_base = image_base.rstrip("/")
         self._lock = threading.RLock()  # the listing is built from the specs, each memoised
         self._memo: dict[str, Any] = {}
@@ -47,7 +48,7 @@ class Catalogue:
 
     def next_generation(self) -> Catalogue:
         """The same catalogue one generation later (this one is unchanged)."""
-        return Catalogue(self.size, self.seed, self.generation + 1, self.image_base)
+        return Catalogue(self.size, self.seed, self.generation + 1, self.image_base, self.changes)
 
     # --- lazily built, shared state ---------------------------------------------------------------
     def _once(self, key: str, build: Callable[[], T]) -> T:
@@ -58,7 +59,7 @@ class Catalogue:
 
     @property
     def state(self) -> GenerationState:
-        return generation_state(self.size, self.seed, self.generation)
+        return generation_state(self.size, self.seed, self.generation, self.changes)
 
     def _specs(self) -> list[ProductSpec]:
         return self._once("specs", lambda: [make_product(self.seed, index) for index in self.state.listed()])

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--products", type=int, default=500, help="catalogue size (default 500)")
     add("--seed", type=int, default=0, help="catalogue seed (default 0)")
     add("--generation", type=int, default=0, help="starting catalogue generation (default 0)")
+    add("--changes", choices=("all", "prices"), default="all", help="what each advance changes (default all)")
     add("--latency", type=float, default=0.0, help="seconds added to every business call")
     add("--rate-limit", type=float, default=100.0, help="business calls per second; 0 disables (default 100)")
     add("--token-lifetime", type=float, default=3600.0, help="token lifetime in seconds (default 3600)")
@@ -57,7 +58,7 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,
     )
     return SandboxOptions.from_env(
-        env, products=args.products, seed=args.seed, generation=args.generation, latency=args.latency,
+        env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes, latency=args.latency,
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
     )

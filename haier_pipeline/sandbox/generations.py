@@ -3,6 +3,7 @@
 Generation 0 lists products ``0 .. size-1``. Each later generation, drawn from a seeded stream of its
 own, delists about 2 % of the listed products (for good), appends about 2 % new ones at the end of
 the universe, moves about 5 % of the listed prices and changes about 10 % of the listed stock.
+With ``changes="prices"`` a generation only moves prices (benchmarks of a price-only re-sync).
 States are cached, so generation ``g + 1`` is built from ``g`` rather than from scratch.
 """
 
@@ -20,6 +21,7 @@ DELIST_SHARE = 0.02
 ADD_SHARE = 0.02
 PRICE_MOVE_SHARE = 0.05
 STOCK_CHANGE_SHARE = 0.10
+CHANGE_PROFILES = ("all", "prices")
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,25 @@ def _share(count: int, share: float) -> int:
 
 
 @lru_cache(maxsize=32)
-def generation_state(size: int, seed: int, generation: int) -> GenerationState:
-    """The state of catalogue ``(size, seed)`` at ``generation`` (a pure, cached function)."""
+def generation_state(size: int, seed: int, generation: int, changes: str = "all") -> GenerationState:
+    """The state of catalogue ``(size, seed)`` at ``generation`` (a pure, cached function).
+
+    ``changes="prices"``: each generation moves about 5 % of prices and nothing else.
+    """
     if generation < 0:
         raise ValueError("generation must be >= 0")
+    if changes not in CHANGE_PROFILES:
+        raise ValueError(f"changes must be one of {CHANGE_PROFILES}")
     if generation == 0:
         empty: Mapping = MappingProxyType({})
         return GenerationState(0, size, empty, empty, empty)
-    before = generation_state(size, seed, generation - 1)
+    before = generation_state(size, seed, generation - 1, changes)
+    if changes == "prices":
+        price_moves, still_listed = dict(before.price_moves), before.listed()
+        for index in _rng(seed, generation, "price").sample(still_listed, _share(len(still_listed), PRICE_MOVE_SHARE)):
+            price_moves[index] = (*price_moves.get(index, ()), generation)
+        return GenerationState(generation, before.universe, before.delisted, MappingProxyType(price_moves),
+                               before.stock_versions)
     listed = before.listed()
     delisted = dict(before.delisted)
     for index in _rng(seed, generation, "delist").sample(listed, _share(len(listed), DELIST_SHARE)):

@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from .poison import Poison
+
 TokenPath = Literal["auth", "token", "both"]
 TokenShape = Literal["standard", "token", "data"]
 EnvelopeMode = Literal["mixed", "always", "never"]
+ChangeProfile = Literal["all", "prices"]
 
 # SandboxOptions field -> the project's environment variable (the original system's names).
 CREDENTIAL_ENV = {
@@ -88,6 +91,7 @@ class SandboxOptions:
     products: int = 500
     seed: int = 0
     generation: int = 0
+    changes: ChangeProfile = "all"  # what advance() changes: everything, or only ~5 % of prices
     latency: float = 0.0
     rate_limit: float | None = 100.0  # business calls per second; None or 0 disables throttling
     token_lifetime: float = 3600.0
@@ -105,6 +109,7 @@ class SandboxOptions:
     password: str = field(default_factory=_secret, repr=False)
     seller_password: str = field(default_factory=_secret, repr=False)
     customer_password: str = field(default_factory=_secret, repr=False)
+    poison: Poison | None = field(default=None, compare=False)  # bad answers for chosen codes (tests)
 
     def __post_init__(self) -> None:
         if self.products < 0:
@@ -115,6 +120,8 @@ class SandboxOptions:
             raise ValueError("SandboxOptions.token_path must be auth, token or both")
         if self.token_shape not in ("standard", "token", "data"):
             raise ValueError("SandboxOptions.token_shape must be standard, token or data")
+        if self.changes not in ("all", "prices"):
+            raise ValueError("SandboxOptions.changes must be all or prices")
         if self.envelope not in ("mixed", "always", "never"):
             raise ValueError("SandboxOptions.envelope must be mixed, always or never")
         for name in CREDENTIAL_ENV:

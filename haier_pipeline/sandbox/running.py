@@ -106,7 +106,8 @@ class SandboxProcess(_SandboxAddress):
     @property
     def catalogue(self) -> Catalogue:
         """A local copy of the child's current catalogue (same arguments, so the same data)."""
-        return Catalogue(self.options.products, self.options.seed, self._generation, self.base_url)
+        return Catalogue(self.options.products, self.options.seed, self._generation, self.base_url,
+                         self.options.changes)
 
     def _post(self, action: str, payload: dict | None = None) -> dict:
         response = self._admin.post(f"{self.base_url}/_sandbox/{action}", json=payload or {}, timeout=30)
@@ -147,6 +148,7 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
         "--html-error-rate", str(faults.html_error_rate), "--app-error-rate", str(faults.app_error_rate),
         "--burst-429-rate", str(faults.burst_429_rate), "--slow-rate", str(faults.slow_rate),
         "--slow-seconds", str(faults.slow_seconds), "--fault-seed", str(faults.seed),
+        "--changes", options.changes,
     ]
     return args + (["--faults-on-token"] if faults.include_token else [])
 

@@ -31,6 +31,9 @@ def pipeline_env(sandbox, catalog_url: str, tmp: Path, **extra: str) -> dict[str
         "HAIER_MEDIA_ROOT": str(tmp / "media"),
         "HAIER_DATA_DIR": str(tmp),
         "HAIER_COUNTY_CODES": os.environ["HAIER_COUNTY_CODES"],
+        # Tests are not bound by Haier's politeness limits; the speed benchmark keeps them.
+        "HAIER_RATE_LIMIT": "2000",
+        "HAIER_IMAGE_RATE_LIMIT": "2000",
         **extra,
     }
 

@@ -1,0 +1,123 @@
+"""Bad answers on purpose, for chosen product codes: the bad-input tests' way to make the sandbox lie.
+
+``SandboxOptions(poison=Poison(...))`` keeps every other answer honest and changes only:
+
+- ``fields``: ``{endpoint: {product_code: {field: value}}}`` — fields overwritten in that product's
+  record (``DROP`` removes the field, :class:`Raw` writes JSON text verbatim, e.g. ``Raw("1e999")``).
+  ``endpoint`` is ``"products"`` (listing and by-code answers), ``"prices"`` or ``"stock"``.
+- ``records``: ``{endpoint: {product_code: value}}`` — the whole record replaced by any JSON value.
+- ``answers``: ``{(endpoint, product_code): Answer(...)}`` — the whole HTTP answer of every call that
+  asks about that code (``"*"``: every call to the endpoint, e.g. the full listing) replaced
+  verbatim: malformed JSON, an HTML page under 200, a ``success: false`` envelope.
+- ``extra_listing``: records appended to the full listing (products Haier never had).
+- ``redirects``: ``{image_path: location}`` — the image host answers 302 to ``location``.
+
+In-process sandboxes only (``run_sandbox``): the command-line sandbox has no flag for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .jsonio import dumps
+
+ANY_CODE = "*"
+JSON_TYPE = "application/json;charset=UTF-8"
+HTML_TYPE = "text/html;charset=UTF-8"
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()  # as a field value: remove the field from the record
+
+
+@dataclass(frozen=True)
+class Raw:
+    """JSON text written into the answer exactly as given (numbers the encoder cannot make, NUL escapes)."""
+
+    json_text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A whole HTTP answer, sent as is."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = JSON_TYPE
+
+
+@dataclass(frozen=True)
+class Poison:
+    """Which answers lie, and how (see the module docstring)."""
+
+    fields: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    answers: Mapping[tuple[str, str], Answer] = field(default_factory=dict)
+    extra_listing: Sequence[Any] = ()
+    redirects: Mapping[str, str] = field(default_factory=dict)
+
+    def answer_for(self, endpoint: str, body: Mapping[str, Any]) -> Answer | None:
+        """The replacement answer for a call, if any of the codes it asks about has one."""
+        if not self.answers:
+            return None
+        codes = body.get("productCodes") if endpoint != "stock" else [body.get("productCode")]
+        for code in [*(codes if isinstance(codes, list) else []), ANY_CODE]:
+            found = self.answers.get((endpoint, code)) if isinstance(code, str) else None
+            if found is not None:
+                return found
+        return None
+
+    def listing(self, records: Sequence[Any]) -> bytes:
+        """The full listing with its poisoned records and the extra ones."""
+        return self.encode([*self.patch("products", list(records)), *copy.deepcopy(list(self.extra_listing))])
+
+    def patch(self, endpoint: str, payload: Any, product_code: str | None = None) -> Any:
+        """``payload`` (a record or a list of records) with this endpoint's poison applied."""
+        if isinstance(payload, list):
+            return [self._patch_one(endpoint, record, product_code) for record in payload]
+        return self._patch_one(endpoint, payload, product_code)
+
+    def _patch_one(self, endpoint: str, record: Any, product_code: str | None) -> Any:
+        code = product_code or (record.get("productCode") if isinstance(record, dict) else None)
+        if not isinstance(code, str):
+            return record
+        replaced = self.records.get(endpoint, {})
+        if code in replaced:
+            return copy.deepcopy(replaced[code])
+        overrides = self.fields.get(endpoint, {}).get(code)
+        if not overrides or not isinstance(record, dict):
+            return record
+        patched = dict(record)
+        for name, value in overrides.items():
+            if value is DROP:
+                patched.pop(name, None)
+            else:
+                patched[name] = copy.deepcopy(value)
+        return patched
+
+    def encode(self, payload: Any) -> bytes:
+        """UTF-8 JSON of ``payload`` with every :class:`Raw` value spliced in verbatim."""
+        raws: list[str] = []
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, Raw):
+                raws.append(value.json_text)
+                return f"@@poison-raw-{len(raws) - 1}@@"
+            if isinstance(value, dict):
+                return {key: swap(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [swap(item) for item in value]
+            return value
+
+        text = dumps(swap(payload)).decode("utf-8")
+        for index, raw in enumerate(raws):
+            text = text.replace(json.dumps(f"@@poison-raw-{index}@@"), raw, 1)
+        return text.encode("utf-8")

@@ -1,0 +1,170 @@
+"""Read a catalogue from outside the pipeline: progress counts, canonical dumps and consistency checks.
+
+The reader uses its own plain engine (no ``BEGIN IMMEDIATE``, no pool kept open), so watching
+a sync from the test process never takes SQLite's write lock from under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
+from sqlalchemy.pool import NullPool
+
+from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.payloads import decode_payload
+from haier_pipeline.media.store import RELATIVE_PATH, TEMP_PREFIX
+from haier_pipeline.sandbox import Catalogue
+
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_sync_at", "synced_at", "first_seen_at",
+                               "changed_at", "fetched_at", "observed_at", "added_at", "valid_from", "valid_to",
+                               "started_at", "completed_at", "delivered_at", "last_polled_at"})
+HISTORY_TABLES = frozenset({"haier_sync_log", "alembic_version"})
+
+
+def reader(url: str) -> Engine:
+    """A plain engine for looking at the catalogue while a sync writes it."""
+    return create_engine(url, poolclass=NullPool)
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Connection]:
+    engine = reader(url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def row_count(conn: Connection, table: str) -> int:
+    if not inspect(conn).has_table(table):
+        return 0
+    return conn.execute(select(func.count()).select_from(tables.metadata.tables[table])).scalar_one()
+
+
+def media_files(root: Path) -> list[Path]:
+    """Finished image files under the media root (temporary ``.tmp-*`` files left out)."""
+    base = root / "images"
+    return [path for path in base.rglob("*") if path.is_file() and not path.name.startswith(TEMP_PREFIX)] \
+        if base.is_dir() else []
+
+
+def canonical_dump(url: str, skip_tables: Iterable[str] = HISTORY_TABLES,
+                   skip_columns: Iterable[str] = TIMESTAMP_COLUMNS) -> dict[str, list[tuple]]:
+    """Every catalog table's rows as sorted tuples of ``repr``-ed values, timestamps and history left out."""
+    skip_tables, skip_columns = set(skip_tables), set(skip_columns)
+    dump: dict[str, list[tuple]] = {}
+    with reading(url) as conn:
+        present = set(inspect(conn).get_table_names())
+        for name, table in sorted(tables.metadata.tables.items()):
+            if name in skip_tables or name not in present:
+                continue
+            columns = [column for column in table.columns if column.name not in skip_columns]
+            rows = conn.execute(select(*columns)).all()
+            dump[name] = sorted(tuple(f"{column.name}={value!r}" for column, value in zip(columns, row)) for row in rows)
+    return dump
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def consistency_problems(url: str, media_root: Path, truth: Catalogue, counties: list[str]) -> list[str]:
+    """What is wrong with a catalogue that a sync of the (unchanging) ``truth`` has been writing.
+
+    Every row present must be whole and right: products with their brand and category and
+    exactly the sandbox's fields and prices, stock rows exactly the sandbox's, raw payloads
+    exactly what the sandbox answers, every image row backed by its file (same bytes) and every
+    image a product lists backed by a row. Rows may be missing (the sync had not got there).
+    """
+    problems: list[str] = []
+    products, prices = truth.expected_products(), truth.expected_prices()
+    with reading(url) as conn:
+        if not inspect(conn).has_table("products"):
+            return problems
+        brands = dict(conn.execute(select(tables.brands.c.id, tables.brands.c.name)).all())
+        categories = dict(conn.execute(select(tables.categories.c.id, tables.categories.c.name)).all())
+        for row in conn.execute(select(tables.products)).mappings():
+            code, want = row["product_code"], products.get(row["product_code"])
+            if want is None:
+                problems.append(f"product {code}: not in the sandbox's listing")
+                continue
+            if brands.get(row["brand_id"]) != want.brand_name or categories.get(row["category_id"]) != want.product_group:
+                problems.append(f"product {code}: brand/category {row['brand_id']}/{row['category_id']} missing or wrong")
+            got = (row["product_model"], row["product_group"], row["is_sales"], row["product_image_url"],
+                   tuple(row["product_page_urls"] or ()))
+            if got != (want.product_model, want.product_group, want.is_sales, want.image_url, want.page_urls):
+                problems.append(f"product {code}: listing fields half-written or wrong: {got}")
+            price = prices[code]
+            for column in ("supply_price", "invoice_price", "stock_rebate", "rebate_money", "rebate_type"):
+                if _differs(row[column], getattr(price, column)):
+                    problems.append(f"product {code}: {column} {row[column]!r} != {getattr(price, column)!r}")
+        problems += _stock_problems(conn, truth, counties)
+        problems += _raw_problems(conn, truth)
+        problems += _image_problems(conn, media_root)
+    return problems
+
+
+def _differs(got: Any, want: Any) -> bool:
+    if want is None or got is None:
+        return (want is None) != (got is None)
+    return Decimal(got) != want if isinstance(want, Decimal) else got != want
+
+
+def _stock_problems(conn: Connection, truth: Catalogue, counties: list[str]) -> list[str]:
+    problems = []
+    expected = {county: truth.expected_stock(county) for county in counties}
+    mirrored = dict(conn.execute(select(tables.products.c.product_code, tables.products.c.stock)).all())
+    for row in conn.execute(select(tables.product_stock)).mappings():
+        want = expected.get(row["county_code"], {}).get(row["product_code"])
+        if want is None or (row["stock"], row["warehouse_code"], row["warehouse_grade"]) != (
+                want.stock, want.warehouse_code, want.warehouse_grade):
+            problems.append(f"stock {row['product_code']}@{row['county_code']}: {row['stock']} is not the sandbox's")
+        elif row["county_code"] == counties[0] and mirrored.get(row["product_code"]) != row["stock"]:
+            problems.append(f"product {row['product_code']}: stock {mirrored.get(row['product_code'])} does not mirror "
+                            f"{counties[0]} ({row['stock']})")
+    return problems
+
+
+def _raw_problems(conn: Connection, truth: Catalogue) -> list[str]:
+    problems = []
+    for code, payload in conn.execute(select(tables.haier_raw_products.c.product_code, tables.haier_raw_products.c.payload)):
+        answers = truth.product_answers([code])
+        if not answers or decode_payload(payload) != answers[0]:
+            problems.append(f"raw product {code}: payload is not the sandbox's answer")
+    for code, payload in conn.execute(select(tables.haier_raw_prices.c.product_code, tables.haier_raw_prices.c.payload)):
+        answers = truth.price_answers([code])
+        if not answers or decode_payload(payload) != answers[0]:
+            problems.append(f"raw price {code}: payload is not the sandbox's answer")
+    raw_stock = select(tables.haier_raw_stock.c.product_code, tables.haier_raw_stock.c.county_code,
+                       tables.haier_raw_stock.c.payload)
+    for code, county, payload in conn.execute(raw_stock):
+        if decode_payload(payload) != truth.stock_answer(code, county):
+            problems.append(f"raw stock {code}@{county}: payload is not the sandbox's answer")
+    return problems
+
+
+def _image_problems(conn: Connection, media_root: Path) -> list[str]:
+    problems = []
+    recorded = {}
+    for row in conn.execute(select(tables.media_images)).mappings():
+        recorded[row["file"]] = row
+        path = media_root / row["file"]
+        if not RELATIVE_PATH.match(row["file"]):
+            problems.append(f"media row {row['id']}: {row['file']!r} is not a stored-image path")
+        elif not path.is_file():
+            problems.append(f"media row {row['id']}: {row['file']} has no file")
+        elif sha256_of(path) != row["sha256"] or path.stat().st_size != row["size"]:
+            problems.append(f"media row {row['id']}: {row['file']} is not the bytes recorded")
+    listed = select(tables.products.c.product_code, tables.products.c.main_images, tables.products.c.detail_images)
+    for code, main, detail in conn.execute(listed):
+        for relative in [*(main or []), *(detail or [])]:
+            if relative not in recorded:
+                problems.append(f"product {code}: lists image {relative} that has no media row")
+    return problems

@@ -1,0 +1,221 @@
+"""SIGKILL a full sync at a dozen seeded-random points, and resume each time: nothing is lost or half-written.
+
+One catalogue, one media root and one persistent Dagster home (so killed runs stay ``STARTED``
+there, as they do for a user) are shared by a chain of sync processes. Each is killed at a
+point chosen from what an operator can watch — gateway calls made (listing, prices, stock),
+image requests, rows and files appearing — never from inside the code. After every kill the
+catalogue must be consistent (``support.catalog_state.consistency_problems``); the next run must
+close the killed run's log rows as ``failed``; the last run, left alone, must end with the
+exact catalogue, every image, exact sync-log counts, and a cleanup that removes the crash
+residue. One of the killed syncs is ``dagster job execute`` itself; the others are a small
+entry point that executes the same job in-process (it can be started ahead, saving ~7 s each).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import select
+
+from haier_pipeline.assets.sync_tracking import ABANDONED_REASON
+from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
+from support.catalog_state import consistency_problems, media_files, reading, row_count, sha256_of
+from support.pipeline import assert_catalogue_matches, pipeline_env, run_job
+from support.sync_process import SyncChild, prepare_home, spawn_sync
+
+pytestmark = pytest.mark.slow
+
+PRODUCTS = 120
+SEED = 20251125
+COUNTIES = os.environ["HAIER_COUNTY_CODES"].split(",")
+CLI_KILL = 2  # the third kill hits `dagster job execute`
+
+
+@dataclass
+class Watch:
+    """What the test can see of a running sync."""
+
+    sandbox: RunningSandbox
+    url: str
+    media_root: Path
+
+    def calls(self, endpoint: str) -> int:
+        return self.sandbox.stats().calls.get(endpoint, 0)
+
+    def image_requests(self) -> int:
+        return self.sandbox.stats().image_requests
+
+    def rows(self, table: str) -> int:
+        with reading(self.url) as conn:
+            return row_count(conn, table)
+
+    def files(self) -> int:
+        return len(media_files(self.media_root))
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    phase: str
+    label: str
+    reached: Callable[[Watch], bool]
+    already_passed: Callable[[Watch], bool] = lambda watch: False
+
+
+def kill_plan(rng: random.Random, price_calls: int, stock_calls: int, image_urls: int) -> list[KillPoint]:
+    """Twelve kill points: gateway phases in random order, interleaved with first-time writes in pipeline order."""
+    def calls(endpoint: str, k: int) -> KillPoint:
+        return KillPoint(endpoint if endpoint != "products" else "listing", f"{endpoint} call #{k}",
+                         lambda w: w.calls(endpoint) >= k)
+
+    def appears(table: str, phase: str) -> KillPoint:
+        return KillPoint(phase, f"first {table} rows committed", lambda w: w.rows(table) > 0, lambda w: w.rows(table) > 0)
+
+    def images(k: int) -> KillPoint:
+        return KillPoint("images", f"image request #{k}", lambda w: w.image_requests() >= k,
+                         lambda w: w.rows("media_images") > 0)
+
+    def files(k: int) -> KillPoint:
+        return KillPoint("images", f"{k} image files written", lambda w: w.files() >= k, lambda w: w.rows("media_images") > 0)
+
+    anytime = [calls("products", 1), calls("prices", rng.randint(1, price_calls)),
+               calls("stock", rng.randint(1, stock_calls)), calls("stock", rng.randint(1, stock_calls)),
+               calls("prices", rng.randint(1, price_calls)), calls("stock", rng.randint(1, stock_calls // 4))]
+    rng.shuffle(anytime)
+    in_order = [appears("haier_raw_products", "db writes"), appears("products", "db writes"),
+                appears("product_stock", "db writes"), images(rng.randint(1, image_urls // 3)),
+                files(rng.randint(1, image_urls // 3)), appears("media_images", "db writes")]
+    plan: list[KillPoint] = []
+    while anytime or in_order:
+        source = in_order if in_order and (not anytime or rng.random() < 0.5) else anytime
+        plan.append(source.pop(0))
+    return plan
+
+
+def run_ids_in_log(url: str) -> dict[str, list[tuple[str, str, str | None]]]:
+    """``{run_id: [(sync_type, status, message)]}`` from the sync log."""
+    found: dict[str, list] = {}
+    log = tables.haier_sync_log.c
+    with reading(url) as conn:
+        for run_id, kind, status, message in conn.execute(select(log.run_id, log.sync_type, log.status, log.message)):
+            found.setdefault(run_id, []).append((kind, status, message))
+    return found
+
+
+def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, catalog_url: str) -> None:
+    rng = random.Random(SEED)
+    options = SandboxOptions(products=PRODUCTS, seed=SEED % 1000, rate_limit=None)
+    with run_sandbox(options) as sandbox:
+        truth = sandbox.catalogue
+        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_RATE_LIMIT="200", HAIER_IMAGE_RATE_LIMIT="200",
+                           HAIER_IMAGE_ALLOW_PRIVATE_HOSTS="true")  # the sandbox's image host is on 127.0.0.1
+        home = prepare_home(tmp_path / "dagster_home")
+        dg.DagsterInstance.from_config(str(home)).dispose()  # storage created once, before children race for it
+        watch = Watch(sandbox, catalog_url, tmp_path / "media")
+        procurable = sum(1 for record in truth.expected_products().values() if record.is_sales == "1")
+        image_urls = len(truth.expected_images())
+        plan = kill_plan(rng, price_calls=-(-PRODUCTS // 20), stock_calls=procurable * len(COUNTIES), image_urls=image_urls)
+
+        def spawn(index: int, cli: bool = False) -> SyncChild:
+            return spawn_sync(env, home, tmp_path / f"sync-{index}.log", cli=cli)
+
+        killed: list[tuple[KillPoint, str | None]] = []
+        known_runs: set[str] = set()
+        upcoming = spawn(0)
+        for index, point in enumerate(plan):
+            if point.already_passed(watch):
+                continue  # an earlier kill landed after this point: the state is past it
+            sandbox.reset_stats()
+            if index == CLI_KILL:
+                child = spawn(index, cli=True)
+            else:
+                child, upcoming = upcoming, None
+                child.go()
+                upcoming = spawn(index + 1)  # imports while this one runs
+            reached = child.wait_until(lambda: point.reached(watch), timeout=180)
+            child.kill()
+            assert reached, f"the sync ended before {point.label}:\n{child.output()[-3000:]}"
+            run_id = child.run_id or next(iter(set(run_ids_in_log(catalog_url)) - known_runs), None)
+            killed.append((point, run_id))
+            known_runs.update(run_ids_in_log(catalog_url))
+            problems = consistency_problems(catalog_url, watch.media_root, truth, COUNTIES)
+            assert not problems, f"after a kill at {point.label}: {problems[:10]}"
+            # Every earlier killed run's rows were closed as failed by a later run.
+            logs = run_ids_in_log(catalog_url)
+            for _, earlier in killed[:-1]:
+                for kind, status, message in logs.get(earlier, []):
+                    assert status == "failed" and (message == ABANDONED_REASON or message.startswith("failed")), (
+                        earlier, kind, status, message)
+
+        assert len(killed) >= 10, [point.label for point, _ in killed]
+        phases = {point.phase for point, _ in killed}
+        assert {"listing", "prices", "stock", "images", "db writes"} <= phases, phases
+
+        final = upcoming if upcoming is not None else spawn(len(plan))
+        sandbox.reset_stats()
+        final.go()
+        assert final.finish(timeout=300) == 0, final.output()[-4000:]
+
+        assert_catalogue_matches(catalog_url, truth, COUNTIES)
+        assert not consistency_problems(catalog_url, watch.media_root, truth, COUNTIES)
+        assert_every_image_stored(catalog_url, watch.media_root, truth)
+        assert_sync_log_closed(catalog_url, truth, killed, final.run_id, procurable)
+
+        cleanup = run_job(env, "media_cleanup_job",
+                          run_config={"ops": {"media_cleanup": {"config": {"dry_run": False, "grace_minutes": 0}}}})
+        assert cleanup.success
+        with reading(catalog_url) as conn:
+            recorded = set(conn.execute(select(tables.media_images.c.file)).scalars())
+        on_disk = {path.relative_to(watch.media_root).as_posix() for path in (watch.media_root / "images").rglob("*")
+                   if path.is_file()}
+        assert on_disk == recorded  # the crashes' orphan and temporary files are gone, nothing recorded was lost
+    release_database(catalog_url)
+
+
+def assert_every_image_stored(url: str, media_root: Path, truth) -> None:
+    """Each product lists exactly its good images (by content), in order, and each file holds those bytes."""
+    images = truth.expected_images()
+    with reading(url) as conn:
+        sha_of = dict(conn.execute(select(tables.media_images.c.file, tables.media_images.c.sha256)).all())
+        rows = conn.execute(select(tables.products.c.product_code, tables.products.c.main_images,
+                                   tables.products.c.detail_images)).all()
+    for code, main, detail in rows:
+        record = truth.expected_products()[code]
+        for urls, stored in (((record.image_url,) if record.image_url else (), main), (record.page_urls, detail)):
+            wanted = [images[u].sha256 for u in urls if images[u].kind == "ok"]
+            assert [sha_of[path] for path in stored] == list(dict.fromkeys(wanted)), code
+            assert all(sha256_of(media_root / path) == sha_of[path] for path in stored), code
+
+
+def assert_sync_log_closed(url: str, truth, killed, final_run: str, procurable: int) -> None:
+    logs = run_ids_in_log(url)
+    assert not [row for rows in logs.values() for row in rows if row[1] in ("pending", "processing")]
+    for point, run_id in killed:
+        for kind, status, message in logs.get(run_id, []):
+            if status == "failed":
+                assert message == ABANDONED_REASON, (point.label, kind, message)  # closed by the next run
+            else:
+                assert status in ("success", "partial"), (point.label, kind, status)  # finished before the kill
+    final = {kind: (status, message) for kind, status, message in logs[final_run]}
+    counts = {}
+    log = tables.haier_sync_log.c
+    with reading(url) as conn:
+        for kind, total, success, failed in conn.execute(
+                select(log.sync_type, log.total_count, log.success_count, log.failed_count).where(log.run_id == final_run)):
+            counts[kind] = (total, success, failed)
+    products = len(truth.expected_products())
+    assert counts["products"] == (products + truth.malformed_count, products, truth.malformed_count)
+    assert final["products"][0] == "partial"
+    assert counts["prices"] == (products, products, 0) and final["prices"][0] == "success"
+    stock = procurable * len(COUNTIES)
+    assert counts["stock"] == (stock, stock, 0) and final["stock"][0] == "success"
+    images = truth.expected_images()
+    bad = sum(1 for truth_of in images.values() if truth_of.kind != "ok")
+    assert counts["manual"] == (len(images), len(images) - bad, bad)
