@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ALL_COUNTIES = ("110101", "310104", "440305", "510107", "330106", "420106", "320106", "370202")
 RESULTS = Path(__file__).resolve().parent / "results"
+RAW_NAMES = ("haier_raw_products", "haier_raw_prices", "haier_raw_stock")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,6 +101,8 @@ def sync_figures(run: Any, served: Any, rate: float, products: int) -> dict[str,
         "non_api_share": round((run.wall_s - run.api_wait_s) / run.wall_s, 4),
         "answered_429": served.answered_429,
         "max_codes_per_call": served.max_product_codes,
+        "max_in_flight": served.max_in_flight,
+        "api_mean_latency_ms": {name: run.number(name, "api_mean_latency_ms") for name in RAW_NAMES},
         "catalog_rows_written": run.catalog_rows_written,
         "catalog_write_statements": run.catalog_write_statements,
         "write_statements_by_table": dict(run.write_statements),
@@ -113,6 +116,7 @@ def print_sync(label: str, fig: dict[str, Any]) -> None:
           f"ratio {fig['ratio']:.3f}")
     print(f"  calls {fig['calls_by_endpoint']} | {fig['calls_per_s']:.1f} calls/s | "
           f"{fig['products_per_minute']:,} products/min | 429s answered {fig['answered_429']}")
+    print(f"  client mean latency ms {fig['api_mean_latency_ms']} | max in flight at the sandbox {fig['max_in_flight']}")
     print(f"  peak RSS {fig['peak_rss_mib']:.0f} MiB | DB write {fig['db_write_s']:.2f} s | "
           f"non-API {fig['non_api_s']:.2f} s = {fig['non_api_share']:.1%} of wall")
     print(f"  catalog rows written {fig['catalog_rows_written']} in {fig['catalog_write_statements']} statements | "

@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -29,15 +26,13 @@ from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
 from support.catalog_db import catalog_url_for_tests
-from support.dagster_dev import PROJECT_ROOT, prepare_home
 
 pytestmark = pytest.mark.slow
 
 PRODUCTS = 100
 MONITORING = ("products_per_minute", "success_rate", "api_mean_latency_ms", "error_rate")
 RAW_ASSETS = ("haier_raw_products", "haier_raw_prices", "haier_raw_stock")
-OTHER_COUNTY = next(code for code in ("310115", "440305") if code not in COUNTY_CODES)
-FIRST = COUNTY_CODES[0]
+FIRST, OTHER = COUNTY_CODES[0], COUNTY_CODES[-1]  # tests/conftest.py configures two counties
 
 
 @dataclass
@@ -113,23 +108,29 @@ def stock_rows(catalog: CatalogResource) -> dict[tuple[str, str], tuple[int, obj
                 for r in conn.execute(select(s.product_code, s.county_code, s.stock, s.synced_at))}
 
 
-def test_one_county_partition_is_materialized_alone(synced, tmp_path):
+def test_one_county_partition_is_resynced_alone(synced):
+    """Haier's stock moves in every county; re-syncing one county's partition changes that county only."""
     before = stock_rows(synced.catalog)
     assert {county for _, county in before} == set(COUNTY_CODES)
-    home = prepare_home(tmp_path / "home")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
-    env.update({**synced.env, "HAIER_COUNTY_CODES": ",".join([*COUNTY_CODES, OTHER_COUNTY]), "DAGSTER_HOME": str(home),
-                "DAGSTER_DISABLE_TELEMETRY": "1"})
-    command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "haier_pipeline.definitions",
-               "--select", "haier_raw_stock,product_stock", "--partition", OTHER_COUNTY]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    codes = {code for code, _ in before}
+    catalogue = synced.sandbox.advance()
+    truth = {county: {code: record.stock for code, record in catalogue.expected_stock(county).items() if code in codes}
+             for county in COUNTY_CODES}
+    assert any(truth[FIRST][code] != before[(code, FIRST)][0] for code in truth[FIRST])  # FIRST moved upstream too
+
+    job = synced.defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=synced.instance, partition_key=OTHER,
+        asset_selection=[dg.AssetKey("haier_raw_stock"), dg.AssetKey("product_stock")],
+    )
+    assert result.success
+    [raw] = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "haier_raw_stock"]
+    assert raw.partition == OTHER
 
     after = stock_rows(synced.catalog)
-    expected = {code: record.stock for code, record in synced.sandbox.catalogue.expected_stock(OTHER_COUNTY).items()
-                if (code, FIRST) in before}
-    assert {code: after[(code, OTHER_COUNTY)][0] for code in expected} == expected
-    assert {key: value for key, value in after.items() if key[1] != OTHER_COUNTY} == before  # the others untouched
+    assert {code: after[(code, OTHER)][0] for code in truth[OTHER]} == truth[OTHER]
+    assert {key: value for key, value in after.items() if key[1] != OTHER} == {
+        key: value for key, value in before.items() if key[1] != OTHER}  # FIRST untouched: not in this run
 
 
 def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
@@ -171,7 +172,8 @@ def test_products_new_upstream_get_stock_and_images_from_the_sensor(synced):
     settled = tick(None)  # everything the full sync brought already has stock and images
     assert not settled.run_requests and settled.cursor
 
-    old_codes = set(synced.sandbox.catalogue.listing_codes())
+    with synced.catalog.begin() as conn:
+        old_codes = set(conn.execute(select(tables.products.c.product_code)).scalars())
     catalogue = synced.sandbox.advance()
     records = catalogue.expected_products()
     new_codes = [code for code in catalogue.listing_codes() if code not in old_codes]

@@ -15,6 +15,7 @@ import requests
 from haier_pipeline.haier_api import (
     ClientConfig,
     HaierApiError,
+    HaierApplicationError,
     HaierAuthError,
     HaierClient,
     HaierRequestRejected,
@@ -49,6 +50,8 @@ class _Echoing(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         if self.path.startswith("/oauth2/"):
             status, payload = 200, {"access_token": STUB_TOKEN, "token_type": "Bearer", "expires_in": 3600}
+        elif "balance" in self.path:  # an application error under 200 that quotes the password it was sent
+            status, payload = 200, {"success": False, "code": "E01", "message": f"密码 {json.loads(body)['customerPassword']} 错误"}
         else:
             token = (self.headers.get("Authorization") or "").split()[-1]
             values = " / ".join(str(value) for value in json.loads(body).values())
@@ -124,6 +127,9 @@ def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCa
                                    customer_code="c", send_to_code="t", password="echo-password-2")
         with HaierClient(echo_config) as client:
             [echoed] = list(client.fetch_prices(["P1"]))
+            with pytest.raises(HaierApplicationError, match="错误") as quoted:
+                client.fetch_balances()
+        errors.append(quoted.value)
         assert isinstance(echoed.error, HaierRequestRejected) and echoed.error.status == 403
         assert "forbidden: request" in str(echoed.error)  # the message is kept, only the secrets are masked
         errors.append(echoed.error)

@@ -23,6 +23,7 @@ from haier_pipeline.catalog.orders import (
 )
 from haier_pipeline.sandbox.catalogue import Catalogue
 from haier_pipeline.sandbox.orders import STEPS
+from haier_pipeline.track_order import main as track_order_main
 from support.catalog_records import T0, later
 
 CODES = [f"SO.2025{month:02d}{day:02d}.{number:06d}" for month, day, number in
@@ -93,21 +94,27 @@ def run_cli(args: list[str], url: str, module: bool = True) -> subprocess.Comple
     return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_the_cli_adds_codes_once_and_lists_them(catalog_url):
+def test_the_cli_adds_codes_once_and_lists_them(catalog_url, monkeypatch, capsys):
     done = run_cli([CODES[0], "--delivery-record", f"{CODES[0]}.F1", "--member-id", "42"], catalog_url)
     assert done.returncode == 0, done.stderr
     assert f"{CODES[0]}: now tracked" in done.stdout
     again = run_cli([CODES[0], CODES[1]], catalog_url, module=False)  # the console script from pyproject
     assert again.returncode == 0, again.stderr
     assert f"{CODES[0]}: already tracked" in again.stdout and f"{CODES[1]}: now tracked" in again.stdout
-    listed = run_cli(["--list"], catalog_url)
-    assert "2 tracked order(s)" in listed.stdout and "in transit" in listed.stdout
-    bad = run_cli(["not a code"], catalog_url)
-    assert bad.returncode == 2 and "order code 'not a code'" in bad.stderr
+
+    monkeypatch.setenv("HAIER_CATALOG_DB_URL", catalog_url)  # the same entry point, in-process
+    assert track_order_main(["--list"]) == 0
+    assert "2 tracked order(s)" in capsys.readouterr().out
+    assert track_order_main(["not a code"]) == 2
+    assert "order code 'not a code'" in capsys.readouterr().err
+    monkeypatch.setenv("HAIER_BALANCE_ALERT_THRESHOLD", "lots")
+    assert track_order_main([CODES[2]]) == 2  # settings are validated, by name
+    assert "HAIER_BALANCE_ALERT_THRESHOLD" in capsys.readouterr().err
     engine = prepare_database(catalog_url)
     try:
         with engine.begin() as conn:
-            order = tracked_orders_by_code(conn)[CODES[0]]
-        assert (order.delivery_record_code, order.member_id) == (f"{CODES[0]}.F1", 42)
+            orders = tracked_orders_by_code(conn)
+        assert list(orders) == [CODES[0], CODES[1]]
+        assert (orders[CODES[0]].delivery_record_code, orders[CODES[0]].member_id) == (f"{CODES[0]}.F1", 42)
     finally:
         release_database(catalog_url)

@@ -8,12 +8,14 @@ payloads can be re-parsed without calling Haier again.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,6 +30,9 @@ from .redact import Redactor
 from .stats import ClientStats
 from .streaming import stream
 from .transport import RetryPolicy, Transport, make_session
+
+log = logging.getLogger("haier_pipeline.haier_api")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
@@ -114,6 +119,8 @@ class HaierClient:
         )
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        if urlsplit(config.base_url).scheme != "https" and urlsplit(config.base_url).hostname not in _LOOPBACK:
+            log.warning("HAIER_BASE_URL is not https: credentials and tokens would travel unencrypted")
 
     # -- batch endpoints: streamed, concurrent ------------------------------------------------
 
@@ -186,9 +193,9 @@ class HaierClient:
             url = endpoints.url_for(self.config.base_url, call.endpoint)
             payload = self._transport.post_json(url, call.body, endpoint=call.endpoint, batch=call.batch, auth=self.tokens)
             return unwrap_envelope(payload, call.endpoint, call.batch)
-        except HaierApiError:
+        except HaierApiError as error:
             self.stats.call_failed(call.endpoint)
-            raise
+            raise error.masked(self.redactor.text) from None  # a gateway may echo a password in its message
 
     def _perform(self, call: _Call) -> CallResult:
         try:

@@ -8,7 +8,7 @@ known secret values (``Redactor``) before building one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .redact import mask_patterns
 
@@ -39,6 +39,14 @@ class HaierApiError(Exception):
 
     def __reduce__(self):  # keep pickling (Dagster serialises failures) working with our signature
         return (_rebuild, (type(self), self.__dict__.copy()))
+
+    def masked(self, redact: Callable[[str], str]) -> HaierApiError:
+        """The same error with ``redact`` applied to every message it carries (e.g. known secret values)."""
+        state = self.__dict__.copy()
+        for key in ("message", "server_message"):
+            if isinstance(state.get(key), str):
+                state[key] = redact(state[key])
+        return _rebuild(type(self), state)
 
 
 def _rebuild(cls: type[HaierApiError], state: dict) -> HaierApiError:

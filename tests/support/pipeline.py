@@ -61,10 +61,15 @@ def run_job(env: Mapping[str, str], job: str = "haier_full_sync", instance: dg.D
     return result
 
 
-def dagster_cli(args: list[str], env: Mapping[str, str], home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the ``dagster`` CLI of this venv at the project root with only ``env`` as HAIER_* settings."""
+def dagster_cli(args: list[str], env: Mapping[str, str], home: Path, timeout: float = 600,
+                instance_yaml: str | None = "dagster.yaml") -> subprocess.CompletedProcess:
+    """Run the ``dagster`` CLI of this venv at the project root with only ``env`` as HAIER_* settings.
+
+    ``instance_yaml`` (a file at the project root) becomes ``$DAGSTER_HOME/dagster.yaml``; None keeps what is there.
+    """
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    if instance_yaml:
+        (home / "dagster.yaml").write_text((PROJECT_ROOT / instance_yaml).read_text())
     base = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
     full_env = {**base, **env, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1"}
     command = [str(Path(sys.executable).with_name("dagster")), *args]
