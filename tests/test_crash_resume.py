@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,12 +148,13 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
             known_runs.update(run_ids_in_log(catalog_url))
             problems = consistency_problems(catalog_url, watch.media_root, truth, COUNTIES)
             assert not problems, f"after a kill at {point.label}: {problems[:10]}"
-            # Every earlier killed run's rows were closed as failed by a later run.
+            # The rows earlier killed runs left open were closed as failed by a later run.
             logs = run_ids_in_log(catalog_url)
             for _, earlier in killed[:-1]:
                 for kind, status, message in logs.get(earlier, []):
-                    assert status == "failed" and (message == ABANDONED_REASON or message.startswith("failed")), (
+                    assert status != "processing" and (status != "failed" or message == ABANDONED_REASON), (
                         earlier, kind, status, message)
+            print(f"kill {len(killed)} at {point.label}: {time.monotonic() - child.started_at:.1f} s into the run")
 
         assert len(killed) >= 10, [point.label for point, _ in killed]
         phases = {point.phase for point, _ in killed}

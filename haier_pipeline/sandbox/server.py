@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -115,6 +116,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # a client that went away (killed, timed out) is not the sandbox's error: no traceback
+        super().handle_error(request, client_address)
 
     def shutdown_request(self, request) -> None:  # type: ignore[no-untyped-def]
         with self._connections_lock:
