@@ -36,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -151,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         "config": {"products": args.products, "latency_s": args.latency, "rate_limit": args.rate_limit,
                    "counties": list(counties), "repeat": args.repeat, "executor": "in_process"},
     }
+    report["machine"]["load_average_at_start"] = [round(value, 2) for value in os.getloadavg()]
     print(f"benchmark: {args.products:,} products, {len(counties)} county(ies), latency {args.latency * 1000:g} ms, "
-          f"{args.rate_limit:g} calls/s | commit {report['commit']}")
+          f"{args.rate_limit:g} calls/s | commit {report['commit']} | load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
     options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
                              changes="prices")
     with start_sandbox_process(options) as sandbox:
@@ -188,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_original:
             report["original"] = run_original_loop(args, sandbox, data, counties[0], report)
     release_database(catalog_url)
+    shutil.rmtree(data, ignore_errors=True)
+    report["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     out = args.json_out or RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-{args.products}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

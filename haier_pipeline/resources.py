@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
@@ -21,6 +22,20 @@ class CatalogResource(dg.ConfigurableResource):
     """The shop's catalog database (SQLite by default, PostgreSQL in production), migrated on first use."""
 
     db_url: str = Field(description="SQLAlchemy URL of the catalog database (HAIER_CATALOG_DB_URL).")
+
+    _run_lock: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """In a run: hold its run lock and clear up after killed runs (``assets/run_liveness.py``)."""
+        if context.dagster_run is not None and context.instance is not None:
+            from haier_pipeline.assets.run_liveness import claim_run
+
+            self._run_lock = claim_run(self, context.instance, context.dagster_run)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        lock, self._run_lock = self._run_lock, None
+        if lock is not None:
+            lock.release()
 
     def engine(self) -> Engine:
         from haier_pipeline.catalog.engine import prepare_database

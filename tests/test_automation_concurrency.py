@@ -47,5 +47,6 @@ def test_every_asset_that_calls_haier_is_in_the_haier_api_pool():
         assets_def = graph.assets_def_for_key(key)
         if "haier_api" in assets_def.required_resource_keys:
             callers[key.to_user_string()] = assets_def.op.pool
-    assert set(callers) == {"haier_raw_products", "haier_raw_prices", "haier_raw_stock"}
+    assert set(callers) == {"haier_raw_products", "haier_raw_prices", "haier_raw_stock", "logistics_records",
+                            "account_balances"}
     assert set(callers.values()) == {"haier_api"}

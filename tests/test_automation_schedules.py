@@ -27,7 +27,8 @@ def repository():
 
 
 def test_exactly_the_three_schedules_exist(repository):
-    assert {schedule.name for schedule in repository.schedule_defs} == set(EXPECTED)
+    others = {"haier_logistics_poll_hourly", "haier_balance_sync_hourly"}  # tests/test_logistics_*, test_balances_*
+    assert {schedule.name for schedule in repository.schedule_defs} == set(EXPECTED) | others
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

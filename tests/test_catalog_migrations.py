@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import threading
+import multiprocessing
 import warnings
 from pathlib import Path
 
@@ -171,29 +171,29 @@ def test_postgresql_sessions_run_in_utc(url):
         assert conn.execute(text("SHOW timezone")).scalar() == "UTC"
 
 
-def test_processes_migrating_a_new_database_at_once_migrate_it_once(url):
-    """Two engines (as two Dagster step processes would have) upgrade the same empty database together."""
-    engines = [create_catalog_engine(url) for _ in range(2)]
-    barrier = threading.Barrier(len(engines), timeout=30)
-    errors: list[BaseException] = []
-
-    def migrate(engine):
-        try:
-            barrier.wait()
-            upgrade_database(engine)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+def migrate_when_released(url: str, barrier) -> None:
+    """Child process: wait for every sibling, then upgrade the shared database."""
+    engine = create_catalog_engine(url)
     try:
-        assert not errors, errors
-        assert not any(thread.is_alive() for thread in threads)
-        assert current_revisions(engines[0]) == head_revisions()
-        assert ALL_TABLES <= set(inspect(engines[0]).get_table_names())
+        barrier.wait()
+        upgrade_database(engine)
     finally:
-        for engine in engines:
-            engine.dispose()
+        engine.dispose()
+
+
+def test_processes_migrating_a_new_database_at_once_migrate_it_once(url):
+    """Two processes (as two Dagster steps would be) upgrade the same empty database at the same moment."""
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(2, timeout=60)
+    workers = [spawn.Process(target=migrate_when_released, args=(url, barrier)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    engine = create_catalog_engine(url)
+    try:
+        assert current_revisions(engine) == head_revisions()
+        assert ALL_TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
+from haier_pipeline.assets.logistics import haier_tracked_orders_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.orders import (
@@ -21,6 +23,7 @@ from haier_pipeline.catalog.orders import (
     tracked_orders_by_code,
     undelivered_order_codes,
 )
+from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox.catalogue import Catalogue
 from haier_pipeline.sandbox.orders import STEPS
 from haier_pipeline.track_order import main as track_order_main
@@ -116,5 +119,23 @@ def test_the_cli_adds_codes_once_and_lists_them(catalog_url, monkeypatch, capsys
             orders = tracked_orders_by_code(conn)
         assert list(orders) == [CODES[0], CODES[1]]
         assert (orders[CODES[0]].delivery_record_code, orders[CODES[0]].member_id) == (f"{CODES[0]}.F1", 42)
+    finally:
+        release_database(catalog_url)
+
+
+def test_the_sensor_skips_a_hand_written_code_no_partition_can_carry(catalog_url):
+    engine = prepare_database(catalog_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(tables.tracked_orders.insert().values(order_code="SO...1", added_at=T0))  # bypasses the CLI
+            track_orders(conn, [CODES[0]], T0)
+            with pytest.raises(ValueError, match="'SO...1'"):
+                track_orders(conn, ["SO...1"], T0)
+        with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(
+                instance=instance, resources={"catalog": CatalogResource(db_url=catalog_url)}) as context:
+            result = haier_tracked_orders_sensor(context)
+        assert [request.partition_key for request in result.run_requests] == [CODES[0]]
+        assert list(result.dynamic_partitions_requests[0].partition_keys) == [CODES[0]]
+        assert result.cursor == "2"  # the bad row is passed over, not retried forever
     finally:
         release_database(catalog_url)

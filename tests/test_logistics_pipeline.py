@@ -38,14 +38,14 @@ def pipeline(catalog_url, tmp_path, monkeypatch):
 
 
 def tick_sensor(instance, catalog, cursor):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog})
-    return haier_tracked_orders_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog}) as context:
+        return haier_tracked_orders_sensor(context)
 
 
 def tick_schedule(instance, catalog) -> list:
-    context = dg.build_schedule_context(instance=instance, resources={"catalog": catalog},
-                                        scheduled_execution_time=datetime.now(timezone.utc))
-    return list(haier_logistics_poll(context))
+    with dg.build_schedule_context(instance=instance, resources={"catalog": catalog},
+                                   scheduled_execution_time=datetime.now(timezone.utc)) as context:
+        return list(haier_logistics_poll(context))
 
 
 def run(defs, instance, request: dg.RunRequest) -> dg.RunResult:

@@ -117,28 +117,40 @@ def test_full_sync_launched_through_graphql_succeeds(full_sync_run, server):
     assert server.run_status(full_sync_run) == "SUCCESS"
 
 
-def test_the_asset_graph_shows_every_asset(server, full_sync_run, page):
+@pytest.fixture
+def final_screenshot(request, page):
+    """Whatever the page shows when the test ends, pass or fail (the first thing to look at on a failure)."""
+    yield
+    screenshot(page, f"end-{request.node.name}")
+
+
+def test_the_asset_graph_shows_every_asset(server, full_sync_run, page, final_screenshot):
     page.goto(f"{server.url}/asset-groups")
-    # The global lineage may start with its groups collapsed: expand them from the graph's settings menu.
+    # The global lineage may start with its groups collapsed: expand them from the graph's settings menu,
+    # which sits with the zoom controls (wait for those, or the navigation's own Settings is the last one).
+    page.locator("button:has([aria-label='zoom_in'])").first.wait_for(state="visible")
     page.locator("button:has([aria-label='settings'])").last.click()
-    toggle = page.get_by_text(re.compile(r"^(Expand|Collapse) all groups$")).filter(visible=True).first
+    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
     toggle.wait_for(state="visible")
     if toggle.inner_text().startswith("Expand"):
         toggle.click()
-    else:
-        page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
     for name in ASSETS:
         page.get_by_text(name, exact=True).first.wait_for(state="visible")
     path = screenshot(page, "asset-graph")
     assert path.stat().st_size > 10_000
 
 
-def test_the_runs_page_shows_the_finished_run(server, full_sync_run, page):
+def test_the_runs_page_shows_the_finished_run(server, full_sync_run, page, final_screenshot):
     page.goto(f"{server.url}/runs")
-    row = page.locator("tr", has=page.get_by_text(full_sync_run[:8], exact=True))
-    row.first.wait_for(state="visible")
-    assert "haier_full_sync" in row.first.inner_text()
-    row.first.get_by_text("Success", exact=True).wait_for(state="visible")
+    link = page.locator(f"a[href*='/runs/{full_sync_run}']").first
+    link.wait_for(state="visible")
+    assert link.inner_text().strip() == full_sync_run[:8]
+    # The innermost element holding the run's link, its job and its status is the run's row.
+    row = (page.locator("div, tr").filter(has=link).filter(has_text="haier_full_sync")
+           .filter(has=page.get_by_text("Success", exact=True))).last
+    row.wait_for(state="visible")
+    assert row.inner_text().count(full_sync_run[:8]) == 1  # one run's row, not the whole table
     screenshot(page, "runs")
 
     page.goto(f"{server.url}/runs/{full_sync_run}")

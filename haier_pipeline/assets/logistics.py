@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from haier_pipeline.catalog.orders import (
+    check_order_code,
     is_delivered,
     latest_status,
     mark_polled,
@@ -29,7 +30,7 @@ from haier_pipeline.automation.jobs import SYNC_KIND_TAG
 from haier_pipeline.automation.schedules import TIMEZONE, TRIGGER_TAG
 from haier_pipeline.resources import CatalogResource
 
-from .metadata import api_stats, failures_markdown
+from .metadata import api_stats, failures_markdown, markdown_preview
 from .sync_tracking import close_abandoned_logs, describe_error, tracked_sync, utc_now
 
 LOGISTICS_GROUP = "logistics"
@@ -84,8 +85,9 @@ def logistics_records(
                 mark_polled(conn, code, now, delivered)
             tracker.succeeded()
             new_entries, known_entries = new_entries + counts.inserted, known_entries + counts.unchanged
-            delivered_now += delivered and order.delivered_at is None
-            summary.append({"order": code, "latest status": latest_status(lists) or "—", "delivered": delivered,
+            delivered_now += int(delivered and order.delivered_at is None)
+            summary.append({"order": code, "latest status": latest_status(lists) or "—",
+                            "delivered": "yes" if delivered else "no",
                             "entries": sum(len(entries) for entries in lists.values()), "new": counts.inserted})
         if tracker.failures and not tracker.success:
             raise dg.Failure(description=f"no order's logistics could be fetched; first: {tracker.failures[0]}")
@@ -97,7 +99,7 @@ def logistics_records(
             "delivered_this_run": delivered_now,
             "entries_new": new_entries,
             "entries_unchanged": known_entries,
-            "orders": _summary_markdown(summary),
+            "orders": markdown_preview(summary, limit=50),
             "failures": failures_markdown(tracker.failures),
             "sync_status": tracker.status,
             "api_calls": calls,
@@ -105,15 +107,6 @@ def logistics_records(
             "sandbox": haier_api.uses_sandbox,
         }
     )
-
-
-def _summary_markdown(rows: list[dict]) -> dg.MetadataValue:
-    if not rows:
-        return dg.MetadataValue.md("_no orders polled_")
-    lines = ["| order | latest status | delivered | entries | new |", "|---|---|---|---|---|"]
-    lines += [f"| {r['order']} | {r['latest status']} | {'yes' if r['delivered'] else 'no'} | {r['entries']} | {r['new']} |"
-              for r in rows[:50]]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 haier_logistics_sync = dg.define_asset_job(
@@ -139,12 +132,20 @@ def haier_tracked_orders_sensor(context: dg.SensorEvaluationContext, catalog: Ca
         found = orders_since(conn, last_id)
     if not found:
         return dg.SkipReason(f"no orders tracked since id {last_id}")
+    usable = []
+    for order in found:  # rows written by hand may hold codes no partition key can carry
+        try:
+            check_order_code(order.order_code)
+        except ValueError as error:
+            context.log.warning(f"tracked_orders id {order.id} skipped: {error}")
+            continue
+        usable.append(order)
     known = set(context.instance.get_dynamic_partitions(order_partitions.name))
-    new_codes = [order.order_code for order in found if order.order_code not in known]
+    new_codes = [order.order_code for order in usable if order.order_code not in known]
     requests = [
         dg.RunRequest(partition_key=order.order_code, run_key=f"tracked-order:{order.id}",
                       tags={TRIGGER_TAG: "tracked_orders"})
-        for order in found if order.delivered_at is None
+        for order in usable if order.delivered_at is None
     ]
     context.log.info(f"{len(found)} order(s) tracked since id {last_id}: {len(new_codes)} new partition(s), {len(requests)} poll(s)")
     return dg.SensorResult(

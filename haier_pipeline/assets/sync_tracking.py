@@ -2,9 +2,10 @@
 
 A run that raises closes its row as ``failed`` with the reason; a run that is killed outright
 leaves ``processing`` behind, which the next run (``close_abandoned_logs``) or the run-failure
-sensor closes. While its row is open a sync holds its kind's lock (``catalog/locks.py``): a
-second sync of the same kind is refused, and a row whose run holds no lock belongs to a dead run
-— whatever a Dagster instance (which never hears of a ``kill -9``) still says about that run.
+sensor closes. While its row is open a sync holds its kind's lock (``catalog/locks.py``), so a
+second sync of the same kind is refused; and a row whose run holds no run lock
+(``run_liveness.py``) belongs to a dead run — whatever a Dagster instance, which never hears of
+a ``kill -9``, still says about that run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from haier_pipeline.catalog.locks import SyncBusy, live_sync_runs, sync_lock
+from haier_pipeline.catalog.locks import SyncBusy, runs_alive, sync_lock
 from haier_pipeline.catalog.sync_log import close_sync_log, fail_open_sync_logs, open_sync_log, open_sync_logs
 from haier_pipeline.resources import CatalogResource
 
@@ -72,14 +73,15 @@ def describe_error(exc: BaseException) -> str:
 def close_abandoned_logs(context: dg.AssetExecutionContext, catalog: CatalogResource) -> int:
     """Close log rows left ``processing`` by runs that are no longer alive (killed processes).
 
-    Alive means holding a sync lock now; the instance's run status is not asked, since a killed
-    process leaves its run ``STARTED`` there (and a run of another instance is not there at all).
+    Alive means holding its run lock now (``run_liveness``); the instance's run status is not
+    asked, since a killed process leaves its run ``STARTED`` there (and a run of another instance
+    is not there at all).
     """
     with catalog.begin() as conn:  # rows first, locks second: a row opened after this read is never judged
         candidates = [(row_id, run_id) for row_id, run_id in open_sync_logs(conn) if run_id != context.run_id]
     if not candidates:
         return 0
-    alive = {holder.run_id for holder in live_sync_runs(catalog.engine()).values()}
+    alive = runs_alive(catalog.engine(), {run_id for _, run_id in candidates})
     dead = [row_id for row_id, run_id in candidates if run_id not in alive]
     with catalog.begin() as conn:
         closed = fail_open_sync_logs(conn, dead, ABANDONED_REASON, utc_now())

@@ -8,7 +8,9 @@ pre-pinged pool and UTC sessions. Alembic runs from code; no ``alembic.ini`` is 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_alembic_lock = threading.Lock()  # Alembic's ``context`` is process-global: one command at a time per process
 
 
 def prepare_database(url: str | URL) -> Engine:
@@ -34,7 +37,11 @@ def prepare_database(url: str | URL) -> Engine:
         engine = _engines.get(key)
         if engine is None:
             engine = create_catalog_engine(key)
-            upgrade_database(engine)
+            try:
+                upgrade_database(engine)
+            except BaseException:
+                engine.dispose()
+                raise
             _engines[key] = engine
         return engine
 
@@ -86,7 +93,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -97,6 +104,26 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a database file to WAL (a persistent setting: only its first connection ever changes it).
+
+    SQLite answers "database is locked" at once, without waiting on the busy timeout, when
+    another process holds the file while the mode changes; that only happens while a new
+    database is being created, so the switch is retried until the busy timeout runs out.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # back off while the other process finishes creating the file
 
 
 def alembic_config(script_location: str | Path = MIGRATIONS) -> Config:
@@ -129,6 +156,6 @@ def downgrade_database(engine: Engine, revision: str, *, script_location: str | 
 
 def _run(engine: Engine, script_location: str | Path, action: Any) -> None:
     config = alembic_config(script_location)
-    with engine.begin() as conn:
+    with _alembic_lock, engine.begin() as conn:
         config.attributes["connection"] = conn
         action(config)

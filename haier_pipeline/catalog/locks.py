@@ -1,22 +1,26 @@
-"""One sync of each kind at a time per catalog database, held by a lock the operating system frees.
+"""Locks in the catalog database that the operating system frees when a process dies.
 
-A sync kind is a ``haier_sync_log.sync_type`` (``products``, ``prices``, ``stock``, ``manual``
-for images, …). :func:`sync_lock` holds that kind's lock while a sync of it runs; a second
-sync of the same kind is refused with :class:`SyncBusy`, whose message names the run holding it.
+Two kinds, both refusing to outlive a ``kill -9`` (a lock row someone must delete would block
+syncs forever after one crash):
 
-The lock must not outlive a killed process, or one ``kill -9`` would block syncs forever. So
-it is never a row that someone has to delete:
+- :func:`sync_lock` — one sync of each kind (a ``haier_sync_log.sync_type``: ``products``,
+  ``prices``, ``stock``, ``manual``, …) at a time per catalogue. A second one is refused with
+  :class:`SyncBusy`, whose message names the run holding the lock.
+- :func:`run_lock` / :func:`runs_alive` — a run holds its own (shared) lock from start to end,
+  so "is run X still alive?" has an exact answer that no Dagster instance can give after a
+  ``kill -9`` (the killed run stays ``STARTED`` there; a run of another instance is not there).
 
-- PostgreSQL: a session-level advisory lock on a connection kept open for the sync. When the
-  process dies its connection closes and the server drops the lock. The holder's run id
-  rides in the session's ``application_name``, read back from ``pg_stat_activity``.
-- SQLite: ``flock`` on a file beside the database (``<db>.sync-<kind>.lock``). The kernel
-  drops the lock with the process; the holder's run id is written inside the file.
-- In-memory SQLite: a lock in this process (nothing else can open that database).
+How each database holds them:
 
-The same facts answer "is the run behind this open sync-log row still alive?" (see
-:func:`live_sync_runs`): a run is alive while it holds a sync lock, whatever any Dagster
-instance believes about it. Locks are Linux/Unix (``fcntl``).
+- PostgreSQL: a session on its own connection (no pool). A sync lock is a session-level advisory
+  lock, a run lock is the session itself, named ``haier-run <run id>`` in ``application_name``.
+  When the process dies its connections close and the server forgets both.
+- SQLite: ``flock`` on files beside the database (``<db>.sync-<kind>.lock``,
+  ``<db>.run-<run id>.lock``); the kernel drops them with the process. Holders write their run id,
+  pid and host into sync-lock files for the refusal message.
+- In-memory SQLite: locks in this process (nothing else can open that database).
+
+Locks are Linux/Unix only (``fcntl``).
 """
 
 from __future__ import annotations
@@ -34,18 +38,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from .tables import SYNC_TYPES
 
 LOCK_NAMESPACE = 0x48414952  # "HAIR": the first key of every advisory lock this project takes
-APP_PREFIX = "haier-sync "
-ACQUIRE_WAIT = 2.0  # seconds a sync waits for its lock before it is refused (rides out probes)
+SYNC_APP_PREFIX = "haier-sync "
+RUN_APP_PREFIX = "haier-run "
+ACQUIRE_WAIT = 2.0  # seconds a sync waits for its lock before it is refused (rides out lock probes)
 POLL = 0.05
 
+_memory_guard = threading.Lock()
 _memory_locks: dict[str, threading.Lock] = {}
 _memory_holders: dict[str, dict] = {}
-_memory_guard = threading.Lock()
+_memory_runs: dict[str, int] = {}
 
 
 class SyncBusy(RuntimeError):
@@ -72,6 +79,15 @@ class Holder:
         return f"run {self.run_id}{where}"
 
 
+def _backend(engine: Engine) -> str:
+    name = engine.url.get_backend_name()
+    if name == "sqlite":
+        return "memory" if engine.url.database in (None, "", ":memory:") else "file"
+    if name == "postgresql":
+        return "postgresql"
+    raise ValueError(f"no sync locks for {name!r} databases")
+
+
 def _key(kind: str) -> int:
     if kind not in SYNC_TYPES:
         raise ValueError(f"sync kind must be one of {SYNC_TYPES}, not {kind!r}")
@@ -83,92 +99,62 @@ def _holder_record(run_id: str | None) -> dict:
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def _lock_connection(engine: Engine, application_name: str) -> Connection:
+    """A connection of its own (never pooled), in autocommit, named for ``pg_stat_activity``."""
+    own = create_engine(engine.url, poolclass=NullPool, connect_args={"application_name": application_name[:63]})
+    return own.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+# --- sync locks ------------------------------------------------------------------------------------
+
 @contextmanager
 def sync_lock(engine: Engine, kind: str, run_id: str | None, wait: float = ACQUIRE_WAIT) -> Iterator[None]:
     """Hold ``kind``'s lock for the block; :class:`SyncBusy` if it stays taken for ``wait`` seconds."""
     _key(kind)
-    backend = engine.url.get_backend_name()
-    if backend == "postgresql":
-        locker = _pg_lock
-    elif backend == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        locker = _file_lock
-    else:
-        locker = _memory_lock
+    locker = {"postgresql": _pg_sync_lock, "file": _file_sync_lock, "memory": _memory_sync_lock}[_backend(engine)]
     with locker(engine, kind, run_id, wait):
         yield
 
 
-def live_sync_runs(engine: Engine, kinds: Iterable[str] = SYNC_TYPES) -> dict[str, Holder]:
-    """``{kind: holder}`` for every sync kind whose lock is held right now."""
-    backend = engine.url.get_backend_name()
-    if backend == "postgresql":
-        with engine.connect() as conn:
-            return _pg_holders(conn, list(kinds))
-    if backend == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        return {kind: holder for kind in kinds if (holder := _file_holder(engine, kind)) is not None}
-    with _memory_guard:
-        held = {kind: _memory_holders.get(f"{engine.url}:{kind}") for kind in kinds}
-    return {kind: Holder(**record) for kind, record in held.items() if record is not None}
-
-
-# --- PostgreSQL ------------------------------------------------------------------------------------
-
 @contextmanager
-def _pg_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+def _pg_sync_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
+    conn = _lock_connection(engine, SYNC_APP_PREFIX + (run_id or "-"))
     try:
         deadline = time.monotonic() + wait
         while not conn.execute(text("SELECT pg_try_advisory_lock(CAST(:ns AS integer), CAST(:key AS integer))"),
                                {"ns": LOCK_NAMESPACE, "key": _key(kind)}).scalar_one():
             if time.monotonic() >= deadline:
-                raise SyncBusy(kind, _pg_holders(conn, [kind]).get(kind))
+                raise SyncBusy(kind, _pg_sync_holder(conn, kind))
             time.sleep(POLL)
-        conn.execute(text("SELECT set_config('application_name', :name, false)"),
-                     {"name": (APP_PREFIX + (run_id or "-"))[:63]})
-    except BaseException:
-        conn.invalidate()
-        conn.close()
-        raise
-    try:
         yield
     finally:
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(CAST(:ns AS integer), CAST(:key AS integer))"), {"ns": LOCK_NAMESPACE, "key": _key(kind)})
-            conn.execute(text("RESET application_name"))
-        except Exception:  # noqa: BLE001 - a broken connection: closing it below frees the lock anyway
-            conn.invalidate()
-        conn.close()
+        conn.close()  # closing the session releases the advisory lock
+        conn.engine.dispose()
 
 
-def _pg_holders(conn: Connection, kinds: list[str]) -> dict[str, Holder]:
-    by_key = {_key(kind): kind for kind in kinds}
-    rows = conn.execute(text(
-        "SELECT l.objid::bigint AS key, a.application_name, a.pid, a.client_hostname, a.backend_start "
+def _pg_sync_holder(conn: Connection, kind: str) -> Holder | None:
+    row = conn.execute(text(
+        "SELECT a.application_name, a.pid, a.client_addr::text AS host, a.backend_start "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :ns AND l.objsubid = 2 "
-        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    ), {"ns": LOCK_NAMESPACE}).all()
-    found: dict[str, Holder] = {}
-    for row in rows:
-        kind = by_key.get(int(row.key))
-        if kind is not None:
-            name = row.application_name or ""
-            run_id = name[len(APP_PREFIX):] if name.startswith(APP_PREFIX) else None
-            found[kind] = Holder(run_id if run_id != "-" else None, row.pid, row.client_hostname or "database server",
-                                 row.backend_start.isoformat(timespec="seconds") if row.backend_start else None)
-    return found
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :ns AND l.objid::bigint = :key "
+        "AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ), {"ns": LOCK_NAMESPACE, "key": _key(kind)}).first()
+    if row is None:
+        return None
+    name = row.application_name or ""
+    run_id = name[len(SYNC_APP_PREFIX):] if name.startswith(SYNC_APP_PREFIX) else None
+    return Holder(run_id if run_id != "-" else None, row.pid, row.host or "local socket",
+                  row.backend_start.isoformat(timespec="seconds") if row.backend_start else None)
 
 
-# --- SQLite file ---------------------------------------------------------------------------------
-
-def _lock_path(engine: Engine, kind: str) -> Path:
+def _lock_path(engine: Engine, name: str) -> Path:
     database = Path(str(engine.url.database)).expanduser().resolve()
-    return database.with_name(f"{database.name}.sync-{kind}.lock")
+    return database.with_name(f"{database.name}.{name}.lock")
 
 
 @contextmanager
-def _file_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
-    path = _lock_path(engine, kind)
+def _file_sync_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
+    path = _lock_path(engine, f"sync-{kind}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -183,29 +169,9 @@ def _file_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> It
                 time.sleep(POLL)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(_holder_record(run_id)).encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        yield
     finally:
-        os.close(fd)
-
-
-def _file_holder(engine: Engine, kind: str) -> Holder | None:
-    try:
-        fd = os.open(_lock_path(engine, kind), os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # granted: nobody holds it exclusively
-        except BlockingIOError:
-            return _read_holder(fd) or Holder(None)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def _read_holder(fd: int) -> Holder | None:
@@ -216,10 +182,8 @@ def _read_holder(fd: int) -> Holder | None:
         return None
 
 
-# --- in-memory SQLite (one process) ------------------------------------------------------------
-
 @contextmanager
-def _memory_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
+def _memory_sync_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> Iterator[None]:
     name = f"{engine.url}:{kind}"
     with _memory_guard:
         lock = _memory_locks.setdefault(name, threading.Lock())
@@ -235,3 +199,109 @@ def _memory_lock(engine: Engine, kind: str, run_id: str | None, wait: float) -> 
         with _memory_guard:
             _memory_holders.pop(name, None)
         lock.release()
+
+
+# --- run locks -------------------------------------------------------------------------------------
+
+class RunLock:
+    """Held while a run is alive; :meth:`release` when it ends (a dead process releases it by dying)."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self.run_id = run_id
+        self._release = {"postgresql": _pg_run_lock, "file": _file_run_lock, "memory": _memory_run_lock}[
+            _backend(engine)](engine, run_id)
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+def run_lock(engine: Engine, run_id: str) -> RunLock:
+    """Mark ``run_id`` alive (several processes of one run may hold it at once)."""
+    return RunLock(engine, run_id)
+
+
+def runs_alive(engine: Engine, run_ids: Iterable[str]) -> set[str]:
+    """Which of ``run_ids`` hold their run lock right now."""
+    wanted = {run_id for run_id in run_ids if run_id}
+    if not wanted:
+        return set()
+    backend = _backend(engine)
+    if backend == "postgresql":
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT application_name FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND application_name LIKE :prefix"), {"prefix": RUN_APP_PREFIX + "%"}).scalars()
+            return wanted & {name[len(RUN_APP_PREFIX):] for name in names}
+    if backend == "file":
+        return {run_id for run_id in wanted if _file_run_held(_lock_path(engine, f"run-{run_id}"))}
+    with _memory_guard:
+        return {run_id for run_id in wanted if _memory_runs.get(f"{engine.url}:{run_id}")}
+
+
+def _pg_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+    conn = _lock_connection(engine, RUN_APP_PREFIX + run_id)
+
+    def release() -> None:
+        conn.close()
+        conn.engine.dispose()
+
+    return release
+
+
+def _file_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+    path = _lock_path(engine, f"run-{run_id}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits out a probe's brief exclusive hold
+            if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break  # still the file others will look at (a prober may have unlinked an idle one)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+    def release() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the last holder of this run removes the file
+            os.unlink(path)
+        except (BlockingIOError, FileNotFoundError):
+            pass
+        finally:
+            os.close(fd)
+
+    return release
+
+
+def _file_run_held(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    try:
+        os.unlink(path)  # a dead run's leftover: nobody holds it, nobody will (run ids are not reused)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(fd)
+    return False
+
+
+def _memory_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+    name = f"{engine.url}:{run_id}"
+    with _memory_guard:
+        _memory_runs[name] = _memory_runs.get(name, 0) + 1
+
+    def release() -> None:
+        with _memory_guard:
+            _memory_runs[name] -= 1
+            if not _memory_runs[name]:
+                del _memory_runs[name]
+
+    return release

@@ -45,7 +45,7 @@ class TrackedOrder:
 def check_order_code(code: str, what: str = "order code") -> str:
     """``code`` stripped, or a ``ValueError`` naming what is wrong with it."""
     cleaned = code.strip() if isinstance(code, str) else code
-    if not isinstance(cleaned, str) or not ORDER_CODE.match(cleaned):
+    if not isinstance(cleaned, str) or not ORDER_CODE.match(cleaned) or "..." in cleaned:  # Dagster refuses "..." keys
         raise ValueError(f"{what} {code!r}: expected letters, digits, '.', '_' or '-' (at most 64), e.g. SO.20190106.000003")
     return cleaned
 

@@ -1,0 +1,79 @@
+"""Know which runs are alive, and clear up after the ones a ``kill -9`` left behind.
+
+A Dagster instance never hears of a killed process: its run stays ``STARTED`` for ever, its
+sync-log rows stay ``processing``, and (worse) the pool slots its running step had claimed stay
+claimed — with the project's ``haier_api`` pool limit of 2, two killed syncs block every later
+sync ("Step blocked by limit for pool haier_api") until someone deletes them by hand. The daemon
+cannot help either: the default run launcher offers no worker health check.
+
+So every run holds a run lock in the catalog database (``catalog/locks.py``) from resource
+set-up to teardown, and tags itself with the catalogue it writes. When a run starts, before any
+step claims a pool slot, :func:`reap_dead_runs` finds the sync runs of this catalogue that the
+instance still calls ``STARTED`` but that hold no run lock, marks them failed, frees their pool
+slots and closes their open log rows. Only sync jobs (tagged ``haier/sync_kind``) are judged:
+they run in-process, so their lock is held for the whole run. A run that has just released its
+lock and is about to record success gets a short grace to do so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import dagster as dg
+from sqlalchemy.engine import make_url
+
+from haier_pipeline.automation.jobs import SYNC_KIND_TAG
+from haier_pipeline.catalog.locks import RunLock, run_lock, runs_alive
+from haier_pipeline.catalog.sync_log import fail_sync_logs_for_run
+
+from .sync_tracking import ABANDONED_REASON, utc_now
+
+CATALOG_TAG = "haier/catalog"
+FINISHING_GRACE = 2.0  # seconds a lock-less STARTED run gets to record its end before it is judged dead
+
+
+def catalog_id(db_url: str) -> str:
+    """A short, password-free identity of a catalogue, for tagging runs."""
+    rendered = make_url(db_url).render_as_string(hide_password=True)
+    return hashlib.sha256(rendered.encode()).hexdigest()[:16]
+
+
+def claim_run(catalog, instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunLock:  # type: ignore[no-untyped-def]
+    """Hold this run's lock, tag the run with its catalogue, and reap the dead sync runs found there."""
+    engine = catalog.engine()
+    held = run_lock(engine, run.run_id)
+    try:
+        ours = catalog_id(catalog.db_url)
+        if run.tags.get(CATALOG_TAG) != ours:
+            instance.add_run_tags(run.run_id, {CATALOG_TAG: ours})
+        reap_dead_runs(catalog, instance, run.run_id)
+    except BaseException:
+        held.release()
+        raise
+    return held
+
+
+def reap_dead_runs(catalog, instance: dg.DagsterInstance, own_run_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Mark failed the ``STARTED`` sync runs of this catalogue whose process is gone; returns their ids."""
+    started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
+                                                      tags={CATALOG_TAG: catalog_id(catalog.db_url)}))
+    candidates = [run for run in started if run.run_id != own_run_id and run.tags.get(SYNC_KIND_TAG)]
+    engine = catalog.engine()
+    suspects = [run for run in candidates if run.run_id not in runs_alive(engine, [run.run_id])]
+    if not suspects:
+        return []
+    deadline = time.monotonic() + FINISHING_GRACE
+    while suspects and time.monotonic() < deadline:  # a run between lock release and RUN_SUCCESS finishes now
+        time.sleep(0.1)
+        suspects = [run for run in suspects if (now := instance.get_run_by_id(run.run_id)) is not None
+                    and now.status == dg.DagsterRunStatus.STARTED and run.run_id not in runs_alive(engine, [run.run_id])]
+    reaped = []
+    for run in suspects:
+        instance.report_run_failed(run, message=f"the run's process died (no run lock held); marked failed by run {own_run_id}")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        with catalog.begin() as conn:
+            fail_sync_logs_for_run(conn, run.run_id, ABANDONED_REASON, utc_now())
+        reaped.append(run.run_id)
+    return reaped
