@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from support.dagster_dev import PROJECT_ROOT, prepare_home
@@ -44,6 +45,8 @@ def outputs(tmp_path_factory):
     for name, process in running.items():
         stdout, stderr = process.communicate(input=commands[name][2], timeout=TIMEOUT)
         results[name] = (process.returncode, stdout, stderr)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        results["runs_launched"] = instance.get_runs_count()
     return results
 
 
@@ -85,7 +88,8 @@ def test_the_county_partitions_are_listed_and_nothing_is_launched(outputs):
     assert "Partitions:" in stdout, stderr[-3000:]
     listed = stdout.split("Partitions:", 1)[1].split("Do you want", 1)[0].split()
     assert listed == ["110101", "310115"]
-    assert "Aborted" in stdout + stderr and code != 0
+    assert "Aborted!" in stdout and "Launching runs" not in stdout, stdout[-2000:]
+    assert outputs["runs_launched"] == 0
 
 
 def test_a_malformed_county_code_stops_the_code_location_naming_the_variable(outputs):

@@ -176,6 +176,11 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
         assert not consistency_problems(catalog_url, watch.media_root, truth, COUNTIES)
         assert_every_image_stored(catalog_url, watch.media_root, truth)
         assert_sync_log_closed(catalog_url, truth, killed, final.run_id, procurable)
+        with dg.DagsterInstance.from_config(str(home)) as instance:  # the killed runs no longer look alive there
+            statuses = {run_id: instance.get_run_by_id(run_id).status for _, run_id in killed if run_id}
+            held = instance.event_log_storage.get_concurrency_run_ids()
+        assert set(statuses.values()) <= {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}, statuses
+        assert not held & set(statuses), "a killed run still holds a pool slot"
 
         cleanup = run_job(env, "media_cleanup_job",
                           run_config={"ops": {"media_cleanup": {"config": {"dry_run": False, "grace_minutes": 0}}}})

@@ -133,3 +133,19 @@ def test_a_resync_after_prices_moved_writes_only_those_products(large: Sync) -> 
     assert large.moved.number("products", "price_rows_written") == large.prices_moved
     assert large.moved.number("product_stock", "rows_written") == 0
     assert large.moved.write_statements["products"] <= 2
+
+
+def test_a_prices_only_sandbox_generation_moves_5_percent_of_prices_and_nothing_else() -> None:
+    """The sandbox option behind the benchmark's "5 % of prices changed" re-sync."""
+    from haier_pipeline.sandbox import Catalogue
+
+    before = Catalogue(400, seed=3, changes="prices")
+    after = before.next_generation()
+    assert after.changes == "prices" and after.generation == 1
+    assert after.listing_codes() == before.listing_codes()
+    assert after.expected_stock("110101") == before.expected_stock("110101")
+    old, new = before.expected_prices(), after.expected_prices()
+    moved = [code for code in old if old[code] != new[code]]
+    assert len(moved) == round(0.05 * len(before.state.listed()))
+    everything = Catalogue(400, seed=3).next_generation()  # the default still delists and adds
+    assert everything.listing_codes() != before.listing_codes()

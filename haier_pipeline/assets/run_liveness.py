@@ -30,7 +30,7 @@ from haier_pipeline.catalog.sync_log import fail_sync_logs_for_run
 from .sync_tracking import ABANDONED_REASON, utc_now
 
 CATALOG_TAG = "haier/catalog"
-FINISHING_GRACE = 2.0  # seconds a lock-less STARTED run gets to record its end before it is judged dead
+FINISHING_GRACE = 1.0  # seconds a lock-less STARTED run gets to record its end before it is judged dead
 
 
 def catalog_id(db_url: str) -> str:

@@ -1,0 +1,131 @@
+"""The catalog's sync and run locks: held by one process, named in the refusal, freed by SIGKILL alone.
+
+A child process (plain Python, no Dagster) takes a lock and waits; the test is refused while it
+lives, and gets the lock the moment the child is killed — no clean-up, no time-out. On SQLite
+and, with ``HAIER_TEST_DB=postgresql``, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import dagster as dg
+import pytest
+
+from haier_pipeline.assets.sync_tracking import ABANDONED_REASON, close_abandoned_logs
+from haier_pipeline.catalog.engine import prepare_database, release_database
+from haier_pipeline.catalog.locks import SyncBusy, run_lock, runs_alive, sync_lock
+from haier_pipeline.catalog.sync_log import open_sync_log
+from haier_pipeline.resources import CatalogResource
+from support.catalog_state import reading
+
+HOLDER = r"""
+import sys
+from haier_pipeline.catalog.engine import prepare_database
+from haier_pipeline.catalog.locks import run_lock, sync_lock
+engine = prepare_database(sys.argv[1])
+held = run_lock(engine, sys.argv[3])
+with sync_lock(engine, sys.argv[2], sys.argv[3]):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@contextmanager
+def holder(url: str, kind: str, run_id: str) -> Iterator[subprocess.Popen]:
+    """A child process holding ``kind``'s sync lock and ``run_id``'s run lock until killed."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, url, kind, run_id], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        yield child
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        for stream in (child.stdin, child.stdout):
+            stream.close()
+
+
+def sigkill(child: subprocess.Popen) -> None:
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+
+
+def test_a_second_sync_of_a_kind_is_refused_by_name_and_a_kill_frees_the_lock(catalog_url):
+    engine = prepare_database(catalog_url)
+    with holder(catalog_url, "prices", "run-holding-prices") as child:
+        with pytest.raises(SyncBusy) as refused:
+            with sync_lock(engine, "prices", "run-late", wait=0.3):
+                pytest.fail("two price syncs held the lock at once")
+        message = str(refused.value)
+        assert "'prices' sync is already running" in message and "run-holding-prices" in message
+        assert refused.value.holder is not None and refused.value.holder.pid
+        with sync_lock(engine, "stock", "run-late", wait=0.3):  # other kinds are not blocked
+            pass
+        assert runs_alive(engine, ["run-holding-prices", "run-late"]) == {"run-holding-prices"}
+        sigkill(child)
+        with sync_lock(engine, "prices", "run-late", wait=0):  # free at once: the kernel / server dropped it
+            assert runs_alive(engine, ["run-holding-prices"]) == set()
+    release_database(catalog_url)
+
+
+def test_one_process_holds_a_kind_once_even_from_two_threads(catalog_url):
+    engine = prepare_database(catalog_url)
+    entered, release, outcomes = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with sync_lock(engine, "stock", "run-1"):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert entered.wait(10)
+    try:
+        with sync_lock(engine, "stock", "run-2", wait=0.2):
+            outcomes.append("entered")
+    except SyncBusy as busy:
+        outcomes.append(str(busy))
+    release.set()
+    thread.join(10)
+    assert len(outcomes) == 1 and "run-1" in outcomes[0]
+    release_database(catalog_url)
+
+
+def test_run_locks_are_shared_by_the_processes_of_one_run_and_gone_with_them(catalog_url):
+    engine = prepare_database(catalog_url)
+    mine = run_lock(engine, "run-here")
+    again = run_lock(engine, "run-here")  # a second process (step) of the same run
+    assert runs_alive(engine, ["run-here", "run-never"]) == {"run-here"}
+    mine.release()
+    assert runs_alive(engine, ["run-here"]) == {"run-here"}
+    again.release()
+    assert runs_alive(engine, ["run-here"]) == set()
+    release_database(catalog_url)
+
+
+def test_the_next_run_closes_only_the_rows_of_dead_runs(catalog_url):
+    engine = prepare_database(catalog_url)
+    catalog = CatalogResource(db_url=catalog_url)
+    now = datetime.now(timezone.utc)
+    with holder(catalog_url, "stock", "run-alive") as alive, holder(catalog_url, "prices", "run-killed") as doomed:
+        with engine.begin() as conn:
+            open_sync_log(conn, "stock", "run-alive", now)
+            open_sync_log(conn, "prices", "run-killed", now)
+        sigkill(doomed)
+        context = dg.build_asset_context()
+        assert close_abandoned_logs(context, catalog) == 1
+        with reading(catalog_url) as conn:
+            rows = dict(conn.exec_driver_sql("SELECT run_id, status || ':' || coalesce(message, '') FROM haier_sync_log").all())
+        assert rows == {"run-alive": "processing:", "run-killed": f"failed:{ABANDONED_REASON}"}
+        sigkill(alive)
+        assert close_abandoned_logs(context, catalog) == 1
+    release_database(catalog_url)
