@@ -15,7 +15,7 @@ from haier_pipeline.assets import raw as raw_assets
 from haier_pipeline.assets.balances import BALANCE_ASSETS, BALANCE_JOBS, BALANCE_SCHEDULES, balance_checks
 from haier_pipeline.assets.checks import CHECKS
 from haier_pipeline.assets.history import HISTORY_ASSETS, HISTORY_CHECKS
-from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_JOBS
+from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_CHECKS, IMAGE_JOBS
 from haier_pipeline.assets.logistics import LOGISTICS_ASSETS, LOGISTICS_JOBS, LOGISTICS_SCHEDULES, LOGISTICS_SENSORS
 from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
@@ -74,7 +74,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 *LOGISTICS_ASSETS, *BALANCE_ASSETS],
         jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS],
         schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES],
-        asset_checks=[*CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
+        asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
         sensors=[*SENSORS, *LOGISTICS_SENSORS],
         resources=build_resources(settings),
     )

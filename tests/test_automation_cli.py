@@ -23,29 +23,30 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    home = prepare_home(tmp_path_factory.mktemp("dagster_home"))
     data = tmp_path_factory.mktemp("data")
     base = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
-    base.update({"DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "HAIER_DATA_DIR": str(data),
-                 "HAIER_COUNTY_CODES": "110101,310115"})
+    base.update({"DAGSTER_DISABLE_TELEMETRY": "1", "HAIER_DATA_DIR": str(data), "HAIER_COUNTY_CODES": "110101,310115"})
     module = ["-m", "haier_pipeline.definitions"]
     commands = {
-        "validate": ([str(BIN / "dagster"), "definitions", "validate", *module], base, None),
-        "list": ([str(BIN / "dg"), "list", "defs", "--json"], base, None),
+        "validate": ([str(BIN / "dagster"), "definitions", "validate", *module], {}, None),
+        "list": ([str(BIN / "dg"), "list", "defs", "--json"], {}, None),
         # Lists the stock job's partitions, then is told "N" at the prompt: nothing is launched.
-        "partitions": ([str(BIN / "dagster"), "job", "backfill", *module, "-j", "haier_stock_sync", "--all", "all"], base, "N\n"),
-        "bad_county": ([str(BIN / "dagster"), "definitions", "validate", *module], {**base, "HAIER_COUNTY_CODES": "110101,11010X"}, None),
+        "partitions": ([str(BIN / "dagster"), "job", "backfill", *module, "-j", "haier_stock_sync", "--all", "all"], {}, "N\n"),
+        "bad_county": ([str(BIN / "dagster"), "definitions", "validate", *module], {"HAIER_COUNTY_CODES": "110101,11010X"}, None),
     }
+    # One DAGSTER_HOME each: a fresh instance migrates its SQLite storage on first use, and two
+    # processes doing that at once race.
+    homes = {name: prepare_home(tmp_path_factory.mktemp(f"home_{name}")) for name in commands}
     running = {
-        name: subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, text=True, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for name, (command, env, _) in commands.items()
+        name: subprocess.Popen(command, cwd=PROJECT_ROOT, env={**base, **extra, "DAGSTER_HOME": str(homes[name])},
+                               text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for name, (command, extra, _) in commands.items()
     }
     results = {}
     for name, process in running.items():
         stdout, stderr = process.communicate(input=commands[name][2], timeout=TIMEOUT)
         results[name] = (process.returncode, stdout, stderr)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with dg.DagsterInstance.from_config(str(homes["partitions"])) as instance:
         results["runs_launched"] = instance.get_runs_count()
     return results
 
