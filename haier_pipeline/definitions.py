@@ -77,6 +77,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
         sensors=[*SENSORS, *LOGISTICS_SENSORS],
         resources=build_resources(settings),
+        # Ad-hoc materialisations from the UI run in-process too: steps wait on one rate-limited API,
+        # and a process per step costs seconds each on a small machine.
+        executor=dg.in_process_executor,
     )
 
 

@@ -61,8 +61,8 @@ def product_id(catalog: CatalogResource, code: str) -> int:
 
 
 def tick(instance, catalog, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog})
-    return haier_new_products_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog}) as context:
+        return haier_new_products_sensor(context)
 
 
 def test_an_empty_catalog_requests_nothing(instance, catalog):

@@ -26,9 +26,11 @@ def repository():
     return defs.get_repository_def()
 
 
-def test_exactly_the_three_schedules_exist(repository):
-    others = {"haier_logistics_poll_hourly", "haier_balance_sync_hourly"}  # tests/test_logistics_*, test_balances_*
-    assert {schedule.name for schedule in repository.schedule_defs} == set(EXPECTED) | others
+def test_the_three_sync_schedules_exist_and_no_other_schedule_runs_a_sync_job(repository):
+    assert set(EXPECTED) <= {schedule.name for schedule in repository.schedule_defs}
+    sync_jobs = {job for job, _, _ in EXPECTED.values()}
+    others = [s.name for s in repository.schedule_defs if s.name not in EXPECTED and s.job_name in sync_jobs]
+    assert others == []
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -10,12 +10,15 @@ import pytest
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import select, update
 
+from haier_pipeline.assets.run_liveness import CATALOG_TAG, catalog_id
+from haier_pipeline.automation.jobs import SYNC_KIND_TAG
 from haier_pipeline.automation.sync_health import (
     haier_sync_failure_rate_sensor,
     haier_sync_failure_sensor,
 )
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
+from haier_pipeline.catalog.locks import run_lock
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.resources import CatalogResource
 from support.catalog_db import catalog_url_for_tests
@@ -63,8 +66,8 @@ def statuses(catalog) -> dict[str, tuple[str, str | None]]:
 
 
 def tick_rate(instance, catalog, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog})
-    return haier_sync_failure_rate_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog}) as context:
+        return haier_sync_failure_rate_sensor(context)
 
 
 def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_recovers(instance, catalog, hook):
@@ -91,21 +94,34 @@ def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_
     assert [body["kind"] for body in hook.bodies] == ["failure_rate", "failure_rate_recovered"]
 
 
-def test_rows_left_processing_by_dead_runs_are_swept_and_live_ones_kept(instance, catalog):
+def test_rows_of_runs_without_their_run_lock_are_swept_and_live_ones_kept(instance, catalog):
     finished = create_run_for_test(instance, job_name="haier_full_sync", status=dg.DagsterRunStatus.FAILURE)
-    running = create_run_for_test(instance, job_name="haier_stock_sync", status=dg.DagsterRunStatus.STARTED)
+    live = create_run_for_test(instance, job_name="haier_stock_sync", status=dg.DagsterRunStatus.STARTED)
     with catalog.begin() as conn:
-        for run_id, started in [(finished.run_id, now()), (running.run_id, now()),
-                                ("other-instance-recent", now() - timedelta(minutes=30)),
-                                ("other-instance-old", now() - timedelta(hours=7))]:
-            open_sync_log(conn, "products", run_id, started)
-    result = tick_rate(instance, catalog)
+        for run_id in (finished.run_id, live.run_id, "run-of-another-instance-killed"):
+            open_sync_log(conn, "products", run_id, now())
+    lock = run_lock(catalog.engine(), live.run_id)  # what a live run's process holds from start to end
+    try:
+        result = tick_rate(instance, catalog)
+    finally:
+        lock.release()
     assert "closed 2 abandoned log row(s)" in result.skip_reason.skip_message
     found = statuses(catalog)
     assert found[finished.run_id] == ("failed", "run ended without closing its log (process killed)")
-    assert found["other-instance-old"][0] == "failed"
-    assert found[running.run_id] == ("processing", None)
-    assert found["other-instance-recent"] == ("processing", None)
+    assert found["run-of-another-instance-killed"][0] == "failed"
+    assert found[live.run_id] == ("processing", None)
+
+
+def test_a_killed_sync_run_is_marked_failed_even_when_no_new_run_starts(instance, catalog):
+    """kill -9 leaves the run STARTED and its row open; the next tick (not the next run) clears both."""
+    killed = create_run_for_test(instance, job_name="haier_stock_sync", status=dg.DagsterRunStatus.STARTED,
+                                 tags={SYNC_KIND_TAG: "stock", CATALOG_TAG: catalog_id(catalog.db_url)})
+    with catalog.begin() as conn:
+        open_sync_log(conn, "stock", killed.run_id, now())
+    result = tick_rate(instance, catalog)
+    assert "marked 1 killed run(s) failed" in result.skip_reason.skip_message
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE  # the failure sensor's cue
+    assert statuses(catalog)[killed.run_id][0] == "failed"
 
 
 @dg.asset
@@ -122,11 +138,11 @@ def test_a_failed_run_has_its_open_rows_closed_as_failed_and_an_alert_sent(insta
     assert not result.success
     assert statuses(catalog)[result.run_id][0] == "processing"
 
-    context = dg.build_run_status_sensor_context(
+    with dg.build_run_status_sensor_context(
         sensor_name="haier_sync_failure_sensor", dagster_instance=instance, dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(), resources={"catalog": catalog},
-    )
-    haier_sync_failure_sensor(context)
+    ) as context:
+        haier_sync_failure_sensor(context)
 
     status, message = statuses(catalog)[result.run_id]
     assert status == "failed"

@@ -7,6 +7,7 @@ tables are derived from these tables, so they can be rebuilt without calling Hai
 
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from haier_pipeline.haier_api.records import RecordError
 from haier_pipeline.resources import CatalogResource, SyncScope
 
 from .metadata import api_stats, run_metadata
-from .partitions import county_partitions, counties_for_run
+from .partitions import counties_for_run, county_partitions, record_county_partitions
 from .streaming import drain_results
 from .sync_tracking import close_abandoned_logs, tracked_sync, utc_now
 
@@ -165,6 +166,6 @@ def haier_raw_stock(
             lambda row: (row[0], row[1]), catalog, tracker,
         )
         _require_some_success(tracker, "stock")
-    return dg.MaterializeResult(
-        metadata={**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}
-    )
+    metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}
+    record_county_partitions(context, {**dict.fromkeys(counties, 0), **Counter(county for _, county in outcome.stored_keys)})
+    return dg.MaterializeResult(metadata=metadata)

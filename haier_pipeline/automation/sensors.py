@@ -3,7 +3,7 @@
 - ``haier_new_products_sensor`` — stock and images for products new since its last tick.
 - ``haier_sync_failure_sensor`` — a failed run's open sync-log rows closed as ``failed``, plus an alert.
 - ``haier_sync_failure_rate_sensor`` — alert when over 5 % of the last 24 h's records failed;
-  closes rows left open by dead runs.
+  marks killed sync runs failed and closes the log rows they left open.
 - ``haier_freshness_sensor`` — prices and stock freshness checks reported against the schedules.
 
 Alerts go through :mod:`haier_pipeline.automation.alerts` (log line; webhook when

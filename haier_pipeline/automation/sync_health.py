@@ -5,8 +5,11 @@
   ``processing`` rows in ``haier_sync_log`` as ``failed`` and sends an alert.
 - ``haier_sync_failure_rate_sensor`` sums the last 24 hours of closed rows; when
   failed/total crosses the original system's 5 % threshold it alerts once (and once more
-  when the rate falls back). Each tick it also closes rows left ``processing`` by runs that
-  are no longer alive in this instance — a killed run is closed even when no new run starts.
+  when the rate falls back). Each tick it first clears up after killed runs, so a ``kill -9``
+  is dealt with even when no new run starts: sync runs the instance still calls ``STARTED``
+  but whose process is gone are marked failed (``run_liveness.reap_dead_runs``; the failure
+  sensor then alerts), and rows left ``processing`` by any run that no longer holds its run
+  lock are closed as ``failed`` — the same liveness rule the syncs apply when they start.
 """
 
 from __future__ import annotations
@@ -18,18 +21,17 @@ from datetime import datetime, timedelta
 import dagster as dg
 from sqlalchemy import Connection, func, select
 
-from haier_pipeline.assets.sync_tracking import utc_now
+from haier_pipeline.assets.run_liveness import reap_dead_runs
+from haier_pipeline.assets.sync_tracking import ABANDONED_REASON, utc_now
 from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.sync_log import OPEN_STATUSES, close_stale_sync_logs, fail_sync_logs_for_run
+from haier_pipeline.catalog.locks import runs_alive
+from haier_pipeline.catalog.sync_log import fail_open_sync_logs, fail_sync_logs_for_run, open_sync_logs
 from haier_pipeline.resources import CatalogResource
 
 from .alerts import Alert, send_alert
 
 FAILURE_RATE_THRESHOLD = 0.05  # the original system's alert: 同步失败率超过5%
 RATE_WINDOW = timedelta(hours=24)
-# A row whose run this instance has never heard of may belong to a live run of another instance
-# (a CLI run with its own DAGSTER_HOME): only after this long is it presumed dead.
-UNKNOWN_RUN_GRACE = timedelta(hours=6)
 REASON_LENGTH = 500
 
 log = tables.haier_sync_log
@@ -94,35 +96,47 @@ def failure_rate(conn: Connection, since: datetime) -> FailureRate:
     return FailureRate(rows=int(rows), total=int(total), failed=int(failed))
 
 
-def sweep_dead_runs(conn: Connection, instance: dg.DagsterInstance, now: datetime) -> int:
-    """Close rows left open by runs that are over (or unknown here and older than the grace period)."""
-    open_rows = conn.execute(
-        select(log.c.run_id, log.c.started_at).where(log.c.status.in_(OPEN_STATUSES), log.c.run_id.is_not(None))
-    ).all()
-    alive: set[str] = set()
-    for run_id, started_at in open_rows:
-        run = instance.get_run_by_id(run_id)
-        if (run is None and now - started_at < UNKNOWN_RUN_GRACE) or (run is not None and not run.is_finished):
-            alive.add(run_id)
-    if len(alive) == len({row.run_id for row in open_rows}):
-        return 0
-    return close_stale_sync_logs(conn, alive, "run ended without closing its log (process killed)", now)
+@dataclass(frozen=True)
+class Sweep:
+    """What one clear-up found: killed runs marked failed, and log rows closed."""
+
+    runs_reaped: list[str]
+    rows_closed: int
+
+    def summary(self) -> str:
+        parts = [f"marked {len(self.runs_reaped)} killed run(s) failed"] if self.runs_reaped else []
+        parts += [f"closed {self.rows_closed} abandoned log row(s)"] if self.rows_closed else []
+        return "; ".join(parts)
+
+
+def sweep_dead_runs(catalog: CatalogResource, instance: dg.DagsterInstance) -> Sweep:
+    """Fail the killed sync runs of this catalogue, then close every open row whose run holds no run lock."""
+    reaped = reap_dead_runs(catalog, instance, own_run_id="")
+    with catalog.begin() as conn:  # rows first, locks second: a row opened after this read is never judged
+        candidates = open_sync_logs(conn)
+    if not candidates:
+        return Sweep(reaped, 0)
+    alive = runs_alive(catalog.engine(), {run_id for _, run_id in candidates})
+    with catalog.begin() as conn:
+        closed = fail_open_sync_logs(conn, [row for row, run_id in candidates if run_id not in alive],
+                                     ABANDONED_REASON, utc_now())
+    return Sweep(reaped, closed)
 
 
 @dg.sensor(
     name="haier_sync_failure_rate_sensor",
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Alerts when more than 5 % of the records synced in the last 24 h failed; closes logs of dead runs.",
+    description="Alerts when more than 5 % of the records synced in the last 24 h failed; clears up after killed runs.",
 )
 def haier_sync_failure_rate_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult:
     was_above = bool(json.loads(context.cursor or "{}").get("above", False))
     now = utc_now()
+    swept = sweep_dead_runs(catalog, context.instance)
+    if swept.summary():
+        context.log.warning(f"cleared up after killed runs: {swept.summary()}")
     with catalog.begin() as conn:
-        swept = sweep_dead_runs(conn, context.instance, now)
         figures = failure_rate(conn, now - RATE_WINDOW)
-    if swept:
-        context.log.warning(f"closed {swept} sync log row(s) left 'processing' by runs that are no longer alive")
     above = figures.rate > FAILURE_RATE_THRESHOLD
     details = {"failure_rate": round(figures.rate, 4), "failed": figures.failed, "total": figures.total,
                "syncs": figures.rows, "threshold": FAILURE_RATE_THRESHOLD}
@@ -133,7 +147,7 @@ def haier_sync_failure_rate_sensor(context: dg.SensorEvaluationContext, catalog:
         send_alert(Alert(kind="failure_rate_recovered", title="sync failure rate back under 5 %",
                          message=figures.summary(), severity="info", details=details), context.log)
     state = "ABOVE THRESHOLD" if above else "ok"
-    swept_text = f"; closed {swept} abandoned log row(s)" if swept else ""
+    swept_text = f"; {swept.summary()}" if swept.summary() else ""
     return dg.SensorResult(
         skip_reason=f"{state}: {figures.summary()}{swept_text}",
         cursor=json.dumps({"above": above, "rate": round(figures.rate, 6), "checked_at": now.isoformat()}),
