@@ -46,17 +46,15 @@ def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources from the validated settings; secrets only ever through ``EnvVar``."""
-    customer_password = dict(_bound({"customer_password": "HAIER_CUSTOMER_PASSWORD"})) or {
-        key: dg.EnvVar("HAIER_PASSWORD") for key in ("customer_password",) if settings.password
-    }
-    api_fields = {
+    api_fields: dict = {
         **_bound(PLAIN_SETTINGS),
-        **_bound({k: v for k, v in SECRET_SETTINGS.items() if k != "customer_password"}),
-        **customer_password,
+        **_bound(SECRET_SETTINGS),
         "supplier_code": settings.supplier_code,
         "rate_limit": settings.rate_limit,
         "max_concurrency": settings.max_concurrency,
     }
+    if "customer_password" not in api_fields and settings.password:
+        api_fields["customer_password"] = dg.EnvVar("HAIER_PASSWORD")  # the original's default
     db_url = dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip() else settings.catalog_db_url
     return {
         "haier_api": HaierApiResource(**api_fields),

@@ -33,7 +33,7 @@ def log_rows(url: str) -> list[dict]:
 
 def test_a_sync_started_while_another_lists_is_refused_naming_it_and_leaves_it_alone(tmp_path: Path, catalog_url):
     with run_sandbox(SandboxOptions(products=60, rate_limit=None)) as sandbox:
-        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_IMAGE_ALLOW_PRIVATE_HOSTS="true",
+        env = pipeline_env(sandbox, catalog_url, tmp_path,
                            HAIER_IMAGE_RATE_LIMIT="500", HAIER_RATE_LIMIT="500")
         first = spawn_sync(env, tmp_path / "home-first", tmp_path / "first.log")
         second = spawn_sync(env, tmp_path / "home-second", tmp_path / "second.log")
@@ -65,7 +65,7 @@ def test_a_sync_started_while_another_lists_is_refused_naming_it_and_leaves_it_a
 
 def test_two_syncs_started_together_both_end_cleanly_and_the_catalogue_is_exact(tmp_path: Path, catalog_url):
     with run_sandbox(SandboxOptions(products=60, rate_limit=None)) as sandbox:
-        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_IMAGE_ALLOW_PRIVATE_HOSTS="true",
+        env = pipeline_env(sandbox, catalog_url, tmp_path,
                            HAIER_IMAGE_RATE_LIMIT="500", HAIER_RATE_LIMIT="500")
         children = [spawn_sync(env, tmp_path / f"home-{n}", tmp_path / f"sync-{n}.log") for n in (1, 2)]
         for child in children:

@@ -6,7 +6,7 @@ upsert in bulk, comparing before writing, so an unchanged sync writes no rows.
 
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 from sqlalchemy import Connection, func, select
@@ -66,38 +66,32 @@ def table_metadata(conn: Connection, table, started: float, counts: WriteCounts,
     }
 
 
-def _names(catalog: CatalogResource, scope: SyncScope, pick) -> set[str]:
-    names: set[str] = set()
+def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure, override: str | None,
+                      pick: Callable[[ProductRecord], str]) -> dg.MaterializeResult:
+    """Create the brand or category rows the listing (or the run's override) names; report what was new."""
+    started, names = time.monotonic(), {override} if override else set()
     with catalog.begin() as conn:
-        for chunk in listed_products(conn, scope):
-            names.update(pick(record) for record in chunk if pick(record))
-    return names
+        if not override:
+            for chunk in listed_products(conn, scope):
+                names.update(pick(record) for record in chunk if pick(record))
+        before = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        ensure(conn, sorted(names))
+        created = conn.execute(select(func.count()).select_from(table)).scalar_one() - before
+        counts = WriteCounts(inserted=created, updated=0, unchanged=len(names) - created)
+        return dg.MaterializeResult(metadata=table_metadata(conn, table, started, counts))
 
 
 @dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Brands, created the first time a product names them (or the run's brand).")
-def brands(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
-    started = time.monotonic()
-    names = {sync_scope.brand} if sync_scope.brand else _names(catalog, sync_scope, lambda r: r.brand_name)
-    with catalog.begin() as conn:
-        before = conn.execute(select(func.count()).select_from(tables.brands)).scalar_one()
-        ensure_brands(conn, sorted(names))
-        created = conn.execute(select(func.count()).select_from(tables.brands)).scalar_one() - before
-        counts = WriteCounts(inserted=created, unchanged=len(names) - created)
-        return dg.MaterializeResult(metadata=table_metadata(conn, tables.brands, started, counts))
+def brands(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
+    return ensure_named_rows(catalog, sync_scope, tables.brands, ensure_brands, sync_scope.brand, lambda r: r.brand_name)
 
 
 @dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Categories from Haier's product groups (or the run's category), created on first sight.")
-def categories(context: dg.AssetExecutionContext, catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
-    started = time.monotonic()
-    names = {sync_scope.category} if sync_scope.category else _names(catalog, sync_scope, lambda r: r.product_group)
-    with catalog.begin() as conn:
-        before = conn.execute(select(func.count()).select_from(tables.categories)).scalar_one()
-        ensure_categories(conn, sorted(names))
-        created = conn.execute(select(func.count()).select_from(tables.categories)).scalar_one() - before
-        counts = WriteCounts(inserted=created, unchanged=len(names) - created)
-        return dg.MaterializeResult(metadata=table_metadata(conn, tables.categories, started, counts))
+def categories(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
+    return ensure_named_rows(catalog, sync_scope, tables.categories, ensure_categories, sync_scope.category,
+                             lambda r: r.product_group)
 
 
 @dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],

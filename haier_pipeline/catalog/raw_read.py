@@ -22,12 +22,14 @@ def iter_raw_products(conn: Connection, listed_only: bool = True, *, page_size: 
     table = haier_raw_products
     after = ""
     while True:
-        query = select(table.c.product_code, table.c.payload).where(table.c.product_code > after)
-        if listed_only:
-            query = query.where(table.c.listed.is_(True))
+        # ``listed`` is filtered here, not in SQL: with it in the WHERE clause SQLite walked the
+        # (listed, is_sales) index and sorted every listed row for each page, O(n^2) (11 s per pass
+        # at 100 000 products); on the product_code key alone each page is one index range scan.
+        query = select(table.c.product_code, table.c.payload, table.c.listed).where(table.c.product_code > after)
         page = conn.execute(query.order_by(table.c.product_code).limit(page_size)).all()
-        for code, text in page:
-            yield code, decode_payload(text)
+        for code, text, listed in page:
+            if listed or not listed_only:
+                yield code, decode_payload(text)
         if len(page) < page_size:
             return
         after = page[-1][0]

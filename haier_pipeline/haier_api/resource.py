@@ -143,6 +143,12 @@ class HaierApiResource(dg.ConfigurableResource):
                 values.setdefault(name, "")  # ClientConfig names the missing HAIER_* setting
             token_url = (self.token_url or "").strip().rstrip("/") or None
             return ClientConfig(base_url=self.base_url.strip().rstrip("/"), token_url=token_url, **values, **self._tuning())
+        if (os.environ.get("HAIER_BASE_URL") or "").strip():
+            # Run config for a resource replaces all of its settings: a partial one (say, only max_attempts)
+            # drops the HAIER_* bindings, and falling back to the sandbox would write demo data into a real catalogue.
+            raise ConfigError("HAIER_BASE_URL is set, but this run's haier_api resource has no base_url: its run config "
+                              "replaced the project's settings. Start from the Launchpad's scaffolded config (it binds "
+                              "every HAIER_* variable) and change only what you need.")
         from ..sandbox import SandboxOptions, run_sandbox  # only demo runs pay for the sandbox import
 
         given = self._given()

@@ -168,3 +168,47 @@ def _image_problems(conn: Connection, media_root: Path) -> list[str]:
             if relative not in recorded:
                 problems.append(f"product {code}: lists image {relative} that has no media row")
     return problems
+
+
+def image_mismatches(url: str, media_root: Path, truth: Catalogue) -> list[str]:
+    """Products whose image lists are not exactly their good images (by content, in order, files intact)."""
+    images, products = truth.expected_images(), truth.expected_products()
+    problems = []
+    with reading(url) as conn:
+        sha_of = dict(conn.execute(select(tables.media_images.c.file, tables.media_images.c.sha256)).all())
+        rows = conn.execute(select(tables.products.c.product_code, tables.products.c.main_images,
+                                   tables.products.c.detail_images)).all()
+    for code, main, detail in rows:
+        record = products[code]
+        for urls, stored in (((record.image_url,) if record.image_url else (), main), (record.page_urls, detail)):
+            wanted = list(dict.fromkeys(images[url].sha256 for url in urls if images[url].kind == "ok"))
+            if [sha_of.get(path) for path in stored] != wanted:
+                problems.append(f"product {code}: images {stored} are not its good images")
+            elif any(sha256_of(media_root / path) != sha_of[path] for path in stored):
+                problems.append(f"product {code}: an image file does not hold the bytes recorded")
+    return problems
+
+
+def log_counts(url: str, run_id: str) -> dict[str, tuple[str, int, int, int]]:
+    """``{sync_type: (status, total, success, failed)}`` of one run's sync-log rows."""
+    log = tables.haier_sync_log.c
+    with reading(url) as conn:
+        rows = conn.execute(select(log.sync_type, log.status, log.total_count, log.success_count, log.failed_count)
+                            .where(log.run_id == run_id)).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def expected_log_counts(truth: Catalogue, counties: list[str]) -> dict[str, tuple[str, int, int, int]]:
+    """What a clean full sync of ``truth`` must log: every record counted once, each malformed one failed."""
+    products = truth.expected_products()
+    procurable = sum(1 for record in products.values() if record.is_sales == "1")
+    images = truth.expected_images()
+    bad_images = sum(1 for image in images.values() if image.kind != "ok")
+    stock = procurable * len(counties)
+    return {
+        "products": ("partial" if truth.malformed_count else "success", len(products) + truth.malformed_count,
+                     len(products), truth.malformed_count),
+        "prices": ("success", len(products), len(products), 0),
+        "stock": ("success", stock, stock, 0),
+        "manual": ("partial" if bad_images else "success", len(images), len(images) - bad_images, bad_images),
+    }

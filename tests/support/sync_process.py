@@ -42,18 +42,21 @@ class SyncChild:
     log_path: Path
     gated: bool
     started_at: float = field(default_factory=time.monotonic)
+    ready: bool = False
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Block until the gated child has imported everything and waits for ``go``."""
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while not self.ready and time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if line.strip() == READY:
+                self.ready = True
                 return
             if not line and self.process.poll() is not None:
                 raise RuntimeError(f"sync child died before it was ready:\n{self.output()[-3000:]}")
-        raise TimeoutError("sync child not ready in time")
+        if not self.ready:
+            raise TimeoutError("sync child not ready in time")
 
     def go(self) -> None:
         """Let a gated child start its run now."""
