@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import statistics
@@ -139,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     counties = prepare_environment(args, data)
 
     from benchmarks.environment import git_commit, machine_info
-    from benchmarks.original_loop import OriginalCredentials, run_original
     from benchmarks.pipeline_sync import SYNC_ASSETS, run_sync
     from haier_pipeline.catalog.engine import release_database
     from haier_pipeline.definitions import build_definitions
@@ -174,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
 
         firsts = []
         for attempt in range(args.repeat):
-            if attempt:
+            if attempt:  # each repeat starts from an empty catalog again
                 release_database(catalog_url)
-                Path(catalog_url.removeprefix("sqlite:///")).unlink()
+                for path in data.glob("catalog.sqlite*"):
+                    path.unlink()
             firsts.append(sync(f"full sync #{attempt + 1} (empty catalog)", "full_sync"))
         if args.repeat > 1:
             report["full_sync_runs"] = firsts

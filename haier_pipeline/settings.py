@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+
 COUNTY_CODE = re.compile(r"^\d{6}$")
 DEFAULT_COUNTY_CODES = ("110101",)
 DEFAULT_SUPPLIER_CODE = "1001"
@@ -49,6 +51,7 @@ class Settings:
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
     image_rate_limit: float = 50.0
     image_concurrency: int = 8
+    sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
 
     @property
@@ -157,9 +160,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("HAIER_SEND_TO_CODE: required when the supplier is 1001")
     mode = "sandbox" if base_url is None else "haier"
     root = data_dir(env) / mode
-    db_url = _text(env, "HAIER_CATALOG_DB_URL") or f"sqlite:///{root / 'catalog.sqlite'}"
-    if "://" not in db_url:
-        raise SettingsError("HAIER_CATALOG_DB_URL: must be a SQLAlchemy URL such as sqlite:///path or postgresql+psycopg://…")
+    db_url = _database_url(_text(env, "HAIER_CATALOG_DB_URL") or f"sqlite:///{root / 'catalog.sqlite'}")
+    media_root = Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve()
+    if media_root.exists() and not media_root.is_dir():
+        raise SettingsError("HAIER_MEDIA_ROOT: exists and is not a folder")
     password = _text(env, "HAIER_PASSWORD")
     return Settings(
         base_url=base_url,
@@ -173,7 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         seller_password=_text(env, "HAIER_SELLER_PASSWORD"),
         customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password,
         catalog_db_url=db_url,
-        media_root=Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve(),
+        media_root=media_root,
         county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
         rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
         max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
@@ -185,4 +189,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 50.0, float, 0.1, 10_000),
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
+        sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
     )
+
+
+def _database_url(value: str) -> str:
+    """A SQLAlchemy URL of a supported database; the complaint never repeats the URL (it may hold a password)."""
+    usage = "must be a SQLAlchemy URL such as sqlite:///path or postgresql+psycopg://user@host/db"
+    if "://" not in value:
+        raise SettingsError(f"HAIER_CATALOG_DB_URL: {usage}")
+    try:
+        url = make_url(value)
+        url.port  # noqa: B018 - parsed lazily: a port that is not a number fails here
+    except (ValueError, TypeError):
+        raise SettingsError(f"HAIER_CATALOG_DB_URL: not a valid URL ({usage})") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise SettingsError(f"HAIER_CATALOG_DB_URL: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
+    return value

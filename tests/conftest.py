@@ -26,3 +26,21 @@ from support.catalog_db import catalog_url_for_tests  # noqa: E402
 def catalog_url(tmp_path, request) -> str:
     """An empty catalog database private to this test: SQLite, or PostgreSQL under HAIER_TEST_DB."""
     return catalog_url_for_tests(tmp_path, request)
+
+
+# Modules that never open a catalog database: the PostgreSQL pass would run them unchanged, so
+# they run once, in the SQLite pass. Every test that touches the catalogue runs in both passes.
+DATABASE_INDEPENDENT = (
+    "test_sandbox_", "test_client_", "test_settings_", "test_media_policy", "test_media_validate",
+    "test_media_store", "test_media_options", "test_automation_alerts", "test_automation_schedules",
+    "test_automation_concurrency", "test_automation_cli",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get("HAIER_TEST_DB", "sqlite") != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="no catalog database involved: this module runs in the SQLite pass")
+    for item in items:
+        if item.path.name.startswith(DATABASE_INDEPENDENT):
+            item.add_marker(skip)

@@ -1,4 +1,4 @@
-"""The same full sync twice gives the same catalogue, byte for byte, timestamps aside — and writes nothing the second time.
+"""The same full sync twice gives the same catalogue, byte for byte, timestamps aside, and writes nothing the second time.
 
 Every catalog table (raw payloads, catalog, images, history; not the sync log, which is a diary)
 is dumped with its rows sorted and its timestamp columns left out, values ``repr``-ed so a

@@ -83,14 +83,18 @@ def kill_plan(rng: random.Random, price_calls: int, stock_calls: int, image_urls
                          lambda w: w.calls(endpoint) >= k)
 
     def appears(table: str, phase: str) -> KillPoint:
-        return KillPoint(phase, f"first {table} rows committed", lambda w: w.rows(table) > 0, lambda w: w.rows(table) > 0)
+        def written(w: Watch) -> bool:
+            return w.rows(table) > 0
+
+        return KillPoint(phase, f"first {table} rows committed", written, written)
 
     def images(k: int) -> KillPoint:
         return KillPoint("images", f"image request #{k}", lambda w: w.image_requests() >= k,
                          lambda w: w.rows("media_images") > 0)
 
     def files(k: int) -> KillPoint:
-        return KillPoint("images", f"{k} image files written", lambda w: w.files() >= k, lambda w: w.rows("media_images") > 0)
+        return KillPoint("images", f"{k} image files written", lambda w: w.files() >= k,
+                         lambda w: w.rows("media_images") > 0)
 
     anytime = [calls("products", 1), calls("prices", rng.randint(1, price_calls)),
                calls("stock", rng.randint(1, stock_calls)), calls("stock", rng.randint(1, stock_calls)),
@@ -128,7 +132,8 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
         watch = Watch(sandbox, catalog_url, tmp_path / "media")
         procurable = sum(1 for record in truth.expected_products().values() if record.is_sales == "1")
         image_urls = len(truth.expected_images())
-        plan = kill_plan(rng, price_calls=-(-PRODUCTS // 20), stock_calls=procurable * len(COUNTIES), image_urls=image_urls)
+        plan = kill_plan(rng, price_calls=-(-PRODUCTS // 20), stock_calls=procurable * len(COUNTIES),
+                         image_urls=image_urls)
 
         def spawn(index: int, cli: bool = False) -> SyncChild:
             return spawn_sync(env, home, tmp_path / f"sync-{index}.log", cli=cli)

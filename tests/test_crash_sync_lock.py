@@ -124,7 +124,8 @@ def test_the_next_run_closes_only_the_rows_of_dead_runs(catalog_url):
         context = dg.build_asset_context()
         assert close_abandoned_logs(context, catalog) == 1
         with reading(catalog_url) as conn:
-            rows = dict(conn.exec_driver_sql("SELECT run_id, status || ':' || coalesce(message, '') FROM haier_sync_log").all())
+            rows = dict(conn.exec_driver_sql(
+                "SELECT run_id, status || ':' || coalesce(message, '') FROM haier_sync_log").all())
         assert rows == {"run-alive": "processing:", "run-killed": f"failed:{ABANDONED_REASON}"}
         sigkill(alive)
         assert close_abandoned_logs(context, catalog) == 1

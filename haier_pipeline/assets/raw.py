@@ -35,7 +35,11 @@ Row = TypeVar("Row")
 
 
 def valid_rows(result: CallResult, row_of: Callable[[Any, int], Row]) -> tuple[list[Row], list[RecordError]]:
-    """The rows of a call's records that parse; the rest reported, never sinking the call."""
+    """The rows (product code first) of a call's records that parse; the rest reported, never sinking the call.
+
+    A product the call asked about that the answer leaves out is a failure too, never a silent gap;
+    unreadable records (no code to name) are folded into those products' reason.
+    """
     rows: list[Row] = []
     errors: list[RecordError] = []
     for index, raw in enumerate(result.records):
@@ -43,6 +47,14 @@ def valid_rows(result: CallResult, row_of: Callable[[Any, int], Row]) -> tuple[l
             rows.append(row_of(raw, index))
         except MalformedRecord as malformed:
             errors.append(malformed.error)
+    answered = {row[0] for row in rows} | {error.product_code for error in errors if error.product_code}  # type: ignore[index]
+    missing = [code for code in dict.fromkeys(result.product_codes) if code not in answered]
+    if missing:
+        unnamed = [error for error in errors if not error.product_code]
+        why = "not in the gateway's answer" + (
+            f" (which held {len(unnamed)} unreadable record(s): {unnamed[0].reason})" if unnamed else "")
+        errors = [error for error in errors if error.product_code]
+        errors += [RecordError(result.endpoint, len(result.records), code, why) for code in missing]
     return rows, errors
 
 
@@ -157,7 +169,9 @@ def haier_raw_stock(
             parse_stock(raw, code, county, index)  # raises MalformedRecord
             return code, county, raw
 
-        return valid_rows(result, stock_row)
+        rows, errors = valid_rows(result, stock_row)
+        # Name the county too: the same product can fail in one county and not in another.
+        return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason) for e in errors]
 
     with tracked_sync(catalog, "stock", context.run_id) as tracker:
         outcome = drain_results(

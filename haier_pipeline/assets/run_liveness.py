@@ -60,17 +60,21 @@ def reap_dead_runs(catalog, instance: dg.DagsterInstance, own_run_id: str) -> li
                                                       tags={CATALOG_TAG: catalog_id(catalog.db_url)}))
     candidates = [run for run in started if run.run_id != own_run_id and run.tags.get(SYNC_KIND_TAG)]
     engine = catalog.engine()
-    suspects = [run for run in candidates if run.run_id not in runs_alive(engine, [run.run_id])]
-    if not suspects:
-        return []
+
+    def dead(runs: list[dg.DagsterRun]) -> list[dg.DagsterRun]:
+        alive = runs_alive(engine, [run.run_id for run in runs])
+        return [run for run in runs if run.run_id not in alive
+                and getattr(instance.get_run_by_id(run.run_id), "status", None) == dg.DagsterRunStatus.STARTED]
+
+    suspects = dead(candidates)
     deadline = time.monotonic() + FINISHING_GRACE
     while suspects and time.monotonic() < deadline:  # a run between lock release and RUN_SUCCESS finishes now
         time.sleep(0.1)
-        suspects = [run for run in suspects if (now := instance.get_run_by_id(run.run_id)) is not None
-                    and now.status == dg.DagsterRunStatus.STARTED and run.run_id not in runs_alive(engine, [run.run_id])]
+        suspects = dead(suspects)
     reaped = []
     for run in suspects:
-        instance.report_run_failed(run, message=f"the run's process died (no run lock held); marked failed by run {own_run_id}")
+        why = f"the run's process died (it holds no run lock); marked failed by run {own_run_id}"
+        instance.report_run_failed(run, message=why)
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         with catalog.begin() as conn:

@@ -18,9 +18,11 @@ MAX_DECIMAL_PLACES = 6
 MAX_DECIMAL_DIGITS_BEFORE_POINT = 12
 MAX_STOCK_DIGITS = 9
 MAX_PAGE_URLS = 200
+MAX_RECORD_DEPTH = 32  # Haier's records nest 2 levels; deeper junk could not even be stored (recursive encoder)
 
 _DIGITS = re.compile(r"^[0-9]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, newline and return are text
 
 
 class BadField(ValueError):
@@ -42,6 +44,8 @@ def text(raw: Mapping[str, Any], key: str, *, required: bool = False, max_length
         raise BadField(f"{key} must be a string, got {type(value).__name__}")
     if len(value) > max_length:
         raise BadField(f"{key} is {len(value)} characters long (limit {max_length})")
+    if _TEXT_CONTROL.search(value):  # NUL cannot even be stored in PostgreSQL text: one would sink the whole batch
+        raise BadField(f"{key} contains control characters")
     return value
 
 
@@ -150,6 +154,18 @@ def mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise BadField(f"{key} must be an object, got {type(value).__name__}")
     return value
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_RECORD_DEPTH) -> bool:
+    """True when lists/objects inside ``value`` nest more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (Mapping, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, Mapping) else item))
+    return False
 
 
 def _show(value: Any, limit: int = 40) -> str:

@@ -21,8 +21,15 @@ _MARKED = re.compile(rf'"\\u0000{_NONCE}(-?(?:[0-9]+(?:\.[0-9]+)?(?:E[+-]?[0-9]+
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON with ``parse_float=Decimal``; NaN/Infinity also become Decimal (and are flagged by the parsers)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+    """Parse JSON with ``parse_float=Decimal``; NaN/Infinity also become Decimal (and are flagged by the parsers).
+
+    JSON nested deeper than the interpreter's stack is a ``ValueError`` like any other garbage, not a
+    ``RecursionError`` that would escape the client's error handling and sink the whole run.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _default(value: object) -> str:

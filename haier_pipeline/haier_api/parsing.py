@@ -75,6 +75,8 @@ def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, A
         code = candidate[: fields.MAX_CODE_LENGTH] if isinstance(candidate, str) and candidate else None
     if not isinstance(raw, Mapping):
         raise MalformedRecord(RecordError(endpoint, index, code, f"record is {type(raw).__name__}, not an object"))
+    if fields.nested_deeper_than(raw):
+        raise MalformedRecord(RecordError(endpoint, index, code, f"record nests deeper than {fields.MAX_RECORD_DEPTH} levels"))
     try:
         return build(raw)
     except BadField as bad:

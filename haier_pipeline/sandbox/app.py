@@ -129,8 +129,9 @@ class SandboxApp:
             return _error(405, "images are fetched with GET", (("Allow", "GET, HEAD"),))
         self.stats.count("image_requests")
         poison = self.options.poison
-        if poison is not None and request.path in poison.redirects:
-            return Response(302, b"", HTML, (("Location", poison.redirects[request.path]),))
+        target = poison.redirect_for(request.path, self.base_url) if poison is not None else None
+        if target is not None:
+            return Response(302, b"", HTML, (("Location", target),))
         served = self._catalogue.image_answer(request.path)
         return Response(served.status, served.body, served.content_type, (("Cache-Control", "max-age=86400"),))
 
@@ -183,7 +184,9 @@ class SandboxApp:
         if endpoint == PRODUCTS:
             codes = validation.check_products(body, options)
             if codes is None:
-                return catalogue.listing_json() if options.poison is None else options.poison.listing(catalogue.listing().records)
+                if options.poison is not None:
+                    return options.poison.listing(catalogue.listing().records, self.base_url)
+                return catalogue.listing_json()
             return self._dumps(PRODUCTS, catalogue.product_answers(codes))
         if endpoint == PRICES:
             return self._dumps(PRICES, catalogue.price_answers(validation.check_prices(body, options)))
@@ -199,7 +202,9 @@ class SandboxApp:
 
     def _dumps(self, endpoint: str, payload: Any, product_code: str | None = None) -> bytes:
         poison = self.options.poison
-        return dumps(payload) if poison is None else poison.encode(poison.patch(endpoint, payload, product_code))
+        if poison is None:
+            return dumps(payload)
+        return poison.encode(poison.patch(endpoint, payload, product_code, self.base_url))
 
     def _wait(self, fault: FaultDecision) -> None:
         delay = self.options.latency

@@ -5,12 +5,16 @@
 - ``fields``: ``{endpoint: {product_code: {field: value}}}`` — fields overwritten in that product's
   record (``DROP`` removes the field, :class:`Raw` writes JSON text verbatim, e.g. ``Raw("1e999")``).
   ``endpoint`` is ``"products"`` (listing and by-code answers), ``"prices"`` or ``"stock"``.
-- ``records``: ``{endpoint: {product_code: value}}`` — the whole record replaced by any JSON value.
+- ``records``: ``{endpoint: {product_code: value}}`` — the whole record replaced by any JSON value
+  (``DROP``: left out of the answer; a stock answer becomes ``null``).
 - ``answers``: ``{(endpoint, product_code): Answer(...)}`` — the whole HTTP answer of every call that
   asks about that code (``"*"``: every call to the endpoint, e.g. the full listing) replaced
   verbatim: malformed JSON, an HTML page under 200, a ``success: false`` envelope.
 - ``extra_listing``: records appended to the full listing (products Haier never had).
 - ``redirects``: ``{image_path: location}`` — the image host answers 302 to ``location``.
+
+In field values, extra records and redirect targets, ``@BASE@`` stands for the sandbox's own base
+URL (unknown until it listens), so a poisoned image URL can point back at its image host.
 
 In-process sandboxes only (``run_sandbox``): the command-line sandbox has no flag for it.
 """
@@ -26,6 +30,7 @@ from typing import Any
 from .jsonio import dumps
 
 ANY_CODE = "*"
+BASE = "@BASE@"
 JSON_TYPE = "application/json;charset=UTF-8"
 HTML_TYPE = "text/html;charset=UTF-8"
 
@@ -75,23 +80,30 @@ class Poison:
                 return found
         return None
 
-    def listing(self, records: Sequence[Any]) -> bytes:
+    def listing(self, records: Sequence[Any], base_url: str = "") -> bytes:
         """The full listing with its poisoned records and the extra ones."""
-        return self.encode([*self.patch("products", list(records)), *copy.deepcopy(list(self.extra_listing))])
+        extra = _rebase(copy.deepcopy(list(self.extra_listing)), base_url)
+        return self.encode([*self.patch("products", list(records), base_url=base_url), *extra])
 
-    def patch(self, endpoint: str, payload: Any, product_code: str | None = None) -> Any:
+    def redirect_for(self, path: str, base_url: str = "") -> str | None:
+        target = self.redirects.get(path)
+        return None if target is None else target.replace(BASE, base_url)
+
+    def patch(self, endpoint: str, payload: Any, product_code: str | None = None, base_url: str = "") -> Any:
         """``payload`` (a record or a list of records) with this endpoint's poison applied."""
         if isinstance(payload, list):
-            return [self._patch_one(endpoint, record, product_code) for record in payload]
-        return self._patch_one(endpoint, payload, product_code)
+            patched = (self._patch_one(endpoint, record, product_code, base_url) for record in payload)
+            return [record for record in patched if record is not DROP]
+        single = self._patch_one(endpoint, payload, product_code, base_url)
+        return None if single is DROP else single
 
-    def _patch_one(self, endpoint: str, record: Any, product_code: str | None) -> Any:
+    def _patch_one(self, endpoint: str, record: Any, product_code: str | None, base_url: str) -> Any:
         code = product_code or (record.get("productCode") if isinstance(record, dict) else None)
         if not isinstance(code, str):
             return record
         replaced = self.records.get(endpoint, {})
         if code in replaced:
-            return copy.deepcopy(replaced[code])
+            return DROP if replaced[code] is DROP else _rebase(copy.deepcopy(replaced[code]), base_url)
         overrides = self.fields.get(endpoint, {}).get(code)
         if not overrides or not isinstance(record, dict):
             return record
@@ -100,7 +112,7 @@ class Poison:
             if value is DROP:
                 patched.pop(name, None)
             else:
-                patched[name] = copy.deepcopy(value)
+                patched[name] = _rebase(copy.deepcopy(value), base_url)
         return patched
 
     def encode(self, payload: Any) -> bytes:
@@ -121,3 +133,13 @@ class Poison:
         for index, raw in enumerate(raws):
             text = text.replace(json.dumps(f"@@poison-raw-{index}@@"), raw, 1)
         return text.encode("utf-8")
+
+
+def _rebase(value: Any, base_url: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(BASE, base_url)
+    if isinstance(value, list):
+        return [_rebase(item, base_url) for item in value]
+    if isinstance(value, dict):
+        return {key: _rebase(item, base_url) for key, item in value.items()}
+    return value

@@ -67,7 +67,8 @@ def canonical_dump(url: str, skip_tables: Iterable[str] = HISTORY_TABLES,
                 continue
             columns = [column for column in table.columns if column.name not in skip_columns]
             rows = conn.execute(select(*columns)).all()
-            dump[name] = sorted(tuple(f"{column.name}={value!r}" for column, value in zip(columns, row)) for row in rows)
+            dump[name] = sorted(tuple(f"{column.name}={value!r}" for column, value in zip(columns, row))
+                                for row in rows)
     return dump
 
 
@@ -95,8 +96,9 @@ def consistency_problems(url: str, media_root: Path, truth: Catalogue, counties:
             if want is None:
                 problems.append(f"product {code}: not in the sandbox's listing")
                 continue
-            if brands.get(row["brand_id"]) != want.brand_name or categories.get(row["category_id"]) != want.product_group:
-                problems.append(f"product {code}: brand/category {row['brand_id']}/{row['category_id']} missing or wrong")
+            brand, category = brands.get(row["brand_id"]), categories.get(row["category_id"])
+            if (brand, category) != (want.brand_name, want.product_group):
+                problems.append(f"product {code}: brand/category {brand}/{category} missing or wrong")
             got = (row["product_model"], row["product_group"], row["is_sales"], row["product_image_url"],
                    tuple(row["product_page_urls"] or ()))
             if got != (want.product_model, want.product_group, want.is_sales, want.image_url, want.page_urls):
@@ -134,11 +136,12 @@ def _stock_problems(conn: Connection, truth: Catalogue, counties: list[str]) -> 
 
 def _raw_problems(conn: Connection, truth: Catalogue) -> list[str]:
     problems = []
-    for code, payload in conn.execute(select(tables.haier_raw_products.c.product_code, tables.haier_raw_products.c.payload)):
+    raw_products, raw_prices = tables.haier_raw_products.c, tables.haier_raw_prices.c
+    for code, payload in conn.execute(select(raw_products.product_code, raw_products.payload)):
         answers = truth.product_answers([code])
         if not answers or decode_payload(payload) != answers[0]:
             problems.append(f"raw product {code}: payload is not the sandbox's answer")
-    for code, payload in conn.execute(select(tables.haier_raw_prices.c.product_code, tables.haier_raw_prices.c.payload)):
+    for code, payload in conn.execute(select(raw_prices.product_code, raw_prices.payload)):
         answers = truth.price_answers([code])
         if not answers or decode_payload(payload) != answers[0]:
             problems.append(f"raw price {code}: payload is not the sandbox's answer")
