@@ -40,7 +40,7 @@ PRODUCTS = 120
 SEED = 20251125
 COUNTIES = os.environ["HAIER_COUNTY_CODES"].split(",")
 KILLS = 12
-CLI_KILL = 2  # the third kill point hits `dagster job execute`
+CLI_KILL = 2  # the third kill hits `dagster job execute`
 
 
 @dataclass
@@ -139,6 +139,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
             return spawn_sync(env, home, tmp_path / f"sync-{index}.log", cli=cli)
 
         killed: list[tuple[KillPoint, str | None]] = []
+        by_cli: list[str | None] = []
         known_runs: set[str] = set()
         upcoming = spawn(0)
         for index, point in enumerate(plan):
@@ -147,7 +148,8 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
             if point.already_passed(watch):
                 continue  # an earlier kill landed after this point: the state is past it
             sandbox.reset_stats()
-            if index == CLI_KILL:
+            cli = len(killed) == CLI_KILL
+            if cli:
                 child = spawn(index, cli=True)
             else:
                 child, upcoming = upcoming, None
@@ -158,6 +160,8 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
             assert reached, f"the sync ended before {point.label}:\n{child.output()[-3000:]}"
             run_id = child.run_id or next(iter(set(run_ids_in_log(catalog_url)) - known_runs), None)
             killed.append((point, run_id))
+            if cli:
+                by_cli.append(run_id)
             known_runs.update(run_ids_in_log(catalog_url))
             problems = consistency_problems(catalog_url, watch.media_root, truth, COUNTIES)
             assert not problems, f"after a kill at {point.label}: {problems[:10]}"
@@ -170,6 +174,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
             print(f"kill {len(killed)} at {point.label}: {time.monotonic() - child.started_at:.1f} s into the run")
 
         assert len(killed) >= 10, [point.label for point, _ in killed]
+        assert by_cli and by_cli[0], "the `dagster job execute` sync was not killed mid-run"
         phases = {point.phase for point, _ in killed}
         assert {"listing", "prices", "stock", "images", "db writes"} <= phases, phases
 
