@@ -21,22 +21,12 @@ from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
 from haier_pipeline.automation.sensors import SENSORS
 from haier_pipeline.haier_api import HaierApiResource
+from haier_pipeline.haier_api.config import SETTING_NAMES
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from haier_pipeline.settings import Settings, load_settings
 
-SECRET_SETTINGS = {
-    "client_secret": "HAIER_CLIENT_SECRET",
-    "password": "HAIER_PASSWORD",
-    "seller_password": "HAIER_SELLER_PASSWORD",
-    "customer_password": "HAIER_CUSTOMER_PASSWORD",
-}
-PLAIN_SETTINGS = {
-    "base_url": "HAIER_BASE_URL",
-    "token_url": "HAIER_TOKEN_URL",
-    "client_id": "HAIER_CLIENT_ID",
-    "customer_code": "HAIER_CUSTOMER_CODE",
-    "send_to_code": "HAIER_SEND_TO_CODE",
-}
+# Resource field -> HAIER_* variable; the supplier code has a default and comes from the settings.
+BOUND_SETTINGS = {field: var for field, var in SETTING_NAMES.items() if field != "supplier_code"}
 
 
 def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
@@ -47,8 +37,7 @@ def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources from the validated settings; secrets only ever through ``EnvVar``."""
     api_fields: dict = {
-        **_bound(PLAIN_SETTINGS),
-        **_bound(SECRET_SETTINGS),
+        **_bound(BOUND_SETTINGS),
         "supplier_code": settings.supplier_code,
         "rate_limit": settings.rate_limit,
         "max_concurrency": settings.max_concurrency,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from haier_pipeline.haier_api.config import SETTING_NAMES
+
 from .poison import Poison
 
 TokenPath = Literal["auth", "token", "both"]
@@ -20,16 +22,7 @@ EnvelopeMode = Literal["mixed", "always", "never"]
 ChangeProfile = Literal["all", "prices"]
 
 # SandboxOptions field -> the project's environment variable (the original system's names).
-CREDENTIAL_ENV = {
-    "client_id": "HAIER_CLIENT_ID",
-    "client_secret": "HAIER_CLIENT_SECRET",
-    "customer_code": "HAIER_CUSTOMER_CODE",
-    "send_to_code": "HAIER_SEND_TO_CODE",
-    "supplier_code": "HAIER_SUPPLIER_CODE",
-    "password": "HAIER_PASSWORD",
-    "seller_password": "HAIER_SELLER_PASSWORD",
-    "customer_password": "HAIER_CUSTOMER_PASSWORD",
-}
+CREDENTIAL_ENV = {field: var for field, var in SETTING_NAMES.items() if field not in ("base_url", "token_url")}
 SECRET_FIELDS = ("client_secret", "password", "seller_password", "customer_password")
 
 
