@@ -28,6 +28,26 @@ def catalog_url(tmp_path, request) -> str:
     return catalog_url_for_tests(tmp_path, request)
 
 
+@pytest.fixture
+def catalog(catalog_url):
+    """A migrated, empty catalogue as the resource assets and sensors take."""
+    from haier_pipeline.catalog.engine import prepare_database, release_database
+    from haier_pipeline.resources import CatalogResource
+
+    prepare_database(catalog_url)
+    yield CatalogResource(db_url=catalog_url)
+    release_database(catalog_url)
+
+
+@pytest.fixture
+def instance():
+    """An ephemeral Dagster instance, closed after the test."""
+    import dagster as dg
+
+    with dg.DagsterInstance.ephemeral() as dagster_instance:
+        yield dagster_instance
+
+
 # Modules that never open a catalog database: the PostgreSQL pass would run them unchanged, so
 # they run once, in the SQLite pass. Every test that touches the catalogue runs in both passes.
 DATABASE_INDEPENDENT = (

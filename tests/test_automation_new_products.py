@@ -15,7 +15,6 @@ from haier_pipeline.assets.partitions import COUNTY_CODES
 from haier_pipeline.automation.jobs import SYNC_KIND_TAG
 from haier_pipeline.automation.new_products import haier_new_products_sensor, haier_new_products_sync, products_since
 from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.writes import (
     ensure_brands,
     ensure_categories,
@@ -24,22 +23,7 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.resources import CatalogResource
-from support.catalog_db import catalog_url_for_tests
 from support.catalog_records import T0, product, stock
-
-
-@pytest.fixture
-def catalog(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
-    prepare_database(url)
-    yield CatalogResource(db_url=url)
-    release_database(url)
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
 
 
 def add_products(catalog: CatalogResource, *records) -> None:

@@ -17,28 +17,12 @@ from haier_pipeline.automation.sync_health import (
     haier_sync_failure_sensor,
 )
 from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.locks import run_lock
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.resources import CatalogResource
-from support.catalog_db import catalog_url_for_tests
 from support.webhook_receiver import webhook_receiver
 
 LOG = tables.haier_sync_log
-
-
-@pytest.fixture
-def catalog(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
-    prepare_database(url)
-    yield CatalogResource(db_url=url)
-    release_database(url)
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ def reap_dead_runs(catalog, instance: dg.DagsterInstance, own_run_id: str) -> li
         suspects = dead(suspects)
     reaped = []
     for run in suspects:
-        why = f"the run's process died (it holds no run lock); marked failed by run {own_run_id}"
+        by = f"run {own_run_id}" if own_run_id else "the sync health sensor"
+        why = f"the run's process died (it holds no run lock); marked failed by {by}"
         instance.report_run_failed(run, message=why)
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
