@@ -36,15 +36,16 @@ def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources from the validated settings; secrets only ever through ``EnvVar``."""
+    db_url = dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip() else settings.catalog_db_url
     api_fields: dict = {
         **_bound(BOUND_SETTINGS),
         "supplier_code": settings.supplier_code,
         "rate_limit": settings.rate_limit,
         "max_concurrency": settings.max_concurrency,
+        "rate_limit_store": db_url,  # one budget per account, shared by every run of this catalogue
     }
     if "customer_password" not in api_fields and settings.password:
         api_fields["customer_password"] = dg.EnvVar("HAIER_PASSWORD")  # the original's default
-    db_url = dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip() else settings.catalog_db_url
     return {
         "haier_api": HaierApiResource(**api_fields),
         "catalog": CatalogResource(db_url=db_url),

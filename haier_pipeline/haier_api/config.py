@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import URL, make_url
+
 from . import endpoints
 
 SETTING_NAMES = {
@@ -53,6 +55,8 @@ class ClientConfig:
     deadline: float = 120.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
+    # Where the account's call budget is shared (``ratelimit.py``): the catalogue's database URL; None: this process.
+    rate_limit_store: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("base_url", "token_url"):
@@ -73,6 +77,8 @@ class ClientConfig:
         _positive("timeout", self.timeout)
         _positive("deadline", self.deadline)
         _positive("backoff_max", self.backoff_max)
+        if self.rate_limit_store is not None:
+            _store_url(self.rate_limit_store)
         if not (isinstance(self.backoff_initial, (int, float)) and 0 <= self.backoff_initial < math.inf):
             raise ConfigError("backoff_initial: must be a number of seconds >= 0")
         for name in ("max_concurrency", "max_attempts"):
@@ -105,10 +111,18 @@ class ClientConfig:
         """``HAIER_CUSTOMER_PASSWORD``, defaulting to ``HAIER_PASSWORD``."""
         return self.customer_password or self.password
 
+    @property
+    def account_key(self) -> str:
+        """The name of this account's shared call budget: a hash of gateway, client id and customer code."""
+        from .ratelimit import account_key
+
+        return account_key(self.base_url, self.client_id, self.customer_code)
+
     def secrets(self) -> tuple[str, ...]:
-        """Every secret value, for masking."""
-        values = (self.client_secret, self.password, self.seller_password, self.customer_password)
-        return tuple(value for value in values if value)
+        """Every secret value, for masking (the budget store's database password included)."""
+        store_password = _store_url(self.rate_limit_store).password if self.rate_limit_store else None
+        values = (self.client_secret, self.password, self.seller_password, self.customer_password, store_password)
+        return tuple(str(value) for value in values if value)
 
     def require(self, name: str, purpose: str) -> str:
         """An optional setting that ``purpose`` needs, or a :class:`ConfigError` naming it."""
@@ -116,6 +130,17 @@ class ClientConfig:
         if not value:
             raise ConfigError(f"{SETTING_NAMES[name]}: required for {purpose}")
         return value
+
+
+def _store_url(value: str) -> URL:
+    try:
+        url = make_url(value)
+    except (ValueError, TypeError):
+        raise ConfigError("rate_limit_store: must be a SQLAlchemy URL (sqlite:///… or postgresql…)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"rate_limit_store: {url.get_backend_name()!r} cannot hold the shared budget "
+                          "(sqlite or postgresql)")
+    return url
 
 
 def _require_text(name: str, value: object) -> None:

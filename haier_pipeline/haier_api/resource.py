@@ -67,6 +67,9 @@ class HaierApiResource(dg.ConfigurableResource):
     timeout: float = Field(default=30.0, description="seconds per HTTP attempt")
     max_attempts: int = Field(default=4, description="attempts per call (1 + at most 3 retries)")
     deadline: float = Field(default=120.0, description="seconds per call, retries included")
+    rate_limit_store: Optional[str] = Field(
+        default=None, description="where the account's call budget is shared by every run: the catalogue's "
+        "database URL (HAIER_CATALOG_DB_URL); unset: this run only")
 
     _client: Optional[HaierClient] = PrivateAttr(default=None)
     _sandbox: Any = PrivateAttr(default=None)
@@ -129,6 +132,7 @@ class HaierApiResource(dg.ConfigurableResource):
             "timeout": self.timeout,
             "max_attempts": self.max_attempts,
             "deadline": self.deadline,
+            "rate_limit_store": self.rate_limit_store,
         }
 
     def _given(self) -> dict[str, Any]:
