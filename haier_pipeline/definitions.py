@@ -48,7 +48,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         api_fields["customer_password"] = dg.EnvVar("HAIER_PASSWORD")  # the original's default
     return {
         "haier_api": HaierApiResource(**api_fields),
-        "catalog": CatalogResource(db_url=db_url),
+        "catalog": CatalogResource(db_url=db_url, sync_lock_wait=settings.sync_lock_wait),
         "media": MediaResource(media_root=str(settings.media_root)),
         "sync_scope": SyncScope(),
     }

@@ -22,6 +22,9 @@ class CatalogResource(dg.ConfigurableResource):
     """The shop's catalog database (SQLite by default, PostgreSQL in production), migrated on first use."""
 
     db_url: str = Field(description="SQLAlchemy URL of the catalog database (HAIER_CATALOG_DB_URL).")
+    sync_lock_wait: float = Field(
+        default=1800.0, description="Seconds a sync waits for another run's sync of the same kind to finish "
+        "before it is refused (HAIER_SYNC_LOCK_WAIT).")
 
     _run_lock: Any = PrivateAttr(default=None)
 

@@ -104,7 +104,7 @@ def product_images(
     store = MediaStore(media.root)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (the sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with tracked_sync(catalog, "manual", context.run_id) as tracker:
+    with tracked_sync(catalog, "manual", context.run_id, context.log) as tracker:
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.product_codes or None, recheck=config.recheck
         )

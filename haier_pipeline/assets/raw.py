@@ -90,7 +90,7 @@ def haier_raw_products(
                 rows.append((code, raw))
         return rows, errors
 
-    with tracked_sync(catalog, "products", context.run_id) as tracker:
+    with tracked_sync(catalog, "products", context.run_id, context.log) as tracker:
         codes = sync_scope.product_codes or None
         outcome = drain_results(
             client.fetch_products(codes), to_rows,
@@ -132,7 +132,7 @@ def haier_raw_prices(
     def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
         return valid_rows(result, lambda raw, index: (parse_price(raw, index).product_code, raw))
 
-    with tracked_sync(catalog, "prices", context.run_id) as tracker:
+    with tracked_sync(catalog, "prices", context.run_id, context.log) as tracker:
         outcome = drain_results(
             client.fetch_prices(codes), to_rows,
             lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
@@ -173,7 +173,7 @@ def haier_raw_stock(
         # Name the county too: the same product can fail in one county and not in another.
         return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason) for e in errors]
 
-    with tracked_sync(catalog, "stock", context.run_id) as tracker:
+    with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
         outcome = drain_results(
             client.fetch_stock(pairs), to_rows,
             lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),

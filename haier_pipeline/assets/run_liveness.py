@@ -24,7 +24,7 @@ import dagster as dg
 from sqlalchemy.engine import make_url
 
 from haier_pipeline.automation.jobs import SYNC_KIND_TAG
-from haier_pipeline.catalog.locks import RunLock, run_lock, runs_alive
+from haier_pipeline.catalog.locks import CONFIRM_DEAD, RunLock, run_lock, runs_alive
 from haier_pipeline.catalog.sync_log import fail_sync_logs_for_run
 
 from .sync_tracking import ABANDONED_REASON, utc_now
@@ -61,8 +61,8 @@ def reap_dead_runs(catalog, instance: dg.DagsterInstance, own_run_id: str) -> li
     candidates = [run for run in started if run.run_id != own_run_id and run.tags.get(SYNC_KIND_TAG)]
     engine = catalog.engine()
 
-    def dead(runs: list[dg.DagsterRun]) -> list[dg.DagsterRun]:
-        alive = runs_alive(engine, [run.run_id for run in runs])
+    def dead(runs: list[dg.DagsterRun], confirm: float = CONFIRM_DEAD) -> list[dg.DagsterRun]:
+        alive = runs_alive(engine, [run.run_id for run in runs], confirm=confirm)
         return [run for run in runs if run.run_id not in alive
                 and getattr(instance.get_run_by_id(run.run_id), "status", None) == dg.DagsterRunStatus.STARTED]
 
@@ -70,7 +70,7 @@ def reap_dead_runs(catalog, instance: dg.DagsterInstance, own_run_id: str) -> li
     deadline = time.monotonic() + FINISHING_GRACE
     while suspects and time.monotonic() < deadline:  # a run between lock release and RUN_SUCCESS finishes now
         time.sleep(0.1)
-        suspects = dead(suspects)
+        suspects = dead(suspects, confirm=0)  # already missed twice (PostgreSQL); now only the grace
     reaped = []
     for run in suspects:
         by = f"run {own_run_id}" if own_run_id else "the sync health sensor"

@@ -53,6 +53,7 @@ def drain_results(
     def flush() -> None:
         if not pending:
             return
+        tracker.ensure_locked()  # never write once the sync's lock is lost: another run may hold it
         started = time.perf_counter()
         with catalog.begin() as conn:
             outcome.counts += store(conn, pending)

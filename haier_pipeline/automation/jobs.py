@@ -11,9 +11,12 @@ import dagster as dg
 SYNC_KIND_TAG = "haier/sync_kind"
 
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
+# The price and stock syncs refresh the listing first (one gateway call), as the original command did on
+# every run: a product Haier adds or withdraws is asked about (or no longer) within the hour.
 FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history")
-PRICE_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_prices", "products") | dg.AssetSelection.groups("history")
-STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock")
+PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_products", "haier_raw_prices", "products")
+                        | dg.AssetSelection.groups("history"))
+STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "haier_raw_stock", "product_stock")
 
 haier_full_sync = dg.define_asset_job(
     "haier_full_sync",
@@ -28,7 +31,7 @@ haier_price_sync = dg.define_asset_job(
     selection=PRICE_SYNC_SELECTION,
     executor_def=dg.in_process_executor,
     tags={SYNC_KIND_TAG: "prices"},
-    description="Prices only, for the products already listed (the original's hourly cron).",
+    description="The listing, then prices for every listed product (the original's hourly cron).",
 )
 
 haier_stock_sync = dg.define_asset_job(
@@ -36,7 +39,7 @@ haier_stock_sync = dg.define_asset_job(
     selection=STOCK_SYNC_SELECTION,
     executor_def=dg.in_process_executor,
     tags={SYNC_KIND_TAG: "stock"},
-    description="Stock only, per county (the original's every-30-minutes cron).",
+    description="The listing, then stock per county (the original's every-30-minutes cron).",
 )
 
 SYNC_JOBS = [haier_full_sync, haier_price_sync, haier_stock_sync]
