@@ -27,7 +27,9 @@ holds at most ``rate`` departures, so a call delayed on its way to the gateway (
 busy machine, the network) by less than ``margin`` seconds relative to its neighbours still cannot make
 the gateway count more than ``rate`` in any one-second window. The default 50 ms costs 5 % of the rate;
 30 ms was not enough on a busy 2-core machine (three syncs, their images and the sandbox: the sandbox
-counted 102 calls in its busiest second), 50 ms was.
+counted 102 calls in its busiest second). A call that wakes more than ``LATE_LIMIT`` (20 ms) after its
+slot — its process was stalled — lets the slot go and takes a new one, so a stall cannot push a call
+into the next calls' second either.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from sqlalchemy.engine import make_url
 from haier_pipeline.pg_sessions import close_session, open_session
 
 JITTER_MARGIN = 0.05  # seconds of delay on the way to the gateway that the spacing absorbs
+LATE_LIMIT = 0.02  # seconds after its slot a call may still leave; later, it takes a new slot
 STALE_AHEAD = 60.0  # a next slot further ahead than this is a stale clock (reboot), not a queue: start afresh
 _NO_DEADLINE = 10.0 * 365 * 86400
 _TAT = struct.Struct("<d")
@@ -62,7 +65,8 @@ class BudgetStore(Protocol):
     """Where the next free slot of an account lives."""
 
     def reserve(self, spacing: float, max_wait: float) -> float | None:
-        """Take the next slot: seconds until it (>= 0), or ``None`` (nothing taken) if it is beyond ``max_wait``."""
+        """Take the next slot: its time in this process's ``time.monotonic()``, or ``None`` (nothing taken) if it
+        is more than ``max_wait`` seconds away."""
 
     def close(self) -> None: ...
 
@@ -86,7 +90,7 @@ class MemoryStore:
             if slot - now > max_wait:
                 return None
             self._next = slot + spacing
-            return slot - now
+            return slot
 
     def close(self) -> None:
         pass
@@ -114,7 +118,7 @@ class FileStore:
                 if slot - now > max_wait:
                     return None
                 os.pwrite(self._fd, _TAT.pack(slot + spacing), 0)
-                return slot - now
+                return slot
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -198,7 +202,7 @@ class PostgresStore:
                 if row is None:
                     return None
                 self._sample(sent, float(row.server_now), received)
-                return max(0.0, float(row.slot) - self._offset - time.time())
+                return time.monotonic() + (float(row.slot) - self._offset - time.time())
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:
@@ -250,15 +254,26 @@ class RateLimiter:
         self.calls_per_second = calls_per_second
         self.spacing_s = (1.0 + margin) / calls_per_second
         self._store = open_store(store, account)
+        self.late_slots = 0  # slots let go because the caller woke too late for them
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Wait for the next slot; ``False`` (no slot taken) when it is more than ``timeout`` seconds away."""
-        wait = self._store.reserve(self.spacing_s, _NO_DEADLINE if timeout is None else max(0.0, timeout))
-        if wait is None:
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        return True
+        """Wait for the next slot; ``False`` (no slot taken) when it is more than ``timeout`` seconds away.
+
+        A caller that wakes more than :data:`LATE_LIMIT` after its slot (a stalled process) does not use
+        it: sent now, it would crowd into the second of the calls behind it. It takes a fresh slot instead.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            max_wait = _NO_DEADLINE if deadline is None else max(0.0, deadline - time.monotonic())
+            slot = self._store.reserve(self.spacing_s, max_wait)
+            if slot is None:
+                return False
+            delay = slot - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if time.monotonic() - slot <= LATE_LIMIT:
+                return True
+            self.late_slots += 1
 
     def close(self) -> None:
         self._store.close()
