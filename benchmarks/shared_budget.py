@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"limit {options.rate:g} calls/s, {THREADS} threads per process, {options.seconds:g} s per case; "
           f"load average {os.getloadavg()[0]:.2f}")
-    print("| case | processes | calls/s | ÷ limit | most in any 1 s | min gap ms | store µs/trip (median) | store trips/call |")
+    print("| case | processes | calls/s | ÷ limit | most in any 1 s | min gap ms | store µs/trip (median) "
+          "| store trips/call |")
     print("|---|---|---|---|---|---|---|---|")
     for figures in results:
         print(_row(figures))

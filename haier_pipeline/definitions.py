@@ -36,7 +36,8 @@ def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources from the validated settings; secrets only ever through ``EnvVar``."""
-    db_url = dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip() else settings.catalog_db_url
+    db_url = (dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip()
+              else settings.catalog_db_url)
     api_fields: dict = {
         **_bound(BOUND_SETTINGS),
         "supplier_code": settings.supplier_code,

@@ -103,5 +103,6 @@ class StatsRecorder:
         with self._lock:
             return SandboxStats(
                 calls=dict(self._calls), statuses=dict(self._statuses), max_product_codes=self._max_codes,
-                max_in_flight=self._max_in_flight, max_calls_in_one_second=self._max_per_second, **{name: self._counts[name] for name in self._COUNTERS},
+                max_in_flight=self._max_in_flight, max_calls_in_one_second=self._max_per_second,
+                **{name: self._counts[name] for name in self._COUNTERS},
             )

@@ -133,11 +133,14 @@ class DagsterDev:
             raise DagsterDevError(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    def launch_run(self, job_name: str, run_config: Mapping[str, Any] | None = None) -> str:
-        params = {
+    def launch_run(self, job_name: str, run_config: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, str] | None = None) -> str:
+        params: dict[str, Any] = {
             "selector": {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__", "jobName": job_name},
             "runConfigData": dict(run_config or {}),
         }
+        if tags:
+            params["executionMetadata"] = {"tags": [{"key": key, "value": value} for key, value in tags.items()]}
         result = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise DagsterDevError(f"launchRun refused: {result}")
