@@ -74,14 +74,14 @@ def test_a_sync_that_waits_past_its_bound_is_refused_naming_the_holder(tmp_path:
         sandbox.set_faults(FaultProfile())
         second.go()
         assert second.finish(timeout=120) == 1, second.output()[-3000:]
+        assert first.finish(timeout=180) == 0, first.output()[-3000:]
         rows = {(row["run_id"], row["sync_type"]): row for row in log_rows(catalog_url)}
-        assert rows[(first.run_id, "products")]["status"] == "processing"
         refused = rows[(second.run_id, "products")]
+        assert refused["completed_at"] <= rows[(first.run_id, "products")]["completed_at"]  # refused while it listed
         assert refused["status"] == "failed" and refused["total_count"] == 0
         assert "refused" in refused["message"] and "'products' sync is already running" in refused["message"]
         assert first.run_id in refused["message"] and "waited 1 s" in refused["message"]
         assert {kind for run, kind in rows if run == second.run_id} == {"products"}  # it wrote nothing else
-        assert first.finish(timeout=180) == 0, first.output()[-3000:]
         assert_catalogue_matches(catalog_url, sandbox.catalogue, COUNTIES)
     release_database(catalog_url)
 
