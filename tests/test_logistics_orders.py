@@ -18,7 +18,6 @@ from haier_pipeline.catalog.orders import (
     is_delivered,
     mark_polled,
     store_logistics,
-    stored_logistics,
     track_orders,
     tracked_orders_by_code,
     undelivered_order_codes,
@@ -27,6 +26,7 @@ from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox.catalogue import Catalogue
 from haier_pipeline.sandbox.orders import STEPS
 from haier_pipeline.track_order import main as track_order_main
+from support.catalog_readers import stored_logistics
 from support.catalog_records import T0, later
 
 CODES = [f"SO.2025{month:02d}{day:02d}.{number:06d}" for month, day, number in
