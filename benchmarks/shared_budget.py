@@ -198,7 +198,7 @@ def run_case(case: str, store: str, rate: float, seconds: float, processes: int 
     if not stamps:
         raise RuntimeError(f"{case}: no calls were made")
     span = max(stamps[-1] - stamps[0], 1e-9)
-    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:])]
+    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
     after_kill = None
     if killed_at is not None:
         survivors = [stamp for stamp in stamps if stamp >= killed_at + 0.5]  # the victim's reserved slots pass first

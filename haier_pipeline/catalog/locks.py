@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -131,7 +131,7 @@ def _key(kind: str) -> int:
 
 def _holder_record(run_id: str | None) -> dict:
     return {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "since": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _lock_connection(engine: Engine, application_name: str) -> Connection:
@@ -310,8 +310,8 @@ class RunLock:
 
     def __init__(self, engine: Engine, run_id: str) -> None:
         self.run_id = run_id
-        self._release = {"postgresql": _pg_run_lock, "file": _file_run_lock, "memory": _memory_run_lock}[
-            _backend(engine)](engine, run_id)
+        start = {"postgresql": _pg_run_lock, "file": _file_run_lock, "memory": _memory_run_lock}[_backend(engine)]
+        self._release: Callable[[], None] | None = start(engine, run_id)
 
     def release(self) -> None:
         release, self._release = self._release, None
@@ -353,7 +353,7 @@ def _pg_runs_alive(engine: Engine, wanted: set[str]) -> set[str]:
         return wanted & {name[len(RUN_APP_PREFIX):] for name in names}
 
 
-def _pg_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _pg_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     name = RUN_APP_PREFIX + run_id
     session = [_lock_connection(engine, name)]
     stop = threading.Event()
@@ -383,7 +383,7 @@ def _pg_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
     return release
 
 
-def _file_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _file_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     path = _lock_path(engine, f"run-{run_id}")
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
@@ -427,7 +427,7 @@ def _file_run_held(path: Path) -> bool:
     return False
 
 
-def _memory_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _memory_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     name = f"{engine.url}:{run_id}"
     with _memory_guard:
         _memory_runs[name] = _memory_runs.get(name, 0) + 1
