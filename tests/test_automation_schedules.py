@@ -47,12 +47,13 @@ def test_schedule_runs_its_job_at_the_original_times_in_shanghai(repository, nam
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_a_tick_requests_one_run_tagged_with_its_sync_kind(repository, name):
+def test_a_tick_requests_one_run_tagged_with_its_sync_kind(repository, name, tmp_path):
     job_name, kind, times = EXPECTED[name]
     schedule = repository.get_schedule_def(name)
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=SHANGHAI_TICK(times[0]))
-        result = schedule.evaluate_tick(context)
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:  # persistent: ticks read its runs
+        # Entered: the context's own instance is closed with it (left open, it outlives this test).
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=SHANGHAI_TICK(times[0])) as context:
+            result = schedule.evaluate_tick(context)
     [request] = result.run_requests
     assert request.tags[SYNC_KIND_TAG] == kind
     assert request.tags["haier/trigger"] == "schedule"
@@ -67,13 +68,13 @@ def evaluate_all(repository, instance, tick: datetime) -> dict[str, dg.SensorRes
     """The three sync schedules' ticks for one timestamp, as the daemon evaluates them."""
     results = {}
     for name in EXPECTED:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-        results[name] = repository.get_schedule_def(name).evaluate_tick(context)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            results[name] = repository.get_schedule_def(name).evaluate_tick(context)
     return results
 
 
-def test_at_two_oclock_the_full_sync_runs_and_the_price_and_stock_ticks_skip_saying_why(repository):
-    with dg.instance_for_test() as instance:
+def test_at_two_oclock_the_full_sync_runs_and_the_price_and_stock_ticks_skip_saying_why(repository, tmp_path):
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:  # persistent: ticks read its runs
         results = evaluate_all(repository, instance, SHANGHAI_TICK("07-01 02:00"))
     [full] = results["haier_full_sync_daily"].run_requests
     assert full.tags[SYNC_KIND_TAG] == "full"
@@ -82,8 +83,8 @@ def test_at_two_oclock_the_full_sync_runs_and_the_price_and_stock_ticks_skip_say
         assert "daily full sync fires at this same tick" in results[name].skip_message
 
 
-def test_a_queued_or_running_full_sync_makes_price_and_stock_ticks_skip_naming_it(repository):
-    with dg.instance_for_test() as instance:
+def test_a_queued_or_running_full_sync_makes_price_and_stock_ticks_skip_naming_it(repository, tmp_path):
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:  # persistent: ticks read its runs
         run = instance.add_run(dg.DagsterRun(job_name="haier_full_sync", run_id=str(uuid.uuid4()),
                                              status=dg.DagsterRunStatus.STARTED))
         tick = SHANGHAI_TICK("07-01 03:00")

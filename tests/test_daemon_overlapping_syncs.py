@@ -51,8 +51,8 @@ def test_the_three_syncs_queued_together_by_the_daemon_all_succeed(tmp_path: Pat
             with dg.DagsterInstance.from_config(str(server.home)) as instance:  # the daemon's own instance
                 results = {}
                 for schedule in SCHEDULES:
-                    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK)
-                    results[schedule.name] = schedule.evaluate_tick(context)
+                    with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK) as context:
+                        results[schedule.name] = schedule.evaluate_tick(context)
             assert len(results["haier_full_sync_daily"].run_requests) == 1
             for name in ("haier_price_sync_hourly", "haier_stock_sync_every_30_minutes"):
                 assert not results[name].run_requests and "covers prices and stock" in results[name].skip_message
