@@ -7,7 +7,6 @@ other (dagster.yaml allows one run per sync kind). Screenshots go to tests/artif
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -15,15 +14,11 @@ from pathlib import Path
 import pytest
 
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from support.dagster_dev import DagsterDev, dagster_dev
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUN_TIMEOUT = 300.0
 PAGE_TIMEOUT_MS = 60_000
@@ -45,15 +40,6 @@ query Checks($path: [String!]!, $name: String!) {
 RUN_TIMES = """
 query Times($runId: ID!) { runOrError(runId: $runId) { ... on Run { status startTime endTime } } }
 """
-
-
-def require_chromium() -> None:
-    """Skip without Debian's chromium on a workstation; under CI (CI=true) its absence is a failure."""
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium before the tests")
-    pytest.skip(f"{CHROMIUM} not installed (Debian's chromium); set CI=true to make this a failure")
 
 
 @pytest.fixture(scope="module")
