@@ -8,6 +8,7 @@ to Dagster assets, starting the built-in sandbox when no gateway is configured.
 from .client import CallResult, HaierClient, batches, unique_codes
 from .config import ClientConfig, ConfigError
 from .errors import (
+    HaierAnswerRefused,
     HaierApiError,
     HaierApplicationError,
     HaierAuthError,
@@ -45,6 +46,7 @@ __all__ = [
     "ClientConfig",
     "ClientStats",
     "ConfigError",
+    "HaierAnswerRefused",
     "HaierApiError",
     "HaierApiResource",
     "HaierApplicationError",

@@ -49,7 +49,8 @@ def unwrap_envelope(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> A
         message = payload.get("message", payload.get("msg"))
         text = message if isinstance(message, str) and message else "no message"
         detail = f"code {code}: {text}" if code is not None else text
-        raise HaierApplicationError(endpoint, tuple(batch), f"gateway reported failure: {detail[:500]}")
+        # Not shortened here: the client masks known secrets first, then clips (HaierApiError.masked).
+        raise HaierApplicationError(endpoint, tuple(batch), f"gateway reported failure: {detail}")
     return payload.get("data")
 
 
