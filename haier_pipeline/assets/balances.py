@@ -16,6 +16,7 @@ from haier_pipeline.automation.schedules import TIMEZONE
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.balances import StoredBalance, below, latest_balances, store_balances
 from haier_pipeline.haier_api import HaierApiResource
+from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import CatalogResource
 
 from .metadata import failures_markdown, table_schema
@@ -28,7 +29,8 @@ def balances_markdown(balances: list[StoredBalance], limit: int = 20) -> dg.Meta
     if not balances:
         return dg.MetadataValue.md("_no balances_")
     frame = pd.DataFrame(
-        [{"sale group": f"{b.sale_group_code} {b.sale_group_name or ''}".strip(), "payer account": b.payer_account_code,
+        [{"sale group": escape_markdown(f"{b.sale_group_code} {b.sale_group_name or ''}".strip()),
+          "payer account": escape_markdown(b.payer_account_code),
           "balance": f"{b.balance:,.2f}"} for b in balances[:limit]]
     )
     return dg.MetadataValue.md(frame.to_markdown(index=False))

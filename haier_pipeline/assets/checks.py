@@ -17,6 +17,7 @@ import dagster as dg
 from sqlalchemy import Table, func, select
 
 from haier_pipeline.catalog import tables
+from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import CatalogResource, MediaResource
 
 from .catalog import product_stock, products
@@ -34,7 +35,7 @@ def problems_markdown(lines: Sequence[str], total: int) -> dg.MetadataValue:
     """The first few offending rows as a markdown list (the UI renders it in the check's panel)."""
     if not lines:
         return dg.MetadataValue.md("_none_")
-    shown = [f"- {line}" for line in lines[:SHOWN]]
+    shown = [f"- {escape_markdown(line)}" for line in lines[:SHOWN]]
     if total > SHOWN:
         shown.append(f"- … and {total - SHOWN} more")
     return dg.MetadataValue.md("\n".join(shown))

@@ -21,6 +21,7 @@ from haier_pipeline.catalog.history import (
     price_moves_since,
     rebuild_price_history,
 )
+from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import CatalogResource
 
 from .metadata import table_schema
@@ -49,8 +50,8 @@ def moves_markdown(moves: list[PriceMove], limit: int = MOVES_SHOWN) -> dg.Metad
     frame = pd.DataFrame(
         [
             {
-                "product": move.product_code,
-                "name": move.name or "",
+                "product": escape_markdown(move.product_code),
+                "name": escape_markdown(move.name or ""),
                 "supply price": f"{_money(move.old_supply)} → {_money(move.new_supply)}",
                 "invoice price": f"{_money(move.old_invoice)} → {_money(move.new_invoice)}",
                 "change": "—" if move.change is None else f"{move.change:+.2f}",

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Table
 
 from haier_pipeline.haier_api import HaierApiResource
+from haier_pipeline.markdown_text import escape_markdown
 
 from .streaming import DrainOutcome
 from .sync_tracking import SyncTracker
@@ -27,14 +28,15 @@ def table_schema(table: Table) -> dg.TableSchema:
 def markdown_preview(rows: Sequence[Mapping[str, Any]], limit: int = 5) -> dg.MetadataValue:
     if not rows:
         return dg.MetadataValue.md("_no rows_")
-    frame = pd.DataFrame([dict(row) for row in rows[:limit]]).astype(str)
+    frame = pd.DataFrame([{escape_markdown(key): escape_markdown(value) for key, value in dict(row).items()}
+                          for row in rows[:limit]])
     return dg.MetadataValue.md(frame.to_markdown(index=False))
 
 
 def failures_markdown(failures: Sequence[str]) -> dg.MetadataValue:
     if not failures:
         return dg.MetadataValue.md("_none_")
-    lines = [f"- {line}" for line in failures[:FAILURES_SHOWN]]
+    lines = [f"- {escape_markdown(line)}" for line in failures[:FAILURES_SHOWN]]
     if len(failures) > FAILURES_SHOWN:
         lines.append(f"- … and {len(failures) - FAILURES_SHOWN} more (see haier_sync_log)")
     return dg.MetadataValue.md("\n".join(lines))

@@ -119,7 +119,6 @@ class Answer:
 def make_session(pool_size: int) -> requests.Session:
     """A session whose connection pool is big enough for every worker thread at once."""
     session = requests.Session()
-    session.max_redirects = 0  # belt and braces: every call also passes allow_redirects=False
     adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
