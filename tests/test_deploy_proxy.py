@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, require_tool
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, require_tool, show_asset_graph
 from support.dagster_dev import (
     LAUNCH_RUN,
     LOCATION_NAME,
@@ -274,16 +274,7 @@ def test_a_viewer_sees_the_asset_graph_and_the_runs_in_chromium(deployment: Depl
     page = viewer_page
     statuses: list[int] = []
     page.on("response", lambda response: statuses.append(response.status))
-    page.goto(f"{deployment.viewer_url}/asset-groups")
-    page.locator("button:has([aria-label='zoom_in'])").first.wait_for(state="visible")
-    page.locator("button:has([aria-label='settings'])").last.click()
-    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
-    toggle.wait_for(state="visible")
-    if toggle.inner_text().startswith("Expand"):
-        toggle.click()
-    page.keyboard.press("Escape")
-    for name in ASSETS:
-        page.get_by_text(name, exact=True).first.wait_for(state="visible")
+    show_asset_graph(page, deployment.viewer_url, ASSETS)
 
     page.goto(f"{deployment.viewer_url}/runs")
     link = page.locator(f"a[href*='/runs/{operator_run}']").first

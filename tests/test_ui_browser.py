@@ -7,14 +7,13 @@ other (dagster.yaml allows one run per sync kind). Screenshots go to tests/artif
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import pytest
 
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, show_asset_graph
 from support.dagster_dev import DagsterDev, dagster_dev
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -111,18 +110,7 @@ def final_screenshot(request, page):
 
 
 def test_the_asset_graph_shows_every_asset(server, full_sync_run, page, final_screenshot):
-    page.goto(f"{server.url}/asset-groups")
-    # The global lineage may start with its groups collapsed: expand them from the graph's settings menu,
-    # which sits with the zoom controls (wait for those, or the navigation's own Settings is the last one).
-    page.locator("button:has([aria-label='zoom_in'])").first.wait_for(state="visible")
-    page.locator("button:has([aria-label='settings'])").last.click()
-    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
-    toggle.wait_for(state="visible")
-    if toggle.inner_text().startswith("Expand"):
-        toggle.click()
-    page.keyboard.press("Escape")
-    for name in ASSETS:
-        page.get_by_text(name, exact=True).first.wait_for(state="visible")
+    show_asset_graph(page, server.url, ASSETS)
     path = screenshot(page, "asset-graph")
     assert path.stat().st_size > 10_000
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +30,19 @@ def require_tool(path: Path | str, package: str) -> None:
 def require_chromium() -> None:
     """Skip without Debian's chromium on a workstation; under CI (CI=true) its absence is a failure."""
     require_tool(CHROMIUM, "chromium")
+
+
+def show_asset_graph(page: Any, base_url: str, assets: Iterable[str]) -> None:
+    """Open the global asset graph with every group expanded and wait until each of ``assets`` shows."""
+    page.goto(f"{base_url}/asset-groups")
+    # The global lineage may start with its groups collapsed: expand them from the graph's settings menu,
+    # which sits with the zoom controls (wait for those, or the navigation's own Settings is the last one).
+    page.locator("button:has([aria-label='zoom_in'])").first.wait_for(state="visible")
+    page.locator("button:has([aria-label='settings'])").last.click()
+    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
+    toggle.wait_for(state="visible")
+    if toggle.inner_text().startswith("Expand"):
+        toggle.click()
+    page.keyboard.press("Escape")
+    for name in assets:
+        page.get_by_text(name, exact=True).first.wait_for(state="visible")
