@@ -20,7 +20,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from .client import HaierClient
-from .config import SETTING_NAMES, ClientConfig, ConfigError
+from .config import MAX_RESPONSE_BYTES, SETTING_NAMES, ClientConfig, ConfigError
 
 log = logging.getLogger("haier_pipeline.haier_api")
 
@@ -66,7 +66,10 @@ class HaierApiResource(dg.ConfigurableResource):
     max_concurrency: int = Field(default=8, description="calls in flight at once")
     timeout: float = Field(default=30.0, description="seconds per HTTP attempt")
     max_attempts: int = Field(default=4, description="attempts per call (1 + at most 3 retries)")
-    deadline: float = Field(default=120.0, description="seconds per call, retries included")
+    deadline: float = Field(default=120.0, description="seconds per call, retries included; a call still receiving "
+                                                     "its answer then is cut off")
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, description="largest answer read (the full listing "
+                                    "is ~300 bytes a product); larger ones are refused")
 
     _client: Optional[HaierClient] = PrivateAttr(default=None)
     _sandbox: Any = PrivateAttr(default=None)
@@ -129,6 +132,7 @@ class HaierApiResource(dg.ConfigurableResource):
             "timeout": self.timeout,
             "max_attempts": self.max_attempts,
             "deadline": self.deadline,
+            "max_response_bytes": self.max_response_bytes,
         }
 
     def _given(self) -> dict[str, Any]:
