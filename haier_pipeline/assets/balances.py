@@ -29,8 +29,8 @@ def balances_markdown(balances: list[StoredBalance], limit: int = 20) -> dg.Meta
     if not balances:
         return dg.MetadataValue.md("_no balances_")
     frame = pd.DataFrame(
-        [{"sale group": escape_markdown(f"{b.sale_group_code} {b.sale_group_name or ''}".strip()),
-          "payer account": escape_markdown(b.payer_account_code),
+        [{"sale group": escape_markdown(f"{b.sale_group_code} {b.sale_group_name or ''}".strip(), table_cell=True),
+          "payer account": escape_markdown(b.payer_account_code, table_cell=True),
           "balance": f"{b.balance:,.2f}"} for b in balances[:limit]]
     )
     return dg.MetadataValue.md(frame.to_markdown(index=False))

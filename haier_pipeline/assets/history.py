@@ -50,8 +50,8 @@ def moves_markdown(moves: list[PriceMove], limit: int = MOVES_SHOWN) -> dg.Metad
     frame = pd.DataFrame(
         [
             {
-                "product": escape_markdown(move.product_code),
-                "name": escape_markdown(move.name or ""),
+                "product": escape_markdown(move.product_code, table_cell=True),
+                "name": escape_markdown(move.name or "", table_cell=True),
                 "supply price": f"{_money(move.old_supply)} → {_money(move.new_supply)}",
                 "invoice price": f"{_money(move.old_invoice)} → {_money(move.new_invoice)}",
                 "change": "—" if move.change is None else f"{move.change:+.2f}",

@@ -28,7 +28,7 @@ def table_schema(table: Table) -> dg.TableSchema:
 def markdown_preview(rows: Sequence[Mapping[str, Any]], limit: int = 5) -> dg.MetadataValue:
     if not rows:
         return dg.MetadataValue.md("_no rows_")
-    frame = pd.DataFrame([{escape_markdown(key): escape_markdown(value) for key, value in dict(row).items()}
+    frame = pd.DataFrame([{key: escape_markdown(value, table_cell=True) for key, value in dict(row).items()}
                           for row in rows[:limit]])
     return dg.MetadataValue.md(frame.to_markdown(index=False))
 
