@@ -112,7 +112,7 @@ def test_cleanup_waits_for_a_running_images_pass_then_refuses_and_deletes_nothin
 ) -> None:
     import dagster as dg
 
-    from haier_pipeline.assets.images import media_cleanup
+    from haier_pipeline.defs.media.assets import media_cleanup
     from haier_pipeline.catalog.locks import IMAGES_LOCK, sync_lock
     from haier_pipeline.resources import CatalogResource, MediaResource
 

@@ -15,10 +15,10 @@ from decimal import Decimal
 import pytest
 from markdown_it import MarkdownIt
 
-from haier_pipeline.assets.balances import balances_markdown
-from haier_pipeline.assets.checks import problems_markdown
-from haier_pipeline.assets.history import moves_markdown
-from haier_pipeline.assets.metadata import failures_markdown, markdown_preview
+from haier_pipeline.defs.finance.assets import balances_markdown
+from haier_pipeline.defs.metadata import failures_markdown, markdown_preview
+from haier_pipeline.defs.sync.checks import problems_markdown
+from haier_pipeline.defs.sync.history import moves_markdown
 from haier_pipeline.catalog.balances import StoredBalance
 from haier_pipeline.catalog.history import PriceMove
 from haier_pipeline.markdown_text import escape_markdown

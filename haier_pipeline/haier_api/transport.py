@@ -18,8 +18,8 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -138,8 +138,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if seconds != seconds or seconds == float("inf"):
         return None
     return max(0.0, seconds)
@@ -162,7 +162,9 @@ class Transport:
         self.redactor = redactor
         self.stats = stats
         self.policy = policy
-        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial)
+        self._backoff = wait_exponential_jitter(
+            multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial
+        )
 
     def post_json(
         self,
@@ -211,17 +213,29 @@ class Transport:
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.info(
             "retrying %s [%s] after %s (attempt %d/%d), waiting %.2f s",
-            endpoint, self.redactor.text(describe_batch(batch)), reason, state.attempt_number, self.policy.max_attempts, sleep,
+            endpoint,
+            self.redactor.text(describe_batch(batch)),
+            reason,
+            state.attempt_number,
+            self.policy.max_attempts,
+            sleep,
         )
 
     def _attempt(
-        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        endpoint: str,
+        batch: Batch,
+        auth: Authenticator | None,
+        deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
             self._wait_for_slot(endpoint, batch, deadline_at)
             credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
             try:
-                response = self._send(url, body, endpoint, batch, credential.header if credential else None, deadline_at)
+                authorization = credential.header if credential else None
+                response = self._send(url, body, endpoint, batch, authorization, deadline_at)
             except _TooLarge as too_large:
                 raise HaierAnswerRefused(
                     endpoint, batch, f"answer larger than {too_large.limit} bytes (stopped reading)", 200
@@ -249,10 +263,18 @@ class Transport:
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
-            raise HaierUnavailable(endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
+            raise HaierUnavailable(
+                endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent"
+            )
 
     def _send(
-        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None, deadline_at: float
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        endpoint: str,
+        batch: Batch,
+        authorization: str | None,
+        deadline_at: float,
     ) -> Answer:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorization is not None:
@@ -283,9 +305,13 @@ class Transport:
         self._log(endpoint, batch, body, f"HTTP {answer.status_code}", latency)
         return answer
 
-    def _exchange(self, url: str, data: bytes, headers: Mapping[str, str], timeout: float, exchange: Exchange) -> Answer:
+    def _exchange(
+        self, url: str, data: bytes, headers: Mapping[str, str], timeout: float, exchange: Exchange
+    ) -> Answer:
         """POST and read the answer whole, refusing redirects and bodies over the ceiling."""
-        response = self.session.post(url, data=data, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
+        response = self.session.post(
+            url, data=data, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+        )
         with response:
             status = response.status_code
             if 300 <= status < 400:
@@ -340,6 +366,9 @@ class Transport:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "POST %s [%s] -> %s in %.1f ms body=%s",
-                endpoint, self.redactor.text(describe_batch(batch)), outcome, latency * 1000,
+                endpoint,
+                self.redactor.text(describe_batch(batch)),
+                outcome,
+                latency * 1000,
                 self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

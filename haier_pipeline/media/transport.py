@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from urllib3.connection import HTTPConnection
@@ -30,14 +31,14 @@ class BlockedAddress(Exception):
 class CappedRetry(Retry):
     """urllib3 ``Retry`` that honours ``Retry-After`` but never sleeps longer than a few seconds."""
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, MAX_RETRY_AFTER_S)
 
 
 def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type[HTTPConnection]:
     class GuardedConnection(base):  # type: ignore[valid-type, misc]
-        def _new_conn(self):  # type: ignore[no-untyped-def]
+        def _new_conn(self) -> Any:
             sock = super()._new_conn()
             peer = str(sock.getpeername()[0])
             if not allowed(peer):
