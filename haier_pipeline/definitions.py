@@ -16,6 +16,7 @@ from haier_pipeline.assets.balances import BALANCE_ASSETS, BALANCE_JOBS, BALANCE
 from haier_pipeline.assets.checks import CHECKS
 from haier_pipeline.assets.history import HISTORY_ASSETS, HISTORY_CHECKS
 from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_CHECKS, IMAGE_JOBS
+from haier_pipeline.assets.shop import build_shop_assets, shop_resource
 from haier_pipeline.assets.logistics import LOGISTICS_ASSETS, LOGISTICS_JOBS, LOGISTICS_SCHEDULES, LOGISTICS_SENSORS
 from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
@@ -50,6 +51,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "catalog": CatalogResource(db_url=db_url),
         "media": MediaResource(media_root=str(settings.media_root)),
         "sync_scope": SyncScope(),
+        "shop": shop_resource(settings, dg.EnvVar("HAIER_SHOP_DB_URL") if os.environ.get("HAIER_SHOP_DB_URL", "").strip()
+                              else settings.shop_db_url or ""),
     }
 
 
@@ -58,7 +61,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS, *HISTORY_ASSETS,
-                *LOGISTICS_ASSETS, *BALANCE_ASSETS],
+                *LOGISTICS_ASSETS, *BALANCE_ASSETS, *build_shop_assets(settings)],
         jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS],
         schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES],
         asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],

@@ -16,9 +16,16 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from haier_pipeline.shop.tables import IDENTIFIER, ShopTableNames
+
 COUNTY_CODE = re.compile(r"^\d{6}$")
 DEFAULT_COUNTY_CODES = ("110101",)
 DEFAULT_SUPPLIER_CODE = "1001"
+DEFAULT_SHOP_PARENT_CATEGORY = ("家电", "海尔")
+SHOP_TABLE_SETTINGS = {
+    "product": "HAIER_SHOP_PRODUCT_TABLE", "brand": "HAIER_SHOP_BRAND_TABLE", "category": "HAIER_SHOP_CATEGORY_TABLE",
+    "media": "HAIER_SHOP_MEDIA_TABLE", "sync_log": "HAIER_SHOP_SYNC_LOG_TABLE", "state": "HAIER_SHOP_STATE_TABLE",
+}
 
 
 class SettingsError(ValueError):
@@ -53,6 +60,11 @@ class Settings:
     image_concurrency: int = 8
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
+    shop_db_url: str | None = field(default=None, repr=False)  # unset: no shop publishing (may hold a password)
+    shop_tables: ShopTableNames = field(default_factory=ShopTableNames)
+    shop_media_root: Path | None = None  # None: the catalogue's own media root
+    shop_media_url: str = "/media/"
+    shop_parent_category: tuple[str, str] = DEFAULT_SHOP_PARENT_CATEGORY
 
     @property
     def uses_sandbox(self) -> bool:
@@ -190,19 +202,58 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
+        **_shop_settings(env, media_root),
     )
 
 
-def _database_url(value: str) -> str:
+def _shop_settings(env: Mapping[str, str], media_root: Path) -> dict:
+    """The ``HAIER_SHOP_*`` settings: where (and whether) the catalogue is published into a Django shop."""
+    url = _text(env, "HAIER_SHOP_DB_URL")
+    names = {}
+    for field_name, variable in SHOP_TABLE_SETTINGS.items():
+        value = _text(env, variable)
+        if value is not None and not IDENTIFIER.match(value):
+            raise SettingsError(f"{variable}: {value!r} is not a plain SQL table name (letters, digits, _)")
+        if value is not None:
+            names[field_name] = value
+    shop_root = _text(env, "HAIER_SHOP_MEDIA_ROOT")
+    root = Path(shop_root).resolve() if shop_root else media_root
+    if root.exists() and not root.is_dir():
+        raise SettingsError("HAIER_SHOP_MEDIA_ROOT: exists and is not a folder")
+    media_url = _text(env, "HAIER_SHOP_MEDIA_URL") or "/media/"
+    if not media_url.endswith("/") or any(ch.isspace() for ch in media_url):
+        raise SettingsError(f"HAIER_SHOP_MEDIA_URL: {media_url!r} must end with '/' (e.g. /media/ or "
+                            "https://cdn.example.com/media/) and hold no spaces")
+    return {
+        "shop_db_url": _database_url(url, "HAIER_SHOP_DB_URL") if url else None,
+        "shop_tables": ShopTableNames(**names),
+        "shop_media_root": root,
+        "shop_media_url": media_url,
+        "shop_parent_category": _category_path(env, "HAIER_SHOP_PARENT_CATEGORY"),
+    }
+
+
+def _category_path(env: Mapping[str, str], name: str) -> tuple[str, str]:
+    raw = _text(env, name)
+    if raw is None:
+        return DEFAULT_SHOP_PARENT_CATEGORY
+    parts = [part.strip() for part in raw.split("/")]
+    if len(parts) != 2 or not all(parts) or any(len(part) > 100 for part in parts):
+        raise SettingsError(f"{name}: {raw!r} must be 'major/minor' (two category names of at most 100 characters, "
+                            "e.g. 家电/海尔)")
+    return parts[0], parts[1]
+
+
+def _database_url(value: str, name: str = "HAIER_CATALOG_DB_URL") -> str:
     """A SQLAlchemy URL of a supported database; the complaint never repeats the URL (it may hold a password)."""
     usage = "must be a SQLAlchemy URL such as sqlite:///path or postgresql+psycopg://user@host/db"
     if "://" not in value:
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: {usage}")
+        raise SettingsError(f"{name}: {usage}")
     try:
         url = make_url(value)
         url.port  # noqa: B018 - parsed lazily: a port that is not a number fails here
     except (ValueError, TypeError):
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: not a valid URL ({usage})") from None
+        raise SettingsError(f"{name}: not a valid URL ({usage})") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
+        raise SettingsError(f"{name}: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
     return value

@@ -11,9 +11,11 @@ import dagster as dg
 SYNC_KIND_TAG = "haier/sync_kind"
 
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
-FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history")
-PRICE_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_prices", "products") | dg.AssetSelection.groups("history")
-STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock")
+# "shop" publishes into a Django shop at the end of every sync (a no-op while HAIER_SHOP_DB_URL is unset).
+FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history", "shop")
+PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_prices", "products", "shop_products")
+                        | dg.AssetSelection.groups("history"))
+STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock", "shop_products")
 
 haier_full_sync = dg.define_asset_job(
     "haier_full_sync",
