@@ -9,18 +9,17 @@ unchanged re-run writes nothing but its sync-log row.
 
 from __future__ import annotations
 
-import os
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import pytest
+from support.catalog_db import wants_postgres
+from support.pipeline import catalogue_rows, pipeline_env, run_job
+from support.shop import django_shop
 
 from haier_pipeline.assets.shop import ShopResource
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
-from support.catalog_db import wants_postgres
-from support.pipeline import catalogue_rows, pipeline_env, run_job
-from support.shop import django_shop
 
 CENT = Decimal("0.01")
 # What Django 5's ORM reads back from numeric(10, 2): PostgreSQL rounds half away from zero on insert,
@@ -99,7 +98,7 @@ def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothin
     sandbox, shop, env, _ = synced
     before = shop.probe("dump")["products"]
     edited = next(code for code, row in before.items() if row["is_sales"] == "1")
-    renamed_later = sorted(before)[-1]
+    renamed_later = max(before)
     shop.probe("edit", {edited: {"price": "1.23", "description": "店铺自己的描述", "name": "店铺改的名字"}})
     shop.probe("add_local", {"code": "LOCAL-0001", "name": "本店自营", "price": "99.00", "category": "自营",
                              "brand": "本店"})

@@ -19,7 +19,13 @@ from sqlalchemy.engine import make_url
 from haier_pipeline.catalog.engine import create_catalog_engine
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from haier_pipeline.settings import Settings
-from haier_pipeline.shop import ShopTableNames, ShopTarget, publish_catalogue, publish_catalogue_images, shop_tables
+from haier_pipeline.shop import (
+    ShopTableNames,
+    ShopTarget,
+    publish_catalogue,
+    publish_catalogue_images,
+    shop_tables,
+)
 
 from .catalog import brands, categories, product_stock, products
 from .images import product_images
@@ -143,7 +149,7 @@ def build_shop_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "adjusted_examples": failures_markdown(result.adjustments.examples),
             "shop_sync_log_status": result.log_status,
             "dagster/row_count": total,
-            "preview": markdown_preview(latest),
+            "preview": markdown_preview([dict(row) for row in latest]),
         })
 
     @dg.asset(group_name=SHOP_GROUP, kinds={"django", "sql"}, deps=[product_images, shop_products],

@@ -9,7 +9,12 @@
 - ``publish`` — the two publishing runs the Dagster assets call
 """
 
-from .publish import CataloguePublish, ShopTarget, publish_catalogue, publish_catalogue_images
+from .publish import (
+           CataloguePublish,
+           ShopTarget,
+           publish_catalogue,
+           publish_catalogue_images,
+)
 from .tables import ShopSchemaError, ShopTableNames, shop_tables
 
 __all__ = ["CataloguePublish", "ShopSchemaError", "ShopTableNames", "ShopTarget", "publish_catalogue",

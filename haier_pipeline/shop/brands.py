@@ -27,12 +27,12 @@ def ensure_shop_brands(conn: Connection, tables: ShopTables, names: Iterable[str
     ids: dict[str, int] = {}
     for chunk in chunked(sorted(set(names))):
         query = select(brand.c.name, brand.c.id).where(brand.c.name.in_(chunk))
-        found = dict(conn.execute(query).all())
+        found: dict[str, int] = {name: row_id for name, row_id in conn.execute(query)}
         missing = [name for name in chunk if name not in found]
         if missing:
             rows = [{"name": name, "logo": "", "description": "", "order": 0, "is_active": True,
                      "created_at": now, "updated_at": now} for name in missing]
             conn.execute(dialect_insert(conn, brand).on_conflict_do_nothing(), rows)
-            found = dict(conn.execute(query).all())
+            found = {name: row_id for name, row_id in conn.execute(query)}
         ids.update(found)
     return ids

@@ -34,7 +34,7 @@ def _find_or_create(conn: Connection, tables: ShopTables, name: str, level: str,
     found = conn.execute(query).scalars().first()
     if found is None:
         conn.execute(category.insert(), _row(name, level, parent_id, now))
-        found = conn.execute(query).scalars().first()
+        found = conn.execute(query).scalars().one()
     return int(found)
 
 

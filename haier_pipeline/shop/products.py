@@ -73,7 +73,7 @@ def publish_products(
     """Publish one chunk of catalogue rows (with ``shop_brand``/``shop_category`` names resolved to ids)."""
     product, state = tables.product, tables.state
     result = ProductPublish()
-    code_length = product.c.product_code.type.length
+    code_length = int(getattr(product.c.product_code.type, "length", 0) or 50)
     fitting = {row["product_code"]: row for row in rows if len(row["product_code"]) <= code_length}
     result.refused += [f"{row['product_code']}: product code longer than {code_length} characters"
                        for row in rows if row["product_code"] not in fitting]

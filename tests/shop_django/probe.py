@@ -17,14 +17,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.core.exceptions import ValidationError  # noqa: E402
-
-from catalog.models import Brand, Category, MediaImage, Product  # noqa: E402
-from integrations.models import HaierSyncLog  # noqa: E402
+from catalog.models import Brand, Category, MediaImage, Product
+from django.core.exceptions import ValidationError
+from integrations.models import HaierSyncLog
 
 
 def _errors(instance) -> str:
@@ -92,7 +91,7 @@ def round_trip(values: dict) -> dict:
     major = Category.objects.create(name="往返", level="major")
     minor = Category.objects.create(name="往返", level="minor", parent=major)
     brand = Brand.objects.create(name="往返")
-    product = Product.objects.create(name="往返", category=minor, brand=brand, price=Decimal("0"),
+    product = Product.objects.create(name="往返", category=minor, brand=brand, price=Decimal(0),
                                      **{name: Decimal(text) for name, text in values.items()})
     stored = Product.objects.get(pk=product.pk)
     result = {name: str(getattr(stored, name)) for name in values}
