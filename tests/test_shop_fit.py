@@ -45,7 +45,8 @@ def setup(tmp_path, catalog_url, request):
     records = [product(f"GA{index:07d}") for index in range(len(RATES))]
     records += [product(LONG_CODE), product("GA0000100", product_model=LONG_MODEL, product_group="洗衣机")]
     with engine.begin() as conn:
-        upsert_products(conn, records, ensure_brands(conn, ["海尔"]), ensure_categories(conn, ["电热水器", "洗衣机"]), T0)
+        categories = ensure_categories(conn, ["电热水器", "洗衣机"])
+        upsert_products(conn, records, ensure_brands(conn, ["海尔"]), categories, T0)
         answers = [price(record.product_code, "2999.005", stock_rebate=Decimal(rate))
                    for record, rate in zip(records, RATES, strict=False)]
         answers += [price(record.product_code) for record in records[len(RATES):]]
@@ -65,7 +66,8 @@ def test_unfit_values_are_stored_as_django_stores_them_and_counted(setup):
     for index, rate in enumerate(RATES):
         reference = shop.probe("round_trip", {"stock_rebate": rate, "supply_price": "2999.005"})
         row = seen[f"GA{index:07d}"]
-        assert (row["stock_rebate"], row["supply_price"]) == (reference["stock_rebate"], reference["supply_price"]), rate
+        got = (row["stock_rebate"], row["supply_price"])
+        assert got == (reference["stock_rebate"], reference["supply_price"]), rate
     assert LONG_CODE not in seen and any(LONG_CODE in line for line in result.refused)
     long_named = seen["GA0000100"]
     assert len(long_named["name"]) == 200 and long_named["name"].startswith("海尔 M")

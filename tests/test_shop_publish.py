@@ -99,7 +99,8 @@ def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothin
     before = shop.probe("dump")["products"]
     edited = next(code for code, row in before.items() if row["is_sales"] == "1")
     renamed_later = max(before)
-    shop.probe("edit", {edited: {"price": "1.23", "description": "店铺自己的描述", "name": "店铺改的名字"}})
+    shop_edit = {"price": "1.23", "description": "店铺自己的描述", "name": "店铺改的名字"}
+    shop.probe("edit", {edited: shop_edit})
     shop.probe("add_local", {"code": "LOCAL-0001", "name": "本店自营", "price": "99.00", "category": "自营",
                              "brand": "本店"})
     local_before = shop.probe("dump")["products"]["LOCAL-0001"]
@@ -108,8 +109,7 @@ def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothin
     run_job(env)
     after = shop.probe("dump")
     products = after["products"]
-    assert (products[edited]["price"], products[edited]["description"], products[edited]["name"]) == (
-        "1.23", "店铺自己的描述", "店铺改的名字")
+    assert {name: products[edited][name] for name in shop_edit} == shop_edit
     assert products["LOCAL-0001"] == local_before
     delisted = set(old.expected_products()) - set(new.expected_products())
     added = set(new.expected_products()) - set(old.expected_products())

@@ -67,3 +67,10 @@ def test_the_shop_password_never_reaches_the_ui(tmp_path):
     assert SECRET not in shop.display_url and "***" in shop.display_url
     assert settings.shop_db_url == SHOP_URL
 
+
+
+def test_the_committed_shop_migrations_are_what_makemigrations_makes(tmp_path):
+    from support.shop import DjangoShop
+
+    shop = DjangoShop(f"sqlite:///{tmp_path / 'shop.sqlite'}", tmp_path / "media")
+    assert "No changes detected" in shop.run_django(["makemigrations", "--check", "--dry-run"])

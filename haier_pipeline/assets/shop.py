@@ -45,7 +45,7 @@ _engines_lock = threading.Lock()
 class ShopResource(dg.ConfigurableResource):
     """The Django shop's database (``HAIER_SHOP_DB_URL``), its table names, media folder and URL prefix."""
 
-    db_url: str = Field(default="", description="SQLAlchemy URL of the shop's database (HAIER_SHOP_DB_URL); empty: off.")
+    db_url: str = Field(default="", description="SQLAlchemy URL of the shop's database (HAIER_SHOP_DB_URL).")
     product_table: str = Field(default=ShopTableNames.product, description="HAIER_SHOP_PRODUCT_TABLE")
     brand_table: str = Field(default=ShopTableNames.brand, description="HAIER_SHOP_BRAND_TABLE")
     category_table: str = Field(default=ShopTableNames.category, description="HAIER_SHOP_CATEGORY_TABLE")
@@ -132,8 +132,8 @@ def build_shop_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         counts, product = result.products, target.tables.product
         with engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(product)).scalar_one()
-            latest = conn.execute(select(product.c.product_code, product.c.name, product.c.price, product.c.stock,
-                                         product.c.is_sales).order_by(product.c.updated_at.desc()).limit(5)).mappings().all()
+            columns = (product.c.product_code, product.c.name, product.c.price, product.c.stock, product.c.is_sales)
+            latest = conn.execute(select(*columns).order_by(product.c.updated_at.desc()).limit(5)).mappings().all()
         return dg.MaterializeResult(metadata={
             "published": True,
             "shop_database": shop.display_url,

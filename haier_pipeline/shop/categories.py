@@ -30,7 +30,8 @@ def _find_or_create(conn: Connection, tables: ShopTables, name: str, level: str,
                     now: datetime) -> int:
     category = tables.category
     parent = category.c.parent_id.is_(None) if parent_id is None else category.c.parent_id == parent_id
-    query = select(category.c.id).where(category.c.name == name, category.c.level == level, parent).order_by(category.c.id)
+    query = (select(category.c.id).where(category.c.name == name, category.c.level == level, parent)
+             .order_by(category.c.id))
     found = conn.execute(query).scalars().first()
     if found is None:
         conn.execute(category.insert(), _row(name, level, parent_id, now))

@@ -4,10 +4,10 @@ Each chunk costs one SELECT of the shop's rows, one of the published-name state,
 most one INSERT plus one UPDATE per distinct set of changed columns. A row the shop marked
 ``source='local'`` is never touched. The sale ``price`` is set once (market price, else supply
 price) and kept once it holds a value; the ``name`` follows Haier only while the shop still
-shows the name we last published. Columns the shop owns (``description``, ``tag``,
-``dealer_price``, counters, ``show_in_*``, ``is_active``) are written on insert with the model's
-defaults, never afterwards. Delisted products stay, with ``is_sales='0'``. Nothing changed,
-nothing written.
+shows the name we last published (a row we never published keeps its name unless it equals
+ours). Columns the shop owns (``description``, ``tag``, ``dealer_price``, counters,
+``show_in_*``, ``is_active``) are written on insert with the model's defaults, never afterwards.
+Delisted products stay, with ``is_sales='0'``. Nothing changed, nothing written.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ def publish_products(
             changes["price"] = price
         last_name = published[code].published_name if code in published else None
         if last_name is None:
-            names.append({"product_code": code, "published_name": old.name, "published_at": now})  # adopt what is there
+            # A row we never published (e.g. the old command's): its name is the shop's unless it is already ours.
+            names.append({"product_code": code, "published_name": name, "published_at": now})
+            result.names_kept += old.name != name
         elif old.name != last_name:
             result.names_kept += 1  # the shop renamed it: its name now
         elif name != old.name:

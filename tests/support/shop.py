@@ -41,9 +41,13 @@ class DjangoShop:
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
         return done.stdout
 
+    def run_django(self, args: list[str]) -> str:
+        """``python -m django <args>`` in the shop project."""
+        return self._run(["-m", "django", *args])
+
     def migrate(self) -> str:
         """Django's own ``migrate``, as a shop deploy runs it."""
-        return self._run(["-m", "django", "migrate", "--no-input"])
+        return self.run_django(["migrate", "--no-input"])
 
     def probe(self, command: str, argument: Any = None) -> Any:
         """What the shop's ORM says (``probe.py``): ``dump``, ``edit``, ``add_local``, ``round_trip``."""

@@ -23,7 +23,9 @@ class Category(models.Model):
     updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["level", "parent", "name"], name="uniq_category_level_parent_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["level", "parent", "name"], name="uniq_category_level_parent_name"),
+        ]
 
     def clean(self) -> None:
         wanted = self.PARENT_LEVEL.get(self.level)

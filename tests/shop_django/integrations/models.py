@@ -9,8 +9,8 @@ from django.utils import timezone
 class HaierSyncLog(models.Model):
     SYNC_TYPE_CHOICES = [("products", "商品"), ("prices", "价格"), ("stock", "库存"), ("order", "订单"),
                          ("logistics", "物流"), ("manual", "手动")]
-    STATUS_CHOICES = [("pending", "待处理"), ("processing", "处理中"), ("success", "成功"), ("failed", "失败"),
-                      ("partial", "部分成功")]
+    STATUS_CHOICES = [("pending", "待处理"), ("processing", "处理中"), ("success", "成功"),
+                      ("failed", "失败"), ("partial", "部分成功")]
 
     sync_type = models.CharField(max_length=20, choices=SYNC_TYPE_CHOICES)
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default="pending")
