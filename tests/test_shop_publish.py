@@ -16,9 +16,9 @@ from support.catalog_db import wants_postgres
 from support.pipeline import catalogue_rows, pipeline_env, run_job
 from support.shop import django_shop
 
-from haier_pipeline.assets.shop import ShopResource
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.catalog.instrument import count_statements
+from haier_pipeline.resources import ShopResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
 CENT = Decimal("0.01")

@@ -9,9 +9,10 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 from support.pipeline import project_env
 
-from haier_pipeline.assets.shop import UNSET_REASON, ShopResource, build_shop_assets
 from haier_pipeline.definitions import build_definitions
+from haier_pipeline.defs.shop.assets import build_shop_assets
 from haier_pipeline.resources import MediaResource, SyncScope
+from haier_pipeline.resources.shop import UNSET_REASON, ShopResource
 from haier_pipeline.settings import SettingsError, load_settings
 
 SECRET = "s3cret-shop-pw-7781"
@@ -28,7 +29,7 @@ def test_without_a_shop_url_the_ui_and_the_materialisation_say_publishing_is_off
     for key in ("shop_products", "shop_images"):
         [description] = defs.resolve_assets_def(key).descriptions_by_key.values()
         assert UNSET_REASON in description
-    result = dg.materialize(build_shop_assets(settings), resources={
+    result = dg.materialize(build_shop_assets(enabled=bool(settings.shop_db_url)), resources={
         "catalog": catalog, "shop": ShopResource(), "sync_scope": SyncScope(),
         "media": MediaResource(media_root=str(tmp_path / "media"))}, selection=["shop_products", "shop_images"])
     for event in result.get_asset_materialization_events():
@@ -36,11 +37,12 @@ def test_without_a_shop_url_the_ui_and_the_materialisation_say_publishing_is_off
         assert metadata == {"published": False, "reason": UNSET_REASON, "rows_written": 0}
 
 
-def test_against_the_built_in_sandbox_nothing_is_published(tmp_path):
-    with project_env({"HAIER_DATA_DIR": str(tmp_path), "HAIER_SHOP_DB_URL": SHOP_URL}):
-        defs = build_definitions(load_settings())
-    [description] = defs.resolve_assets_def("shop_products").descriptions_by_key.values()
-    assert "built-in sandbox" in description
+def test_the_built_in_sandbox_never_publishes_demo_data_unasked(tmp_path):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"HAIER_DATA_DIR": str(tmp_path), "HAIER_SHOP_DB_URL": SHOP_URL})
+    assert "HAIER_SHOP_DB_URL" in str(raised.value) and SECRET not in str(raised.value)
+    asked = load_settings({"HAIER_DATA_DIR": str(tmp_path), "HAIER_SHOP_DB_URL": SHOP_URL, "HAIER_SANDBOX": "1"})
+    assert asked.shop_db_url == SHOP_URL
 
 
 @pytest.mark.parametrize(("variable", "value"), [
@@ -62,9 +64,11 @@ def test_the_shop_password_never_reaches_the_ui(tmp_path):
         settings = load_settings()
         defs = build_definitions(settings)
         snapshot = serialize_value(RepositorySnap.from_def(defs.get_repository_def()))
-        shop = ShopResource(db_url=dg.EnvVar("HAIER_SHOP_DB_URL").get_value())
-    assert SECRET not in repr(settings) and SECRET not in snapshot and "HAIER_SHOP_DB_URL" in snapshot
+    shop = defs.resources["shop"]
+    assert isinstance(shop, ShopResource) and shop.enabled
+    assert SECRET not in repr(settings) and SECRET not in snapshot and SECRET not in repr(shop)
     assert SECRET not in shop.display_url and "***" in shop.display_url
+    assert SECRET in settings.secrets()
     assert settings.shop_db_url == SHOP_URL
 
 

@@ -70,12 +70,13 @@ _PRODUCT_COLUMNS = (
 def haier_product_pages(
     conn_factory: Callable[[], AbstractContextManager[Connection]], codes: Sequence[str] | None, size: int
 ) -> Iterator[list[ProductImages]]:
-    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own short transaction."""
+    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own transaction."""
     if codes is not None:
         for chunk in chunked(list(dict.fromkeys(codes)), size):
             with conn_factory() as conn:
                 rows = conn.execute(
-                    select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.product_code.in_(chunk))
+                    select(*_PRODUCT_COLUMNS)
+                    .where(products.c.source == "haier", products.c.product_code.in_(chunk))
                     .order_by(products.c.id)
                 ).all()
             if rows:
@@ -85,8 +86,10 @@ def haier_product_pages(
     while True:
         with conn_factory() as conn:
             rows = conn.execute(
-                select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.id > last_id)
-                .order_by(products.c.id).limit(size)
+                select(*_PRODUCT_COLUMNS)
+                .where(products.c.source == "haier", products.c.id > last_id)
+                .order_by(products.c.id)
+                .limit(size)
             ).all()
         if not rows:
             return
@@ -116,8 +119,14 @@ def stored_by_sha(conn: Connection, digests: Collection[str]) -> dict[str, list[
 
 def media_row(file: str, url: str, facts: ImageFacts, now: datetime) -> dict[str, object]:
     return {
-        "file": file, "original_url": url, "content_type": facts.content_type, "size": facts.size,
-        "width": facts.width, "height": facts.height, "sha256": facts.sha256, "created_at": now,
+        "file": file,
+        "original_url": url,
+        "content_type": facts.content_type,
+        "size": facts.size,
+        "width": facts.width,
+        "height": facts.height,
+        "sha256": facts.sha256,
+        "created_at": now,
     }
 
 
@@ -128,7 +137,7 @@ def record_chunk(
     lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
     now: datetime,
 ) -> WriteCounts:
-    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add new rows, set product lists."""
+    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add rows, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):
         conn.execute(delete(media_images).where(media_images.c.id.in_(chunk)))
     insert_media_images(conn, new_rows)

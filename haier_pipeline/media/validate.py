@@ -44,7 +44,7 @@ def _open(data: bytes) -> Image.Image:
 
 
 def validate_image(data: bytes, max_pixels: int) -> ImageFacts:
-    """Facts about ``data`` when it is a complete JPEG/PNG/WebP/GIF within ``max_pixels``; else :class:`ImageRejected`."""
+    """Facts about ``data`` when it is a complete JPEG/PNG/WebP/GIF within ``max_pixels``; else ``ImageRejected``."""
     if not data:
         raise ImageRejected(NOT_AN_IMAGE, "empty body")
     try:
@@ -78,8 +78,15 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
 
 
 # Magic numbers of formats Pillow could read but this project refuses, named in the rejection.
-OTHER_FORMATS = ((b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"),
-                 (b"%PDF", "PDF"), (b"%!PS", "PostScript"), (b"\x00\x00\x00\x0cjP", "JPEG 2000"))
+OTHER_FORMATS = (
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"%PDF", "PDF"),
+    (b"%!PS", "PostScript"),
+    (b"\x00\x00\x00\x0cjP", "JPEG 2000"),
+)
 
 
 ALLOWED_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"))

@@ -3,7 +3,7 @@
 Each run reads the project's catalogue in chunks and writes the shop in one transaction, so a
 failed publish leaves the shop as it was; the shop's sync log row is written in transactions
 of its own around it, so it says ``processing`` while the publish runs and ``failed`` after a
-crash of the publish. Plain SQLAlchemy: the Dagster assets in ``assets/shop.py`` call these.
+crash of the publish. Plain SQLAlchemy: the Dagster assets in ``defs/shop/assets.py`` call these.
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from haier_pipeline.catalog.types import ExactDecimal, UtcDateTime
+from haier_pipeline.constants import SHOP_TABLE_DEFAULTS, SHOP_TABLE_NAME
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+IDENTIFIER = re.compile(SHOP_TABLE_NAME)
 SHOP_MONEY = ExactDecimal(10, 2)
 """``DecimalField(max_digits=10, decimal_places=2)``: every price and rate column of the shop."""
 JSON_LIST = JSON().with_variant(JSONB(), "postgresql")  # Django's JSONField is jsonb on PostgreSQL, text on SQLite
@@ -41,12 +42,12 @@ JSON_LIST = JSON().with_variant(JSONB(), "postgresql")  # Django's JSONField is 
 class ShopTableNames:
     """Table names in the shop's database; the defaults are the original Django apps'."""
 
-    product: str = "catalog_product"
-    brand: str = "catalog_brand"
-    category: str = "catalog_category"
-    media: str = "catalog_mediaimage"
-    sync_log: str = "integrations_haiersynclog"
-    state: str = "haier_pipeline_published"
+    product: str = SHOP_TABLE_DEFAULTS["product"]
+    brand: str = SHOP_TABLE_DEFAULTS["brand"]
+    category: str = SHOP_TABLE_DEFAULTS["category"]
+    media: str = SHOP_TABLE_DEFAULTS["media"]
+    sync_log: str = SHOP_TABLE_DEFAULTS["sync_log"]
+    state: str = SHOP_TABLE_DEFAULTS["state"]
 
     def __post_init__(self) -> None:
         for field in fields(self):
