@@ -54,7 +54,7 @@ def test_the_built_in_sandbox_never_publishes_demo_data_unasked(tmp_path):
 ])
 def test_bad_shop_settings_stop_start_up_by_name(variable, value):
     with pytest.raises(SettingsError) as raised:
-        load_settings({variable: value})
+        load_settings({**GATEWAY, variable: value})
     assert str(raised.value).startswith(f"{variable}:") and SECRET not in str(raised.value)
 
 
