@@ -86,9 +86,8 @@ def insert_rows(
     conn.execute(statement, list(rows))
 
 
-def update_rows(
-    conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
-) -> None:
+def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]],
+                columns: Sequence[str]) -> None:
     """``UPDATE table SET columns… WHERE key = …`` for every row, as one executemany."""
     if not rows:
         return

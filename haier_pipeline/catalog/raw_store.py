@@ -82,9 +82,8 @@ def mark_unlisted(conn: Connection, listed_codes: set[str], run_id: str | None, 
         return 0
     gone = [
         code
-        for code in conn.execute(
-            select(haier_raw_products.c.product_code).where(haier_raw_products.c.listed.is_(True))
-        ).scalars()
+        for code in conn.execute(select(haier_raw_products.c.product_code).where(haier_raw_products.c.listed.is_(True)))
+        .scalars()
         if code not in listed_codes
     ]
     for chunk in chunked(gone, CHUNK_SIZE):
@@ -121,9 +120,8 @@ def store_raw_prices(
                 unchanged += 1
                 continue
             first += code not in current
-            rows.append(
-                {"product_code": code, "payload": text, "payload_sha256": digest, "fetched_at": now, "run_id": run_id}
-            )
+            rows.append({"product_code": code, "payload": text, "payload_sha256": digest, "fetched_at": now,
+                         "run_id": run_id})
         insert_rows(conn, haier_raw_prices, rows)
         counts += WriteCounts(first, len(rows) - first, unchanged, failed)
     return counts
@@ -167,9 +165,8 @@ def store_raw_stock(
                 updates.append({**row, "id": old.id})
             else:
                 unchanged += 1
-        insert_rows(
-            conn, haier_raw_stock, inserts, conflict=["product_code", "county_code"], update_columns=_STOCK_UPDATE
-        )
+        insert_rows(conn, haier_raw_stock, inserts, conflict=["product_code", "county_code"],
+                    update_columns=_STOCK_UPDATE)
         update_rows(conn, haier_raw_stock, "id", updates, _STOCK_UPDATE)
         counts += WriteCounts(len(inserts), len(updates), unchanged, failed)
     return counts

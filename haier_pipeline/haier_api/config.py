@@ -63,9 +63,7 @@ class ClientConfig:
                 continue
             parts = urlsplit(value or "")
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.username or parts.password:
-                raise ConfigError(
-                    f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials in it)"
-                )
+                raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials)")
         for name in ("client_id", "client_secret", "customer_code", "password"):
             _require_text(name, getattr(self, name))
         for name in ("send_to_code", "seller_password", "customer_password"):

@@ -122,9 +122,8 @@ class Transport:
         self.redactor = redactor
         self.stats = stats
         self.policy = policy
-        self._backoff = wait_exponential_jitter(
-            multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial
-        )
+        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max,
+                                                jitter=policy.backoff_initial)
 
     def post_json(
         self,
@@ -173,12 +172,7 @@ class Transport:
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.info(
             "retrying %s [%s] after %s (attempt %d/%d), waiting %.2f s",
-            endpoint,
-            describe_batch(batch),
-            reason,
-            state.attempt_number,
-            self.policy.max_attempts,
-            sleep,
+            endpoint, describe_batch(batch), reason, state.attempt_number, self.policy.max_attempts, sleep,
         )
 
     def _attempt(
@@ -217,9 +211,8 @@ class Transport:
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
-            raise HaierUnavailable(
-                endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent"
-            )
+            raise HaierUnavailable(endpoint, batch,
+                                   f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
     def _send(
         self,
@@ -286,9 +279,6 @@ class Transport:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "POST %s [%s] -> %s in %.1f ms body=%s",
-                endpoint,
-                describe_batch(batch),
-                outcome,
-                latency * 1000,
+                endpoint, describe_batch(batch), outcome, latency * 1000,
                 self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

@@ -228,9 +228,8 @@ class _RunState:
         return rows
 
 
-def _bounded_map(
-    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int
-) -> Iterator[tuple[T, R]]:
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T,
+                                                                                                                    R]]:
     """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
     source = iter(items)
     running: dict[Future[R], T] = {}

@@ -104,31 +104,25 @@ def evaluate(rule: FreshnessRule, instance: dg.DagsterInstance, now: datetime) -
 
 def as_check_result(verdict: FreshnessVerdict, now: datetime) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=verdict.metadata(now),
-        description=verdict.description(),
+        passed=verdict.passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata=verdict.metadata(now), description=verdict.description(),
     )
 
 
 def as_check_evaluation(verdict: FreshnessVerdict, now: datetime) -> dg.AssetCheckEvaluation:
     """The verdict as an event a sensor can report for the check (no run needed)."""
     return dg.AssetCheckEvaluation(
-        asset_key=verdict.rule.asset_key,
-        check_name=CHECK_NAME,
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=verdict.metadata(now),
-        description=verdict.description(),
+        asset_key=verdict.rule.asset_key, check_name=CHECK_NAME, passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN, metadata=verdict.metadata(now), description=verdict.description(),
     )
 
 
 def _freshness_check(rule: FreshnessRule) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=rule.asset_key,
-        name=CHECK_NAME,
+        asset=rule.asset_key, name=CHECK_NAME,
         description=f"The {rule.what} were refreshed by the schedule `{rule.schedule_cron}` ({TIMEZONE}): "
-        f"materialized since {rule.policy.lower_bound_delta} before each deadline `{rule.policy.deadline_cron}`.",
+                    f"materialized since {rule.policy.lower_bound_delta} before each deadline "
+                    f"`{rule.policy.deadline_cron}`.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         now = datetime.now(UTC)

@@ -90,9 +90,9 @@ class FailureRate:
 
 def failure_rate(conn: Connection, since: datetime) -> FailureRate:
     rows, total, failed = conn.execute(
-        select(
-            func.count(), func.coalesce(func.sum(log.c.total_count), 0), func.coalesce(func.sum(log.c.failed_count), 0)
-        ).where(log.c.started_at >= since, log.c.status.in_(("success", "partial", "failed")))
+        select(func.count(), func.coalesce(func.sum(log.c.total_count), 0), func.coalesce(func.sum(log.c.failed_count),
+                                                                                          0))
+        .where(log.c.started_at >= since, log.c.status.in_(("success", "partial", "failed")))
     ).one()
     return FailureRate(rows=int(rows), total=int(total), failed=int(failed))
 
@@ -114,13 +114,8 @@ def haier_sync_failure_rate_sensor(
     with catalog.begin() as conn:
         figures = failure_rate(conn, now - RATE_WINDOW)
     above = figures.rate > FAILURE_RATE_THRESHOLD
-    details = {
-        "failure_rate": round(figures.rate, 4),
-        "failed": figures.failed,
-        "total": figures.total,
-        "syncs": figures.rows,
-        "threshold": FAILURE_RATE_THRESHOLD,
-    }
+    details = {"failure_rate": round(figures.rate, 4), "failed": figures.failed, "total": figures.total,
+               "syncs": figures.rows, "threshold": FAILURE_RATE_THRESHOLD}
     if above and not was_above:
         alerts.send(
             Alert(kind="failure_rate", title="sync failure rate above 5 %", message=figures.summary(), details=details),

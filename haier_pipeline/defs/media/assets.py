@@ -96,9 +96,7 @@ def product_images(
     options = media.images
     store = MediaStore(media.root)
     if options.policy.allow_loopback or options.policy.allow_private:
-        context.log.info(
-            "image URLs on loopback addresses are allowed (the sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)"
-        )
+        context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
     with tracked_sync(catalog, "manual", context.run_id) as tracker:
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
@@ -108,9 +106,8 @@ def product_images(
             tracker.failed(rejection.describe())
     with catalog.begin() as conn:
         stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
-        latest = list(
-            conn.execute(select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)).scalars()
-        )
+        newest = select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)
+        latest = list(conn.execute(newest).scalars())
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
     return dg.MaterializeResult(

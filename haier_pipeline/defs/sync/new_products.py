@@ -51,9 +51,8 @@ def products_since(conn: Connection, last_id: int, counties: Sequence[str]) -> l
     """Haier products with ``id > last_id``, oldest first, each marked with what it lacks."""
     p = tables.products.c
     rows = conn.execute(
-        select(
-            p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images, p.detail_images
-        )
+        select(p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images,
+               p.detail_images)
         .where(p.id > last_id, p.source == "haier")
         .order_by(p.id)
     ).all()
@@ -118,7 +117,6 @@ def haier_new_products_sensor(
         )
         for index, batch in enumerate(chunked(wanted, CODES_PER_RUN))
     ]
-    context.log.info(
-        f"{len(wanted)} of {len(found)} new product(s) need stock or images: {len(requests)} run(s) requested"
-    )
+    context.log.info(f"{len(wanted)} of {len(found)} new product(s) need stock or images: "
+                     f"{len(requests)} run(s) requested")
     return dg.SensorResult(run_requests=requests, cursor=str(newest))
