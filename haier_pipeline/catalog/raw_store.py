@@ -136,9 +136,7 @@ def store_raw_stock(
                 (row.product_code, row.county_code): row
                 for row in conn.execute(
                     select(
-                        haier_raw_stock.c.id,
-                        haier_raw_stock.c.product_code,
-                        haier_raw_stock.c.county_code,
+                        haier_raw_stock.c.id, haier_raw_stock.c.product_code, haier_raw_stock.c.county_code,
                         haier_raw_stock.c.payload_sha256,
                     ).where(haier_raw_stock.c.product_code.in_(codes))
                 )
