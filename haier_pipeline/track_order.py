@@ -23,13 +23,11 @@ from haier_pipeline.settings import SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="haier-track-order", description="Follow the logistics of Haier retail orders."
-    )
+    parser = argparse.ArgumentParser(prog="haier-track-order",
+                                     description="Follow the logistics of Haier retail orders.")
     parser.add_argument("order_codes", nargs="*", metavar="ORDER_CODE", help="order code(s), e.g. SO.20190106.000003")
-    parser.add_argument(
-        "--delivery-record", help="only this delivery record (e.g. SO.20190106.000003.F1); one order code only"
-    )
+    parser.add_argument("--delivery-record",
+                        help="only this delivery record (e.g. SO.20190106.000003.F1); one order code only")
     parser.add_argument("--member-id", type=int, help="Haier member id (integer), sent with the logistics query")
     parser.add_argument("--list", action="store_true", help="show the tracked orders and their state")
     return parser

@@ -37,9 +37,8 @@ def set_product_images_bulk(
             if old is None or old.source != "haier":
                 skipped += 1
             elif old.main_images != list(main) or old.detail_images != list(detail):
-                updates.append(
-                    {"id": old.id, "main_images": list(main), "detail_images": list(detail), "updated_at": now}
-                )
+                updates.append({"id": old.id, "main_images": list(main), "detail_images": list(detail),
+                                "updated_at": now})
             else:
                 unchanged += 1
         update_rows(conn, products, "id", updates, (*IMAGE_COLUMNS, "updated_at"))

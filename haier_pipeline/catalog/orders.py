@@ -46,31 +46,23 @@ def check_order_code(code: str, what: str = "order code") -> str:
     """``code`` stripped, or a ``ValueError`` naming what is wrong with it."""
     cleaned = code.strip() if isinstance(code, str) else code
     if not isinstance(cleaned, str) or not ORDER_CODE.match(cleaned) or "..." in cleaned:  # Dagster refuses "..." keys
-        raise ValueError(
-            f"{what} {code!r}: expected letters, digits, '.', '_' or '-' (at most 64), e.g. SO.20190106.000003"
-        )
+        raise ValueError(f"{what} {code!r}: expected letters, digits, '.', '_' or '-' (at most 64), "
+                         "e.g. SO.20190106.000003")
     return cleaned
 
 
 def track_orders(
-    conn: Connection,
-    order_codes: Iterable[str],
-    now: datetime,
-    delivery_record_code: str | None = None,
-    member_id: int | None = None,
+    conn: Connection, order_codes: Iterable[str], now: datetime,
+    delivery_record_code: str | None = None, member_id: int | None = None,
 ) -> list[str]:
     """Start tracking ``order_codes``; returns the codes that were new (already tracked ones are left as they are)."""
     codes = list(dict.fromkeys(check_order_code(code) for code in order_codes))
     if delivery_record_code is not None:
         delivery_record_code = check_order_code(delivery_record_code, "delivery record code")
-    existing = set(
-        conn.execute(select(tracked_orders.c.order_code).where(tracked_orders.c.order_code.in_(codes))).scalars()
-    )
-    rows = [
-        {"order_code": code, "delivery_record_code": delivery_record_code, "member_id": member_id, "added_at": now}
-        for code in codes
-        if code not in existing
-    ]
+    column = tracked_orders.c.order_code
+    existing = set(conn.execute(select(column).where(column.in_(codes))).scalars())
+    rows = [{"order_code": code, "delivery_record_code": delivery_record_code, "member_id": member_id, "added_at": now}
+            for code in codes if code not in existing]
     insert_rows(conn, tracked_orders, rows, conflict=["order_code"])
     return [code for code in codes if code not in existing]
 
@@ -81,12 +73,8 @@ def _order(row: Any) -> TrackedOrder:
 
 def orders_since(conn: Connection, last_id: int) -> list[TrackedOrder]:
     """Orders added after ``last_id`` (the tracked-orders sensor's cursor), oldest first."""
-    return [
-        _order(row)
-        for row in conn.execute(
-            select(tracked_orders).where(tracked_orders.c.id > last_id).order_by(tracked_orders.c.id)
-        )
-    ]
+    query = select(tracked_orders).where(tracked_orders.c.id > last_id).order_by(tracked_orders.c.id)
+    return [_order(row) for row in conn.execute(query)]
 
 
 def tracked_orders_by_code(conn: Connection, order_codes: Sequence[str] | None = None) -> dict[str, TrackedOrder]:
@@ -148,14 +136,8 @@ def store_logistics(
             seen += 1
             text, digest = encode_with_digest(entry)
             if (source, digest) not in known:
-                rows[(source, digest)] = {
-                    "order_code": order_code,
-                    "source_list": source,
-                    "payload": text,
-                    "payload_sha256": digest,
-                    "fetched_at": now,
-                    "run_id": run_id,
-                }
+                rows[(source, digest)] = {"order_code": order_code, "source_list": source, "payload": text,
+                                          "payload_sha256": digest, "fetched_at": now, "run_id": run_id}
     insert_rows(conn, table, list(rows.values()), conflict=["order_code", "source_list", "payload_sha256"])
     return WriteCounts(inserted=len(rows), unchanged=seen - len(rows))
 

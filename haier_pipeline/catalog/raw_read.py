@@ -18,9 +18,8 @@ from .bulk import CHUNK_SIZE, chunked
 from .tables import haier_raw_prices, haier_raw_products, haier_raw_stock
 
 
-def iter_raw_products(
-    conn: Connection, listed_only: bool = True, *, page_size: int = CHUNK_SIZE
-) -> Iterator[tuple[str, Any]]:
+def iter_raw_products(conn: Connection, listed_only: bool = True, *,
+                      page_size: int = CHUNK_SIZE) -> Iterator[tuple[str, Any]]:
     """``(product_code, payload)`` in product-code order; by default only products in the latest listing."""
     table = haier_raw_products
     after = ""

@@ -72,9 +72,8 @@ def _current_stock(conn: Connection, keys: dict[tuple[str, str], StockRecord]) -
     return {(row.product_code, row.county_code): row for row in conn.execute(query)}
 
 
-def mirror_first_county(
-    conn: Connection, records: Sequence[StockRecord], first_county: str, now: datetime
-) -> WriteCounts:
+def mirror_first_county(conn: Connection, records: Sequence[StockRecord], first_county: str,
+                        now: datetime) -> WriteCounts:
     """Copy stock, warehouse code and grade of ``first_county`` records onto Haier products.
 
     ``skipped`` counts local products and codes the catalog does not hold.

@@ -48,9 +48,7 @@ def open_sync_log(conn: Connection, sync_type: str, run_id: str | None, now: dat
 
 def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
     """``"3 of 120 failed: A: reason; B: reason; … and 1 more"`` with at most 50 names."""
-    names = [
-        name if len(name) <= NAME_LENGTH else name[: NAME_LENGTH - 1] + "…" for name in failures[:NAMES_IN_MESSAGE]
-    ]
+    names = [name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…" for name in failures[:NAMES_IN_MESSAGE]]
     text = f"{failed} of {total} failed"
     if names:
         text += ": " + "; ".join(names)
@@ -60,14 +58,7 @@ def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
 
 
 def close_sync_log(
-    conn: Connection,
-    log_id: int,
-    *,
-    total: int,
-    success: int,
-    failed: int,
-    failures: Sequence[str],
-    error: str | None,
+    conn: Connection, log_id: int, *, total: int, success: int, failed: int, failures: Sequence[str], error: str | None,
     now: datetime,
 ) -> str:
     """Record the counts and final status (returned).
@@ -87,14 +78,8 @@ def close_sync_log(
     conn.execute(
         update(log)
         .where(log.c.id == log_id)
-        .values(
-            status=status,
-            message=message,
-            total_count=total,
-            success_count=success,
-            failed_count=failed,
-            completed_at=now,
-        )
+        .values(status=status, message=message, total_count=total, success_count=success,
+                failed_count=failed, completed_at=now)
     )
     return status
 
@@ -111,9 +96,8 @@ def close_stale_sync_logs(conn: Connection, active_run_ids: set[str] | None, rea
     stale = [row.id for row in conn.execute(query) if active_run_ids is None or row.run_id not in active_run_ids]
     for chunk in chunked(stale):
         conn.execute(
-            update(log)
-            .where(log.c.id.in_(chunk))
-            .values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
+            update(log).where(log.c.id.in_(chunk)).values(status="failed", message=reason[:ERROR_LENGTH],
+                                                          completed_at=now)
         )
     return len(stale)
 
@@ -122,11 +106,8 @@ def fail_sync_logs_for_run(conn: Connection, run_id: str, reason: str, now: date
     """Close the open rows of one run (e.g. from a run-failure sensor) as ``failed``; returns how many."""
     ids = list(conn.execute(select(log.c.id).where(log.c.run_id == run_id, log.c.status.in_(OPEN_STATUSES))).scalars())
     if ids:
-        conn.execute(
-            update(log)
-            .where(log.c.id.in_(ids))
-            .values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
-        )
+        conn.execute(update(log).where(log.c.id.in_(ids)).values(status="failed", message=reason[:ERROR_LENGTH],
+                                                                 completed_at=now))
     return len(ids)
 
 
@@ -141,8 +122,7 @@ def fail_open_sync_logs(conn: Connection, log_ids: Sequence[int], reason: str, n
     closed = 0
     for chunk in chunked(sorted(log_ids)):
         closed += conn.execute(
-            update(log)
-            .where(log.c.id.in_(chunk), log.c.status.in_(OPEN_STATUSES))
+            update(log).where(log.c.id.in_(chunk), log.c.status.in_(OPEN_STATUSES))
             .values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
         ).rowcount
     return closed

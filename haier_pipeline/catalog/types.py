@@ -76,9 +76,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if number is None or dialect.name != "sqlite":
             return number
         if abs(number) >= self._sqlite_safe and len(number.normalize().as_tuple().digits) > SQLITE_DIGITS:
-            raise ValueError(
-                f"{number} needs more than {SQLITE_DIGITS} significant digits, the most SQLite keeps exactly"
-            )
+            raise ValueError(f"{number} needs more than {SQLITE_DIGITS} significant digits, the most SQLite keeps "
+                             "exactly")
         return str(number)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

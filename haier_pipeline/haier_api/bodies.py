@@ -47,9 +47,8 @@ def stock_body(config: ClientConfig, product_code: str, county_code: str) -> dic
     }
 
 
-def logistics_body(
-    config: ClientConfig, order_code: str, delivery_record_code: str | None, member_id: int | None
-) -> dict[str, Any]:
+def logistics_body(config: ClientConfig, order_code: str, delivery_record_code: str | None,
+                   member_id: int | None) -> dict[str, Any]:
     """Logistics of one retail order."""
     body: dict[str, Any] = {"orderCode": order_code}
     if delivery_record_code:

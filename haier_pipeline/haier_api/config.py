@@ -89,9 +89,7 @@ class ClientConfig:
                 continue
             parts = urlsplit(value or "")
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.username or parts.password:
-                raise ConfigError(
-                    f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials in it)"
-                )
+                raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials)")
             problem = plaintext_problem(value)
             if problem:
                 raise ConfigError(f"{SETTING_NAMES[name]}: {problem}")

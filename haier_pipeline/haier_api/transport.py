@@ -46,9 +46,7 @@ from .stats import ClientStats
 log = logging.getLogger("haier_pipeline.haier_api")
 
 _NOT_RETRYABLE_REQUEST_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
 )
 ERROR_BODY_BYTES = 64 * 1024  # enough of an error page to quote its message
@@ -149,12 +147,7 @@ class Transport:
     """POSTs JSON to the gateway with rate limiting, retries, deadline, 401 handling and masked logs."""
 
     def __init__(
-        self,
-        *,
-        session: requests.Session,
-        limiter: RateLimiter,
-        redactor: Redactor,
-        stats: ClientStats,
+        self, *, session: requests.Session, limiter: RateLimiter, redactor: Redactor, stats: ClientStats,
         policy: RetryPolicy,
     ) -> None:
         self.session = session
@@ -162,17 +155,11 @@ class Transport:
         self.redactor = redactor
         self.stats = stats
         self.policy = policy
-        self._backoff = wait_exponential_jitter(
-            multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial
-        )
+        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max,
+                                                jitter=policy.backoff_initial)
 
     def post_json(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        *,
-        endpoint: str,
-        batch: Sequence[str] = (),
+        self, url: str, body: Mapping[str, Any], *, endpoint: str, batch: Sequence[str] = (),
         auth: Authenticator | None = None,
     ) -> Any:
         """POST ``body`` and return the decoded JSON (decimals as ``Decimal``), or raise a typed error."""
@@ -180,11 +167,8 @@ class Transport:
         deadline_at = time.monotonic() + self.policy.deadline
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.max_attempts) | stop_before_delay(self.policy.deadline),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retryable),
-            before_sleep=lambda state: self._before_retry(state, endpoint, batch),
-            reraise=True,
-            sleep=time.sleep,
+            wait=self._wait, retry=retry_if_exception_type(_Retryable),
+            before_sleep=lambda state: self._before_retry(state, endpoint, batch), reraise=True, sleep=time.sleep,
         )
         started = time.monotonic()
         try:
@@ -213,21 +197,12 @@ class Transport:
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.info(
             "retrying %s [%s] after %s (attempt %d/%d), waiting %.2f s",
-            endpoint,
-            self.redactor.text(describe_batch(batch)),
-            reason,
-            state.attempt_number,
-            self.policy.max_attempts,
-            sleep,
+            endpoint, self.redactor.text(describe_batch(batch)), reason, state.attempt_number,
+            self.policy.max_attempts, sleep,
         )
 
     def _attempt(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        endpoint: str,
-        batch: Batch,
-        auth: Authenticator | None,
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None,
         deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
@@ -263,17 +238,11 @@ class Transport:
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
-            raise HaierUnavailable(
-                endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent"
-            )
+            raise HaierUnavailable(endpoint, batch,
+                                   f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
     def _send(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        endpoint: str,
-        batch: Batch,
-        authorization: str | None,
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
         deadline_at: float,
     ) -> Answer:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -365,10 +334,7 @@ class Transport:
     def _log(self, endpoint: str, batch: Batch, body: Mapping[str, Any], outcome: str, latency: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "POST %s [%s] -> %s in %.1f ms body=%s",
-                endpoint,
-                self.redactor.text(describe_batch(batch)),
-                outcome,
+                "POST %s [%s] -> %s in %.1f ms body=%s", endpoint, self.redactor.text(describe_batch(batch)), outcome,
                 latency * 1000,
                 self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

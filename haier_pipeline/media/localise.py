@@ -81,14 +81,8 @@ Outcome = tuple[Download, ImageFacts] | ImageRejected
 
 
 def localise_images(
-    catalog: Catalog,
-    store: MediaStore,
-    options: ImageOptions,
-    *,
-    product_codes: Sequence[str] | None = None,
-    recheck: bool = False,
-    now: datetime | None = None,
-    fetcher: ImageFetcher | None = None,
+    catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
+    recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
     chunk_size: int = PRODUCTS_PER_CHUNK,
 ) -> LocaliseReport:
     """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""
@@ -228,9 +222,8 @@ class _RunState:
         return rows
 
 
-def _bounded_map(
-    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int
-) -> Iterator[tuple[T, R]]:
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T,
+                                                                                                                    R]]:
     """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
     source = iter(items)
     running: dict[Future[R], T] = {}

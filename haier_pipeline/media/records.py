@@ -75,8 +75,7 @@ def haier_product_pages(
         for chunk in chunked(list(dict.fromkeys(codes)), size):
             with conn_factory() as conn:
                 rows = conn.execute(
-                    select(*_PRODUCT_COLUMNS)
-                    .where(products.c.source == "haier", products.c.product_code.in_(chunk))
+                    select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.product_code.in_(chunk))
                     .order_by(products.c.id)
                 ).all()
             if rows:
@@ -86,10 +85,8 @@ def haier_product_pages(
     while True:
         with conn_factory() as conn:
             rows = conn.execute(
-                select(*_PRODUCT_COLUMNS)
-                .where(products.c.source == "haier", products.c.id > last_id)
-                .order_by(products.c.id)
-                .limit(size)
+                select(*_PRODUCT_COLUMNS).where(products.c.source == "haier", products.c.id > last_id)
+                .order_by(products.c.id).limit(size)
             ).all()
         if not rows:
             return
@@ -119,23 +116,14 @@ def stored_by_sha(conn: Connection, digests: Collection[str]) -> dict[str, list[
 
 def media_row(file: str, url: str, facts: ImageFacts, now: datetime) -> dict[str, object]:
     return {
-        "file": file,
-        "original_url": url,
-        "content_type": facts.content_type,
-        "size": facts.size,
-        "width": facts.width,
-        "height": facts.height,
-        "sha256": facts.sha256,
-        "created_at": now,
+        "file": file, "original_url": url, "content_type": facts.content_type, "size": facts.size,
+        "width": facts.width, "height": facts.height, "sha256": facts.sha256, "created_at": now,
     }
 
 
 def record_chunk(
-    conn: Connection,
-    new_rows: Sequence[dict[str, object]],
-    dangling_ids: Collection[int],
-    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
-    now: datetime,
+    conn: Connection, new_rows: Sequence[dict[str, object]], dangling_ids: Collection[int],
+    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]], now: datetime,
 ) -> WriteCounts:
     """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add rows, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):

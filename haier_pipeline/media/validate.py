@@ -78,15 +78,8 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
 
 
 # Magic numbers of formats Pillow could read but this project refuses, named in the rejection.
-OTHER_FORMATS = (
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"\x00\x00\x01\x00", "ICO"),
-    (b"%PDF", "PDF"),
-    (b"%!PS", "PostScript"),
-    (b"\x00\x00\x00\x0cjP", "JPEG 2000"),
-)
+OTHER_FORMATS = ((b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"),
+                 (b"%PDF", "PDF"), (b"%!PS", "PostScript"), (b"\x00\x00\x00\x0cjP", "JPEG 2000"))
 
 
 ALLOWED_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"))

@@ -48,9 +48,8 @@ def verify_image_files(conn: Connection, media_root: Path) -> ImageFileReport:
         report.bytes_hashed += actual_size
         if not expected_sha or actual_sha != expected_sha.lower():
             report.mismatched += 1
-            report.problems.append(
-                f"image {image_id}: {relative} sha256 {actual_sha[:12]}… ≠ stored {str(expected_sha)[:12]}…"
-            )
+            report.problems.append(f"image {image_id}: {relative} sha256 {actual_sha[:12]}… ≠ stored "
+                                   f"{str(expected_sha)[:12]}…")
         elif expected_size is not None and actual_size != expected_size:
             report.mismatched += 1
             report.problems.append(f"image {image_id}: {relative} has {actual_size} bytes, stored {expected_size}")

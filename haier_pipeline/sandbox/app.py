@@ -253,9 +253,8 @@ class SandboxApp:
         except validation.BadRequest as exc:
             return _json(400, {"error": "invalid_request", "error_description": str(exc)})
         if body.get("grant_type") != "client_credentials":
-            return _json(
-                400, {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"}
-            )
+            return _json(400, {"error": "unsupported_grant_type",
+                               "error_description": "grant_type must be client_credentials"})
         if body.get("client_id") != self.options.client_id or body.get("client_secret") != self.options.client_secret:
             return _json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
         token = self.tokens.issue()

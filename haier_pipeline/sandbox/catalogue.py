@@ -35,9 +35,8 @@ _MISSING_IMAGE = ServedImage(404, "text/html; charset=utf-8", b"<html><body><h1>
 class Catalogue:
     """Products, prices, stock, images, logistics and balances of one sandbox generation."""
 
-    def __init__(
-        self, size: int, seed: int = 0, generation: int = 0, image_base: str = "", changes: str = "all"
-    ) -> None:
+    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "",
+                 changes: str = "all") -> None:
         if size < 0 or generation < 0:
             raise ValueError("Catalogue: size and generation must be >= 0")
         self.size, self.seed, self.generation = size, seed, generation
@@ -156,10 +155,8 @@ class Catalogue:
 
     def expected_stock(self, county_code: str) -> dict[str, StockRecord]:
         """The stock answer of every valid listed code in ``county_code``."""
-        return {
-            spec.code: stock_record(spec.code, county_code, self.stock_answer(spec.code, county_code))
-            for spec in self._specs()
-        }
+        return {spec.code: stock_record(spec.code, county_code, self.stock_answer(spec.code, county_code))
+                for spec in self._specs()}
 
     def expected_images(self, codes: Iterable[str] | None = None) -> dict[str, ImageTruth]:
         """Truth for every image URL of the listed products (or of ``codes``). Renders each ok image once:

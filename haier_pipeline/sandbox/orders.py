@@ -22,20 +22,11 @@ CENT = Decimal("0.01")
 ORDER_CODE = re.compile(r"^SO\.(\d{8})\.\d{6}$")
 STEPS = ("订单已审核", "已出库", "运输中", "到达服务网点", "派送中", "已签收")
 DELIVERED = STEPS[-1]
-LISTS = (
-    "getAllLogisticsInfoByOrderCode",
-    "getStockDeliveryLogisticsRecord",
-    "getStockDeliveryLogisticsRecordThirdparty",
-)
+LISTS = ("getAllLogisticsInfoByOrderCode", "getStockDeliveryLogisticsRecord",
+         "getStockDeliveryLogisticsRecordThirdparty")
 _COURIERS = (("顺丰速运", "SF"), ("京东物流", "JDL"), ("中通快递", "ZTO"), ("日日顺物流", "RRS"))
-_SALE_GROUPS = (
-    ("S001", "冰箱产品组"),
-    ("S002", "洗衣机产品组"),
-    ("S003", "空调产品组"),
-    ("S004", "热水器产品组"),
-    ("S005", "厨电产品组"),
-    ("S006", "冷柜产品组"),
-)
+_SALE_GROUPS = (("S001", "冰箱产品组"), ("S002", "洗衣机产品组"), ("S003", "空调产品组"), ("S004", "热水器产品组"),
+                ("S005", "厨电产品组"), ("S006", "冷柜产品组"))
 
 
 def _placed(code: str) -> datetime | None:
@@ -72,37 +63,16 @@ def logistics_payload(seed: int, code: str, generation: int, delivery_record: st
         for index, status in enumerate(STEPS[: step + 1]):
             at = (placed + timedelta(hours=7 * index + number)).strftime("%Y-%m-%d %H:%M:%S")
             if cloud:
-                lists[LISTS[0]].append(
-                    {
-                        "orderCode": code,
-                        "deliveryRecordCode": record_code,
-                        "nodeCode": f"N{index:02d}",
-                        "status": status,
-                        "operateTime": at,
-                        "operateDesc": f"{status}（云仓）",
-                    }
-                )
+                lists[LISTS[0]].append({"orderCode": code, "deliveryRecordCode": record_code,
+                                        "nodeCode": f"N{index:02d}",
+                                        "status": status, "operateTime": at, "operateDesc": f"{status}（云仓）"})
             else:
-                lists[LISTS[1]].append(
-                    {
-                        "orderCode": code,
-                        "deliveryRecordCode": record_code,
-                        "logisticsStatus": status,
-                        "statusTime": at,
-                        "remark": status,
-                    }
-                )
+                lists[LISTS[1]].append({"orderCode": code, "deliveryRecordCode": record_code,
+                                        "logisticsStatus": status, "statusTime": at, "remark": status})
                 if index >= 1:
-                    lists[LISTS[2]].append(
-                        {
-                            "deliveryRecordCode": record_code,
-                            "expressCompany": courier,
-                            "expressNo": express_no,
-                            "traceTime": at,
-                            "traceDesc": status,
-                            "status": status,
-                        }
-                    )
+                    lists[LISTS[2]].append({"deliveryRecordCode": record_code, "expressCompany": courier,
+                                            "expressNo": express_no, "traceTime": at, "traceDesc": status,
+                                            "status": status})
     return lists
 
 
@@ -114,27 +84,20 @@ def balance_payload(seed: int, customer_code: str, generation: int) -> list[dict
     for number, (group_code, group_name) in enumerate(_SALE_GROUPS[:count], start=1):
         account = Draws(seed, "balance", customer_code, group_code, generation)
         cents = 0 if account.chance(0.1) else account.below(50_000_000) - (2_000_00 if account.chance(0.1) else 0)
-        records.append(
-            {
-                "saleGroupCode": group_code,
-                "saleGroupName": group_name,
-                "payerAccountCode": f"{customer_code}{number:02d}",
-                "payerAccountName": f"{customer_code}付款账户{number}",
-                "payerAccountBalance": (Decimal(cents) / 100).quantize(CENT),
-            }
-        )
+        records.append({
+            "saleGroupCode": group_code,
+            "saleGroupName": group_name,
+            "payerAccountCode": f"{customer_code}{number:02d}",
+            "payerAccountName": f"{customer_code}付款账户{number}",
+            "payerAccountBalance": (Decimal(cents) / 100).quantize(CENT),
+        })
     return records
 
 
 def balance_records(seed: int, customer_code: str, generation: int) -> list[BalanceRecord]:
     """The typed balances a correct client reads from :func:`balance_payload`."""
     return [
-        BalanceRecord(
-            r["saleGroupCode"],
-            r["saleGroupName"],
-            r["payerAccountCode"],
-            r["payerAccountName"],
-            r["payerAccountBalance"],
-        )
+        BalanceRecord(r["saleGroupCode"], r["saleGroupName"], r["payerAccountCode"], r["payerAccountName"],
+                      r["payerAccountBalance"])
         for r in balance_payload(seed, customer_code, generation)
     ]

@@ -43,9 +43,7 @@ class FreshnessRule:
 
 RULES: tuple[FreshnessRule, ...] = (
     FreshnessRule(
-        PRICES_KEY,
-        "prices",
-        str(price_sync_hourly.cron_schedule),
+        PRICES_KEY, "prices", str(price_sync_hourly.cron_schedule),
         CronFreshnessPolicy(deadline_cron="20 * * * *", lower_bound_delta=timedelta(hours=1), timezone=TIMEZONE),
     ),
     FreshnessRule(
@@ -104,31 +102,25 @@ def evaluate(rule: FreshnessRule, instance: dg.DagsterInstance, now: datetime) -
 
 def as_check_result(verdict: FreshnessVerdict, now: datetime) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=verdict.metadata(now),
-        description=verdict.description(),
+        passed=verdict.passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata=verdict.metadata(now), description=verdict.description(),
     )
 
 
 def as_check_evaluation(verdict: FreshnessVerdict, now: datetime) -> dg.AssetCheckEvaluation:
     """The verdict as an event a sensor can report for the check (no run needed)."""
     return dg.AssetCheckEvaluation(
-        asset_key=verdict.rule.asset_key,
-        check_name=CHECK_NAME,
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=verdict.metadata(now),
-        description=verdict.description(),
+        asset_key=verdict.rule.asset_key, check_name=CHECK_NAME, passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN, metadata=verdict.metadata(now), description=verdict.description(),
     )
 
 
 def _freshness_check(rule: FreshnessRule) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=rule.asset_key,
-        name=CHECK_NAME,
+        asset=rule.asset_key, name=CHECK_NAME,
         description=f"The {rule.what} were refreshed by the schedule `{rule.schedule_cron}` ({TIMEZONE}): "
-        f"materialized since {rule.policy.lower_bound_delta} before each deadline `{rule.policy.deadline_cron}`.",
+                    f"materialized since {rule.policy.lower_bound_delta} before each deadline "
+                    f"`{rule.policy.deadline_cron}`.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         now = datetime.now(UTC)
@@ -144,9 +136,7 @@ REPORT_AT_LEAST_EVERY = timedelta(hours=1)
 
 
 @dg.sensor(
-    name="haier_freshness_sensor",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_freshness_sensor", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Evaluates the prices/stock freshness checks against their schedules and reports them to the UI.",
 )
 def haier_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -47,9 +47,7 @@ def failure_reason(context: dg.RunFailureSensorContext) -> str:
 
 
 @dg.run_failure_sensor(
-    name="haier_sync_failure_sensor",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_sync_failure_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Closes a failed run's open haier_sync_log rows as failed and sends an alert (log line, webhook).",
 )
 def haier_sync_failure_sensor(context: dg.RunFailureSensorContext, catalog: CatalogResource,
@@ -60,10 +58,7 @@ def haier_sync_failure_sensor(context: dg.RunFailureSensorContext, catalog: Cata
         closed = fail_sync_logs_for_run(conn, run.run_id, f"run failed: {reason}", utc_now())
     alerts.send(
         Alert(
-            kind="run_failure",
-            title=f"{run.job_name} failed",
-            message=reason,
-            run_id=run.run_id,
+            kind="run_failure", title=f"{run.job_name} failed", message=reason, run_id=run.run_id,
             details={"job": run.job_name, "sync_log_rows_closed": closed},
         ),
         context.log,
@@ -90,17 +85,15 @@ class FailureRate:
 
 def failure_rate(conn: Connection, since: datetime) -> FailureRate:
     rows, total, failed = conn.execute(
-        select(
-            func.count(), func.coalesce(func.sum(log.c.total_count), 0), func.coalesce(func.sum(log.c.failed_count), 0)
-        ).where(log.c.started_at >= since, log.c.status.in_(("success", "partial", "failed")))
+        select(func.count(), func.coalesce(func.sum(log.c.total_count), 0), func.coalesce(func.sum(log.c.failed_count),
+                                                                                          0))
+        .where(log.c.started_at >= since, log.c.status.in_(("success", "partial", "failed")))
     ).one()
     return FailureRate(rows=int(rows), total=int(total), failed=int(failed))
 
 
 @dg.sensor(
-    name="haier_sync_failure_rate_sensor",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_sync_failure_rate_sensor", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Alerts when more than 5 % of the records synced in the last 24 h failed; clears up after killed runs.",
 )
 def haier_sync_failure_rate_sensor(
@@ -114,13 +107,8 @@ def haier_sync_failure_rate_sensor(
     with catalog.begin() as conn:
         figures = failure_rate(conn, now - RATE_WINDOW)
     above = figures.rate > FAILURE_RATE_THRESHOLD
-    details = {
-        "failure_rate": round(figures.rate, 4),
-        "failed": figures.failed,
-        "total": figures.total,
-        "syncs": figures.rows,
-        "threshold": FAILURE_RATE_THRESHOLD,
-    }
+    details = {"failure_rate": round(figures.rate, 4), "failed": figures.failed, "total": figures.total,
+               "syncs": figures.rows, "threshold": FAILURE_RATE_THRESHOLD}
     if above and not was_above:
         alerts.send(
             Alert(kind="failure_rate", title="sync failure rate above 5 %", message=figures.summary(), details=details),
@@ -129,11 +117,8 @@ def haier_sync_failure_rate_sensor(
     elif was_above and not above:
         alerts.send(
             Alert(
-                kind="failure_rate_recovered",
-                title="sync failure rate back under 5 %",
-                message=figures.summary(),
-                severity="info",
-                details=details,
+                kind="failure_rate_recovered", title="sync failure rate back under 5 %", message=figures.summary(),
+                severity="info", details=details,
             ),
             context.log,
         )

@@ -87,19 +87,14 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
                 "media root.",
 )
 def product_images(
-    context: dg.AssetExecutionContext,
-    config: ProductImagesConfig,
-    catalog: CatalogResource,
-    media: MediaResource,
+    context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
     sync_scope: SyncScope,
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     options = media.images
     store = MediaStore(media.root)
     if options.policy.allow_loopback or options.policy.allow_private:
-        context.log.info(
-            "image URLs on loopback addresses are allowed (the sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)"
-        )
+        context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
     with tracked_sync(catalog, IMAGES_LOCK, context.run_id) as tracker:
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
@@ -109,9 +104,8 @@ def product_images(
             tracker.failed(rejection.describe())
     with catalog.begin() as conn:
         stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
-        latest = list(
-            conn.execute(select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)).scalars()
-        )
+        newest = select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)
+        latest = list(conn.execute(newest).scalars())
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
     return dg.MaterializeResult(
@@ -138,10 +132,7 @@ def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
 
 
 @dg.asset(
-    group_name=MAINTENANCE_GROUP,
-    kinds={"pillow", "sql"},
-    pool=MEDIA_POOL,
-    deps=[product_images],
+    group_name=MAINTENANCE_GROUP, kinds={"pillow", "sql"}, pool=MEDIA_POOL, deps=[product_images],
     description="Images no product references any more: reported, and deleted only when dry_run is false.",
 )
 def media_cleanup(

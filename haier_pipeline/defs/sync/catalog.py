@@ -69,14 +69,8 @@ def table_metadata(conn: Connection, table, started: float, counts: WriteCounts,
     }
 
 
-def ensure_named_rows(
-    catalog: CatalogResource,
-    scope: SyncScope,
-    table,
-    ensure,
-    override: str | None,
-    pick: Callable[[ProductRecord], str],
-) -> dg.MaterializeResult:
+def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure, override: str | None,
+                      pick: Callable[[ProductRecord], str]) -> dg.MaterializeResult:
     """Create the brand or category rows the listing (or the run's override) names; report what was new."""
     started, names = time.monotonic(), {override} if override else set()
     with catalog.begin() as conn:
@@ -90,39 +84,24 @@ def ensure_named_rows(
         return dg.MaterializeResult(metadata=table_metadata(conn, table, started, counts))
 
 
-@dg.asset(
-    group_name=CATALOG_GROUP,
-    kinds={"sql"},
-    deps=[haier_raw_products],
-    description="Brands, created the first time a product names them (or the run's brand).",
-)
+@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+          description="Brands, created the first time a product names them (or the run's brand).")
 def brands(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
-    return ensure_named_rows(
-        catalog, sync_scope, tables.brands, ensure_brands, sync_scope.brand, lambda r: r.brand_name
-    )
+    return ensure_named_rows(catalog, sync_scope, tables.brands, ensure_brands, sync_scope.brand,
+                             lambda r: r.brand_name)
 
 
-@dg.asset(
-    group_name=CATALOG_GROUP,
-    kinds={"sql"},
-    deps=[haier_raw_products],
-    description="Categories from Haier's product groups (or the run's category), created on first sight.",
-)
+@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+          description="Categories from Haier's product groups (or the run's category), created on first sight.")
 def categories(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
-    return ensure_named_rows(
-        catalog, sync_scope, tables.categories, ensure_categories, sync_scope.category, lambda r: r.product_group
-    )
+    return ensure_named_rows(catalog, sync_scope, tables.categories, ensure_categories, sync_scope.category,
+                             lambda r: r.product_group)
 
 
-@dg.asset(
-    group_name=CATALOG_GROUP,
-    kinds={"sql"},
-    deps=[haier_raw_products, haier_raw_prices, brands, categories],
-    description="The shop's products: listing fields and prices from Haier; local products untouched.",
-)
-def products(
-    context: dg.AssetExecutionContext, catalog: CatalogResource, sync_scope: SyncScope
-) -> dg.MaterializeResult:
+@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],
+          description="The shop's products: listing fields and prices from Haier; local products untouched.")
+def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
+             sync_scope: SyncScope) -> dg.MaterializeResult:
     started, now = time.monotonic(), utc_now()
     counts, price_counts, bad_prices = WriteCounts(), WriteCounts(), 0
     listed: set[str] = set()
@@ -131,11 +110,7 @@ def products(
             brand_ids = ensure_brands(conn, sorted({sync_scope.brand or r.brand_name for r in chunk}))
             category_ids = ensure_categories(conn, sorted({sync_scope.category or r.product_group for r in chunk}))
             counts += upsert_products(
-                conn,
-                chunk,
-                brand_ids,
-                category_ids,
-                now,
+                conn, chunk, brand_ids, category_ids, now,
                 brand_override=brand_ids.get(sync_scope.brand) if sync_scope.brand else None,
                 category_override=category_ids.get(sync_scope.category) if sync_scope.category else None,
             )

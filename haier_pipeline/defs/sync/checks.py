@@ -68,22 +68,14 @@ def codes_result(table: Table, catalog: CatalogResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset=haier_raw_products,
-    name="product_codes_unique_and_non_empty",
-    blocking=True,
-    description="Every stored listing payload has a non-blank product code, unique ignoring case and spaces.",
-)
+@dg.asset_check(asset=haier_raw_products, name="product_codes_unique_and_non_empty", blocking=True,
+                description="Every stored listing payload has a non-blank product code, unique ignoring case/spaces.")
 def raw_product_codes_check(catalog: CatalogResource) -> dg.AssetCheckResult:
     return codes_result(tables.haier_raw_products, catalog)
 
 
-@dg.asset_check(
-    asset=products,
-    name="product_codes_unique_and_non_empty",
-    blocking=True,
-    description="Every product (Haier's and local) has a non-blank code, unique ignoring case and spaces.",
-)
+@dg.asset_check(asset=products, name="product_codes_unique_and_non_empty", blocking=True,
+                description="Every product (Haier's and local) has a non-blank code, unique ignoring case and spaces.")
 def product_codes_check(catalog: CatalogResource) -> dg.AssetCheckResult:
     return codes_result(tables.products, catalog)
 
@@ -111,25 +103,17 @@ def price_problems(row: Mapping[Any, Any]) -> list[str]:
     return found
 
 
-@dg.asset_check(
-    asset=products,
-    name="prices_valid",
-    blocking=True,
-    description="Money never negative, rates within 0–1, and invoice_price = supply_price × (1 − "
-    "stock_rebate) − rebate_money to the cent wherever Haier supplied all three.",
-)
+@dg.asset_check(asset=products, name="prices_valid", blocking=True,
+                description="Money never negative, rates within 0–1, and invoice_price = supply_price × (1 − "
+                            "stock_rebate) − rebate_money to the cent wherever Haier supplied all three.")
 def prices_check(catalog: CatalogResource) -> dg.AssetCheckResult:
     columns = [tables.products.c[name] for name in ("product_code", "stock_rebate", *MONEY_COLUMNS)]
     rows, formula_checked, problems = 0, 0, []
     with catalog.begin() as conn:
         for row in conn.execute(select(*columns)).mappings():
             rows += 1
-            formula_checked += None not in (
-                row["supply_price"],
-                row["stock_rebate"],
-                row["rebate_money"],
-                row["invoice_price"],
-            )
+            formula_checked += None not in (row["supply_price"], row["stock_rebate"], row["rebate_money"],
+                                            row["invoice_price"])
             problems.extend(price_problems(row))
     return dg.AssetCheckResult(
         passed=not problems,
@@ -150,17 +134,12 @@ def stock_problem(code: str, where: str, stock: Any) -> str | None:
     return None
 
 
-@dg.asset_check(
-    asset=product_stock,
-    name="stock_non_negative_integers",
-    blocking=True,
-    description="Every county's stock (product_stock) and the mirrored products.stock is an integer ≥ 0.",
-)
+@dg.asset_check(asset=product_stock, name="stock_non_negative_integers", blocking=True,
+                description="Every county's stock (product_stock) and the mirrored products.stock is an integer ≥ 0.")
 def stock_check(catalog: CatalogResource) -> dg.AssetCheckResult:
     problems, rows = [], 0
-    stock_rows = select(
-        tables.product_stock.c.product_code, tables.product_stock.c.county_code, tables.product_stock.c.stock
-    )
+    stock_rows = select(tables.product_stock.c.product_code, tables.product_stock.c.county_code,
+                        tables.product_stock.c.stock)
     mirrored = select(tables.products.c.product_code, tables.products.c.stock)
     with catalog.begin() as conn:
         for code, county, stock in conn.execute(stock_rows):

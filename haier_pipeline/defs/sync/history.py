@@ -35,9 +35,8 @@ MOVES_SHOWN = 10
 class PriceHistoryConfig(dg.Config):
     """Run config of ``product_price_history``."""
 
-    rebuild: bool = Field(
-        default=False, description="Delete the history and derive it again from every raw price answer."
-    )
+    rebuild: bool = Field(default=False,
+                          description="Delete the history and derive it again from every raw price answer.")
 
 
 def _money(value: Decimal | None) -> str:
@@ -70,7 +69,7 @@ def moves_markdown(moves: list[PriceMove], limit: int = MOVES_SHOWN) -> dg.Metad
     kinds={"sql"},
     deps=[haier_raw_prices],
     description="Every change of supply price, invoice price, rate, rebate or procurability per product "
-    "(valid_from / valid_to; the current row is open-ended), derived from haier_raw_prices.",
+                "(valid_from / valid_to; the current row is open-ended), derived from haier_raw_prices.",
 )
 def product_price_history(
     context: dg.AssetExecutionContext, config: PriceHistoryConfig, catalog: CatalogResource
@@ -81,9 +80,8 @@ def product_price_history(
         counts = rebuild_price_history(conn) if config.rebuild else extend_price_history(conn)
         moves = price_moves_since(conn, now - timedelta(days=REPORT_DAYS))
         total = conn.execute(select(func.count()).select_from(tables.product_price_history)).scalar_one()
-        products = conn.execute(
-            select(func.count()).select_from(tables.product_price_history).where(h.valid_to.is_(None))
-        ).scalar_one()
+        products = conn.execute(select(func.count()).select_from(tables.product_price_history)
+                                .where(h.valid_to.is_(None))).scalar_one()
     if counts.unparseable:
         context.log.warning(f"{counts.unparseable} stored raw price answer(s) could not be parsed and were skipped")
     return dg.MaterializeResult(
@@ -105,11 +103,8 @@ def product_price_history(
     )
 
 
-@dg.asset_check(
-    asset=product_price_history,
-    name="one_open_row_per_product",
-    description="Each product has exactly one open-ended row, and no row ends before it starts.",
-)
+@dg.asset_check(asset=product_price_history, name="one_open_row_per_product",
+                description="Each product has exactly one open-ended row, and no row ends before it starts.")
 def one_open_row_per_product(catalog: CatalogResource) -> dg.AssetCheckResult:
     with catalog.begin() as conn:
         problems = history_problems(conn)

@@ -51,9 +51,8 @@ def products_since(conn: Connection, last_id: int, counties: Sequence[str]) -> l
     """Haier products with ``id > last_id``, oldest first, each marked with what it lacks."""
     p = tables.products.c
     rows = conn.execute(
-        select(
-            p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images, p.detail_images
-        )
+        select(p.id, p.product_code, p.is_sales, p.product_image_url, p.product_page_urls, p.main_images,
+               p.detail_images)
         .where(p.id > last_id, p.source == "haier")
         .order_by(p.id)
     ).all()
@@ -87,9 +86,7 @@ def scope_config(codes: Sequence[str]) -> dict[str, dict]:
 
 
 @dg.sensor(
-    name="haier_new_products_sensor",
-    job=haier_new_products_sync,
-    minimum_interval_seconds=120,
+    name="haier_new_products_sensor", job=haier_new_products_sync, minimum_interval_seconds=120,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches stock and image syncs for products that appeared since the last tick (cursor: products.id).",
 )
@@ -112,13 +109,11 @@ def haier_new_products_sensor(
         )
     requests = [
         dg.RunRequest(
-            run_key=f"new-products:{last_id}-{newest}:{index}",
-            run_config=scope_config(batch),
+            run_key=f"new-products:{last_id}-{newest}:{index}", run_config=scope_config(batch),
             tags={TRIGGER_TAG: "new_products", "haier/new_product_count": str(len(batch))},
         )
         for index, batch in enumerate(chunked(wanted, CODES_PER_RUN))
     ]
-    context.log.info(
-        f"{len(wanted)} of {len(found)} new product(s) need stock or images: {len(requests)} run(s) requested"
-    )
+    context.log.info(f"{len(wanted)} of {len(found)} new product(s) need stock or images: "
+                     f"{len(requests)} run(s) requested")
     return dg.SensorResult(run_requests=requests, cursor=str(newest))
