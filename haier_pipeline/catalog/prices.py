@@ -21,7 +21,7 @@ from haier_pipeline.haier_api.records import PriceRecord
 from .bulk import chunked, differs, fetch_by_keys, last_by_key, update_rows
 from .counts import WriteCounts
 from .tables import products
-from .types import MONEY, RATE
+from .types import MONEY
 
 PRICE_COLUMNS = ("supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales", "price")
 _UPDATED = (*PRICE_COLUMNS, "updated_at", "last_sync_at")
@@ -48,7 +48,7 @@ def price_values(record: PriceRecord, current: Any) -> dict[str, Any]:
     return {
         "supply_price": supply,
         "invoice_price": MONEY.quantize(record.invoice_price),
-        "stock_rebate": RATE.quantize(record.stock_rebate),
+        "stock_rebate": MONEY.quantize(record.stock_rebate),
         "rebate_type": record.rebate_type,
         "rebate_money": MONEY.quantize(record.rebate_money),
         "is_sales": record.is_sales,
