@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 from . import endpoints, fields
 from .errors import HaierApplicationError
 from .fields import BadField
-from .records import BalanceRecord, ParseResult, PriceRecord, ProductRecord, RecordError, StockRecord
+from .records import (
+    BalanceRecord,
+    ParseResult,
+    PriceRecord,
+    ProductRecord,
+    RecordError,
+    StockRecord,
+)
 
 T = TypeVar("T")
 
