@@ -20,7 +20,6 @@ from sqlalchemy import Table, func, select
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.haier_api.pricing import (
-    CENT,
     amount_invoice,
     rate_invoice,
     reproduces,
@@ -121,7 +120,7 @@ def formula_mismatch(row: Mapping[str, Any]) -> str | None:
     if reproduces(invoice, exact):
         return None
     shown = f"{supply} × (1 − {discount})" if kind == "rate" else f"{supply} − {discount}"
-    return f"{code}: invoice_price {invoice} ≠ {shown} − {rebate} = {exact.quantize(CENT)} ({kind})"
+    return f"{code}: invoice_price {invoice} ≠ {shown} − {rebate} = {exact} ({kind})"
 
 
 def share_exceeds(count: int, total: int, limit: Decimal = REJECTED_SHARE_LIMIT) -> bool:
