@@ -11,10 +11,11 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from sqlalchemy import update
-
-import dagster as dg
+from support.catalog_db import catalog_url_for_tests, wants_postgres
+from support.catalog_records import T0, price, product, stock
 
 from haier_pipeline.assets.checks import (
     code_problems,
@@ -27,10 +28,9 @@ from haier_pipeline.assets.checks import (
     stock_check,
     supply_price_coverage_check,
 )
-from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
-from haier_pipeline.haier_api.pricing import rate_invoice, rebate_kind, reproduces
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
+from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.catalog.writes import (
     apply_prices,
     ensure_brands,
@@ -39,9 +39,8 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
+from haier_pipeline.haier_api.pricing import rate_invoice, rebate_kind, reproduces
 from haier_pipeline.resources import CatalogResource, MediaResource
-from support.catalog_db import catalog_url_for_tests, wants_postgres
-from support.catalog_records import T0, price, product, stock
 
 P = tables.products
 
@@ -95,7 +94,7 @@ def test_invoice_formula_accepts_half_up_or_half_even_to_the_cent(supply, rate, 
     ],
 )
 def test_the_discount_kind_is_the_formula_that_reproduces_the_invoice(supply, invoice, discount, rebate, kind):
-    value = lambda text: None if text is None else Decimal(text)  # noqa: E731
+    value = lambda text: None if text is None else Decimal(text)
     assert rebate_kind(value(supply), value(invoice), value(discount), value(rebate)) == kind
 
 
