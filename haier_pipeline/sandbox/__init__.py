@@ -16,8 +16,10 @@ from .images import ImageTruth
 from .options import FaultProfile, SandboxOptions, credentials_from_env
 from .running import RunningSandbox, SandboxProcess, run_sandbox, start_sandbox_process
 from .stats import SandboxStats
+from .styles import AnswerStyle
 
 __all__ = [
+    "AnswerStyle",
     "BUSINESS_PATHS",
     "PATH_OF",
     "Catalogue",

@@ -18,7 +18,16 @@ from typing import Any
 
 from . import validation
 from .catalogue import Catalogue
-from .endpoints import BALANCE, BUSINESS_PATHS, LOGISTICS, PRICES, PRODUCTS, STOCK, TOKEN_PATHS, is_enveloped
+from .endpoints import (
+    BALANCE,
+    BUSINESS_PATHS,
+    LOGISTICS,
+    PRICES,
+    PRODUCTS,
+    STOCK,
+    TOKEN_PATHS,
+    is_enveloped,
+)
 from .faults import FaultDecision, FaultInjector, TokenBucket, retry_after
 from .jsonio import dumps, loads
 from .options import FaultProfile, SandboxOptions
@@ -73,7 +82,8 @@ class SandboxApp:
         self.bucket = TokenBucket(options.rate_limit)
         self.faults = FaultInjector(options.faults)
         self._lock = threading.Lock()
-        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes)
+        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes,
+                                    options.style)
         self._warm(self._catalogue)
 
     @property

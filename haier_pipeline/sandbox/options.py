@@ -15,6 +15,7 @@ from typing import Any, Literal
 from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
+from .styles import AnswerStyle
 
 TokenPath = Literal["auth", "token", "both"]
 TokenShape = Literal["standard", "token", "data"]
@@ -91,6 +92,7 @@ class SandboxOptions:
     token_path: TokenPath = "both"
     token_shape: TokenShape = "standard"
     envelope: EnvelopeMode = "mixed"
+    style: AnswerStyle = field(default_factory=AnswerStyle)  # numbers as numbers/strings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
     host: str = "127.0.0.1"
     port: int = 0
