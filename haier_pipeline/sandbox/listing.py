@@ -44,7 +44,7 @@ def _malformed(seed: int, generation: int, number: int, kind: str, image_base: s
     elif kind == "page_urls_not_list":
         record["productLageUrls"] = ",".join(record["productLageUrls"]) or record["productImageUrl"]
     elif kind == "is_sales_word":
-        record["isSales"] = int(record["isSales"])
+        record["isSales"] = "是"
     else:
         return None
     return record
