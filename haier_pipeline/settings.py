@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from haier_pipeline.constants import DEFAULT_COUNTY_CODES, DEFAULT_SUPPLIER_CODE
+
 COUNTY_CODE = re.compile(r"^\d{6}$")
-DEFAULT_COUNTY_CODES = ("110101",)
-DEFAULT_SUPPLIER_CODE = "1001"
 
 
 class SettingsError(ValueError):
@@ -58,6 +58,13 @@ class Settings:
     def uses_sandbox(self) -> bool:
         """True when no real gateway is configured and the built-in sandbox is the target."""
         return self.base_url is None
+
+    def secrets(self) -> frozenset[str]:
+        """Every secret value set (credentials, the database password, the webhook URL), for refusing echoes."""
+        db_password = make_url(self.catalog_db_url).password
+        values = (self.client_secret, self.password, self.seller_password, self.customer_password,
+                  str(db_password) if db_password else None, self.alert_webhook_url)
+        return frozenset(value for value in values if value)
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -164,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     media_root = Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve()
     if media_root.exists() and not media_root.is_dir():
         raise SettingsError("HAIER_MEDIA_ROOT: exists and is not a folder")
+    _require_sandbox_consent(env, base_url)
     password = _text(env, "HAIER_PASSWORD")
     return Settings(
         base_url=base_url,
@@ -191,6 +199,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
     )
+
+
+def _require_sandbox_consent(env: Mapping[str, str], base_url: str | None) -> None:
+    """The built-in sandbox writes demo data: with a real catalogue or media folder configured, only when asked.
+
+    An environment that lost ``HAIER_BASE_URL`` but kept ``HAIER_CATALOG_DB_URL`` would otherwise
+    sync ~500 demo products into the real catalogue.
+    """
+    asked = _flag(env, "HAIER_SANDBOX")
+    if base_url is not None:
+        if asked:
+            raise SettingsError("HAIER_SANDBOX: set together with HAIER_BASE_URL; unset one of them")
+        return
+    configured = [name for name in ("HAIER_CATALOG_DB_URL", "HAIER_MEDIA_ROOT") if _text(env, name)]
+    if configured and not asked:
+        raise SettingsError(
+            f"HAIER_BASE_URL: unset while {' and '.join(configured)} "
+            f"{'is' if len(configured) == 1 else 'are'} set; the built-in sandbox would write demo data "
+            "there. Set HAIER_BASE_URL, or HAIER_SANDBOX=1 to run the sandbox into them on purpose"
+        )
 
 
 def _database_url(value: str) -> str:

@@ -17,10 +17,9 @@ from sqlalchemy import update
 from support.catalog_db import catalog_url_for_tests, wants_postgres
 from support.catalog_records import T0, price, product, stock
 
-from haier_pipeline.assets.checks import (
+from haier_pipeline.defs.sync.checks import (
     code_problems,
     formula_mismatch,
-    image_files_check,
     impossible_prices,
     prices_check,
     product_codes_check,
@@ -40,6 +39,7 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.haier_api.pricing import rate_invoice, rebate_kind, reproduces
+from haier_pipeline.defs.media.checks import image_files_check
 from haier_pipeline.resources import CatalogResource, MediaResource
 
 P = tables.products

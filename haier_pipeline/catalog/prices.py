@@ -57,7 +57,8 @@ def price_values(record: PriceRecord, current: Any) -> dict[str, Any]:
         "rebate_type": record.rebate_type,
         "price_reason": record.reason or None,
         "rebate_money": rebate,
-        "is_sales": record.is_sales if record.is_sales is not None else current.is_sales,  # a refused flag changes nothing
+        # A refused flag changes nothing.
+        "is_sales": record.is_sales if record.is_sales is not None else current.is_sales,
         "price": sale_price(current.price, current.market_price, supply),
     }
 
@@ -69,7 +70,8 @@ def apply_prices(conn: Connection, records: Sequence[PriceRecord], now: datetime
         latest = last_by_key(chunk, lambda record: record.product_code)
         failed = sum(1 for code in latest if not code)
         latest = {code: record for code, record in latest.items() if code}
-        current = fetch_by_keys(conn, products, "product_code", latest, ("id", "source", "market_price", *PRICE_COLUMNS))
+        current = fetch_by_keys(conn, products, "product_code", latest, ("id", "source", "market_price",
+                                                                         *PRICE_COLUMNS))
         updates, unchanged, skipped = [], 0, 0
         for code, record in latest.items():
             old = current.get(code)

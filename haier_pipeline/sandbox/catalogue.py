@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from haier_pipeline.haier_api.jsonio import dump_bytes
+
 from ..haier_api.records import BalanceRecord, PriceRecord, ProductRecord, StockRecord
 from .generations import GenerationState, generation_state
 from .images import IMAGE_PATH, ImageTruth, ServedImage, image_truth, serve_image
-from .jsonio import dumps
 from .listing import Listing, build_listing
 from .orders import (
     STEPS,
@@ -92,7 +93,7 @@ class Catalogue:
 
     def listing_json(self) -> bytes:
         """The full listing serialised once (about 300 bytes a record)."""
-        return self._once("listing_json", lambda: dumps(self.listing().records))
+        return self._once("listing_json", lambda: dump_bytes(self.listing().records))
 
     def warm(self) -> None:
         """Build and serialise the full listing now (servers call this in the background at start)."""

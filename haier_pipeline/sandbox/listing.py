@@ -2,8 +2,9 @@
 
 About 1 % of entries repeat a product already listed (an exact copy) and about 0.5 % are malformed:
 no ``productCode``, a code that is not a string, ``productLageUrls`` that is not a list, ``isSales``
-as a word (``"是"``: no flag in any encoding), or ``null`` instead of an object. Malformed entries are extra records made from products
-outside the catalogue's universe, so they never shadow a valid product.
+as a word (``"是"``: no flag in any encoding), or ``null`` instead of an object. Malformed entries
+are extra records made from products outside the catalogue's universe, so they never shadow a valid
+product.
 """
 
 from __future__ import annotations

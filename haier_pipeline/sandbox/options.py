@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
 from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
@@ -92,7 +93,7 @@ class SandboxOptions:
     token_path: TokenPath = "both"
     token_shape: TokenShape = "standard"
     envelope: EnvelopeMode = "mixed"
-    style: AnswerStyle = field(default_factory=AnswerStyle)  # numbers as numbers/strings, discount kind, flags, rounding
+    style: AnswerStyle = field(default_factory=AnswerStyle)  # number encodings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
     host: str = "127.0.0.1"
     port: int = 0
@@ -100,7 +101,7 @@ class SandboxOptions:
     client_secret: str = field(default_factory=_secret, repr=False)
     customer_code: str = "8800633175"
     send_to_code: str = "8800633176"
-    supplier_code: str = "1001"
+    supplier_code: str = DEFAULT_SUPPLIER_CODE
     password: str = field(default_factory=_secret, repr=False)
     seller_password: str = field(default_factory=_secret, repr=False)
     customer_password: str = field(default_factory=_secret, repr=False)

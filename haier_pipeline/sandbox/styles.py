@@ -83,9 +83,12 @@ class AnswerStyle:
             return record
         return {**record, "isSales": self.flag(record["isSales"])}
 
+    def _money_fields(self, record: dict[str, Any], key: str) -> dict[str, Any]:
+        return {name: self.money(value, key, name) if name in _MONEY_FIELDS else value
+                for name, value in record.items()}
+
     def price(self, record: dict[str, Any]) -> dict[str, Any]:
-        key = str(record.get("productCode"))
-        styled = {name: self.money(value, key, name) if name in _MONEY_FIELDS else value for name, value in record.items()}
+        styled = self._money_fields(record, str(record.get("productCode")))
         if "isSales" in styled:
             styled["isSales"] = self.flag(styled["isSales"])
         return styled
@@ -101,5 +104,4 @@ class AnswerStyle:
         return styled
 
     def balance(self, record: dict[str, Any]) -> dict[str, Any]:
-        key = str(record.get("payerAccountCode"))
-        return {name: self.money(value, key, name) if name in _MONEY_FIELDS else value for name, value in record.items()}
+        return self._money_fields(record, str(record.get("payerAccountCode")))

@@ -48,9 +48,9 @@ def _matches(invoice: Decimal, exact: Decimal) -> bool:
     return invoice == exact or any(invoice == exact.quantize(CENT, rounding) for rounding in (ROUND_HALF_UP, ROUND_HALF_EVEN))
 
 
-def _kind(supply: Decimal | None, invoice: Decimal | None, discount: Decimal, rebate: Decimal | None) -> str:
+def _kind(supply: Decimal | None, invoice: Decimal | None, discount: Decimal | None, rebate: Decimal | None) -> str:
     """The rule of ``haier_api.pricing.rebate_kind`` as it stood when this revision was written."""
-    if supply is None or invoice is None:
+    if supply is None or invoice is None or discount is None:
         return "unknown"
     rebate = rebate or Decimal(0)
     if 0 <= discount <= 1 and _matches(invoice, supply * (1 - discount) - rebate):
