@@ -13,7 +13,7 @@ from support.pipeline import (
     pipeline_env,
 )
 
-from haier_pipeline.assets.checks import prices_check, supply_price_coverage_check
+from haier_pipeline.defs.sync.checks import prices_check, supply_price_coverage_check
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import (
