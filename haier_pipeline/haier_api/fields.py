@@ -135,11 +135,7 @@ def url_list(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def decimal(
-    raw: Mapping[str, Any],
-    key: str,
-    *,
-    required: bool = False,
-    minimum: Decimal | None = None,
+    raw: Mapping[str, Any], key: str, *, required: bool = False, minimum: Decimal | None = None,
     maximum: Decimal | None = None,
 ) -> Decimal | None:
     """A BigDecimal field (JSON number or numeric string) as an exact ``Decimal``; missing/null gives None."""

@@ -111,14 +111,10 @@ def parse_product(raw: Any, index: int = 0) -> ProductRecord:
 
 def _product(raw: Mapping[str, Any]) -> ProductRecord:
     return ProductRecord(
-        product_code=fields.code(raw, "productCode"),
-        product_model=fields.text(raw, "productModel"),
-        product_group=fields.text(raw, "productGroupNamd"),
-        brand_name=fields.text(raw, "productBrandName"),
-        image_url=fields.url(raw, "productImageUrl"),
-        page_urls=fields.url_list(raw, "productLageUrls"),
-        is_sales=fields.flag(raw, "isSales"),
-        no_sales_reason=fields.text(raw, "noSalesReason"),
+        product_code=fields.code(raw, "productCode"), product_model=fields.text(raw, "productModel"),
+        product_group=fields.text(raw, "productGroupNamd"), brand_name=fields.text(raw, "productBrandName"),
+        image_url=fields.url(raw, "productImageUrl"), page_urls=fields.url_list(raw, "productLageUrls"),
+        is_sales=fields.flag(raw, "isSales"), no_sales_reason=fields.text(raw, "noSalesReason"),
     )
 
 
@@ -214,10 +210,8 @@ def _balance(raw: Mapping[str, Any]) -> BalanceRecord:
     assert balance is not None
     return BalanceRecord(
         sale_group_code=fields.text(raw, "saleGroupCode", max_length=fields.MAX_CODE_LENGTH),
-        sale_group_name=fields.text(raw, "saleGroupName"),
-        payer_account_code=fields.code(raw, "payerAccountCode"),
-        payer_account_name=fields.text(raw, "payerAccountName"),
-        balance=balance,
+        sale_group_name=fields.text(raw, "saleGroupName"), payer_account_code=fields.code(raw, "payerAccountCode"),
+        payer_account_name=fields.text(raw, "payerAccountName"), balance=balance,
     )
 
 

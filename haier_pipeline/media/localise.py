@@ -82,14 +82,8 @@ RETRIED_ONCE = frozenset({NOT_AN_IMAGE, TRUNCATED})  # fetched once more in the 
 
 
 def localise_images(
-    catalog: Catalog,
-    store: MediaStore,
-    options: ImageOptions,
-    *,
-    product_codes: Sequence[str] | None = None,
-    recheck: bool = False,
-    now: datetime | None = None,
-    fetcher: ImageFetcher | None = None,
+    catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
+    recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
     chunk_size: int = PRODUCTS_PER_CHUNK,
 ) -> LocaliseReport:
     """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""

@@ -18,18 +18,6 @@ from .running import RunningSandbox, SandboxProcess, run_sandbox, start_sandbox_
 from .stats import SandboxStats
 from .styles import AnswerStyle
 
-__all__ = [
-    "AnswerStyle",
-    "BUSINESS_PATHS",
-    "PATH_OF",
-    "Catalogue",
-    "FaultProfile",
-    "ImageTruth",
-    "RunningSandbox",
-    "SandboxOptions",
-    "SandboxProcess",
-    "SandboxStats",
-    "credentials_from_env",
-    "run_sandbox",
-    "start_sandbox_process",
-]
+__all__ = ["AnswerStyle", "BUSINESS_PATHS", "PATH_OF", "Catalogue", "FaultProfile", "ImageTruth", "RunningSandbox",
+           "SandboxOptions", "SandboxProcess", "SandboxStats", "credentials_from_env", "run_sandbox",
+           "start_sandbox_process"]
