@@ -30,10 +30,12 @@ import dagster as dg
 from haier_pipeline.constants import SYNC_KIND_TAG, TIMEZONE, TRIGGER_TAG
 
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
-FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history")
-PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_products", "haier_raw_prices", "products")
+# "shop" publishes into a Django shop at the end of every sync (a no-op while HAIER_SHOP_DB_URL is unset).
+FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history", "shop")
+PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_products", "haier_raw_prices", "products", "shop_products")
                         | dg.AssetSelection.groups("history"))
-STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "haier_raw_stock", "product_stock")
+STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "haier_raw_stock", "product_stock",
+                                                "shop_products")
 FULL_SYNC_AT = time(2, 0)
 FULL_SYNC_SCHEDULE = "haier_full_sync_daily"
 WAITING_OR_RUNNING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -46,9 +48,7 @@ def _job(name: str, selection: dg.AssetSelection, kind: str, description: str) -
 
 
 haier_full_sync = _job(
-    "haier_full_sync",
-    FULL_SYNC_SELECTION,
-    "full",
+    "haier_full_sync", FULL_SYNC_SELECTION, "full",
     "Products, prices, stock, images and catalog tables: `sync_haier_products --sync-prices --sync-stock`.",
 )
 haier_price_sync = _job(
