@@ -41,7 +41,7 @@ def url(tmp_path, request):
 def test_empty_database_upgrades_to_head_with_every_table(url):
     engine = prepare_database(url)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == head_revisions() == {"0001"}
+    assert current_revisions(engine) == head_revisions() and len(head_revisions()) == 1
 
 
 def test_prepare_database_is_cached_and_a_database_at_head_runs_no_ddl(url):
@@ -82,7 +82,7 @@ def test_downgrade_to_base_and_upgrade_again(url):
     assert current_revisions(engine) == set()
     upgrade_database(engine)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == {"0001"}
+    assert current_revisions(engine) == head_revisions()
 
 
 SECOND_REVISION = '''
@@ -90,8 +90,8 @@ SECOND_REVISION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "test_shelf_note"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -113,7 +113,8 @@ def downgrade():
 def migrations_with_second_revision(tmp_path: Path) -> Path:
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0002_test_shelf_note.py").write_text(SECOND_REVISION)
+    (head,) = head_revisions()  # the test revision follows whatever the project's head is
+    (copy / "versions" / "9999_test_shelf_note.py").write_text(SECOND_REVISION.replace("{head}", head))
     return copy
 
 
@@ -128,7 +129,8 @@ def _product_snapshot(engine):
 def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_second_revision):
     engine = create_catalog_engine(url)
     try:
-        upgrade_database(engine, "0001", script_location=migrations_with_second_revision)
+        (head,) = head_revisions()
+        upgrade_database(engine, head, script_location=migrations_with_second_revision)
         records = [product("GA0000001"), product("GA0000002", brand_name="卡萨帝")]
         with engine.begin() as conn:
             brand_ids = ensure_brands(conn, [r.brand_name for r in records])
@@ -138,7 +140,7 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
         before = _product_snapshot(engine)
 
         upgrade_database(engine, script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {"0002"}
+        assert current_revisions(engine) == {"test_shelf_note"}
         assert "shelf_note" in {c["name"] for c in inspect(engine).get_columns("products")}
         rows, raw = _product_snapshot(engine)
         assert [{k: v for k, v in row.items() if k != "shelf_note"} for row in rows] == before[0]
@@ -149,8 +151,8 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
                 with conn.begin_nested():
                     conn.execute(tables.products.insert().values(product_code="GA0000001", name="dup", source="haier"))
 
-        downgrade_database(engine, "0001", script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {"0001"}
+        downgrade_database(engine, head, script_location=migrations_with_second_revision)
+        assert current_revisions(engine) == {head}
         assert "shelf_note" not in {c["name"] for c in inspect(engine).get_columns("products")}
         assert "shelf_events" not in inspect(engine).get_table_names()
         assert _product_snapshot(engine) == before

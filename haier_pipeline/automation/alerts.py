@@ -27,7 +27,7 @@ SOURCE = "haier_pipeline"
 class Alert:
     """One thing an operator should know about: what happened, how bad, and the figures behind it."""
 
-    kind: str  # "run_failure", "failure_rate", "failure_rate_recovered"
+    kind: str  # "run_failure", "failure_rate(_recovered)", "slow_api_call", "disk_space_low", "api_down", "api_recovered"
     title: str
     message: str
     severity: str = "error"  # "error" | "warning" | "info"
@@ -90,11 +90,18 @@ class WebhookNotifier:
 
 
 def configured_notifiers(logger: logging.Logger | Any) -> list[Notifier]:
-    """The log line always; the webhook when ``HAIER_ALERT_WEBHOOK_URL`` is set (read at call time)."""
+    """The log line always; the webhook when ``HAIER_ALERT_WEBHOOK_URL`` is set; Slack when
+    ``HAIER_SLACK_CHANNEL`` is (all read at call time)."""
+    from haier_pipeline.health.channels import slack_notifier
+    from haier_pipeline.health.settings import load_health_settings
+
     notifiers: list[Notifier] = [LogNotifier(logger)]
     url = load_settings().alert_webhook_url
     if url:
         notifiers.append(WebhookNotifier(url))
+    slack = slack_notifier(load_health_settings())
+    if slack is not None:
+        notifiers.append(slack)
     return notifiers
 
 

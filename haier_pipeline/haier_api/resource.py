@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any, Optional
 
 import dagster as dg
@@ -104,6 +105,14 @@ class HaierApiResource(dg.ConfigurableResource):
     def get_client(self) -> HaierClient:
         """The run's client (created, and the sandbox started, on first use)."""
         return self._start(None)
+
+    def get_probe_client(self, timeout: float) -> HaierClient:
+        """A client that tries each call once within ``timeout`` seconds (health checks must not hang)."""
+        with self._lock:
+            if self._client is None:
+                config = replace(self._config(None), max_attempts=1, timeout=timeout, deadline=timeout)
+                self._client = HaierClient(config)
+            return self._client
 
     def close(self) -> None:
         """Close the client and stop the sandbox, if this resource started one."""

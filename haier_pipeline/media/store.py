@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from haier_pipeline.health.disk import ensure_free_space
+
 from .validate import EXTENSIONS
 
 IMAGES_DIR = "images"
@@ -35,8 +37,14 @@ class UnsafePath(ValueError):
 class MediaStore:
     """Reads and writes image files under one media root."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, min_free_bytes: int = 0) -> None:
         self.root = Path(root).resolve()
+        self.min_free_bytes = min_free_bytes  # HAIER_MEDIA_MIN_FREE_BYTES: writes that would go under it are refused
+
+    def ensure_room(self, about_to_write: int) -> None:
+        """Raise :class:`~haier_pipeline.health.disk.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
+        if self.min_free_bytes:
+            ensure_free_space(self.root, self.min_free_bytes, about_to_write)
 
     def new_relative_path(self, extension: str, now: datetime) -> str:
         if extension not in EXTENSIONS:
@@ -61,6 +69,7 @@ class MediaStore:
 
         With ``sync_dir=False`` the caller must call :meth:`sync_dirs` before recording the path.
         """
+        self.ensure_room(len(data))
         while True:
             relative = self.new_relative_path(extension, now)
             final = self.root / relative
