@@ -21,6 +21,8 @@ from haier_pipeline.automation.jobs import SYNC_JOBS
 from haier_pipeline.automation.schedules import SCHEDULES
 from haier_pipeline.automation.sensors import SENSORS
 from haier_pipeline.haier_api import HaierApiResource
+from haier_pipeline.health.definitions import HEALTH_ASSETS, HEALTH_CHECKS, HEALTH_JOBS, HEALTH_SCHEDULES, health_sensors
+from haier_pipeline.health.settings import load_health_settings
 from haier_pipeline.haier_api.config import SETTING_NAMES
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from haier_pipeline.settings import Settings, load_settings
@@ -56,13 +58,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The project's definitions for ``settings`` (default: read from the environment now)."""
     settings = settings or load_settings()
+    health = load_health_settings()  # a bad HAIER_* health setting stops start-up here, by name
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS, *HISTORY_ASSETS,
-                *LOGISTICS_ASSETS, *BALANCE_ASSETS],
-        jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS],
-        schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES],
-        asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
-        sensors=[*SENSORS, *LOGISTICS_SENSORS],
+                *LOGISTICS_ASSETS, *BALANCE_ASSETS, *HEALTH_ASSETS],
+        jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS, *HEALTH_JOBS],
+        schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES, *HEALTH_SCHEDULES],
+        asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold),
+                      *HEALTH_CHECKS],
+        sensors=[*SENSORS, *LOGISTICS_SENSORS, *health_sensors(health)],
         resources=build_resources(settings),
         # Ad-hoc materialisations from the UI run in-process too: steps wait on one rate-limited API,
         # and a process per step costs seconds each on a small machine.

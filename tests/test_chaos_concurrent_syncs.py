@@ -59,7 +59,7 @@ def test_a_sync_started_while_another_lists_is_refused_naming_it_and_leaves_it_a
         assert_catalogue_matches(catalog_url, sandbox.catalogue, COUNTIES)
         statuses = {row["sync_type"]: row["status"] for row in log_rows(catalog_url) if row["run_id"] == first.run_id}
         assert statuses == {"products": "partial", "prices": "success", "stock": "success",
-                            "manual": statuses["manual"]} and statuses["manual"] in ("success", "partial")
+                            "images": statuses["images"]} and statuses["images"] in ("success", "partial")
     release_database(catalog_url)
 
 

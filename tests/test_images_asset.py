@@ -57,7 +57,7 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     assert check.passed
     with catalog_engine.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("manual", "partial", 5, 3, 2)
+    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("images", "partial", 5, 3, 2)
     assert "images: " in log.message and "/bad.jpg" in log.message and log.run_id == result.run_id
 
     again = dg.materialize([product_images], resources=resources(catalog_engine, root),

@@ -106,7 +106,7 @@ def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones
         assert f"- {reason}: {count}" in meta["rejected_by_reason"]
     with loaded_catalog.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.failed_count, log.success_count) == ("manual", "partial", len(broken), len(good))
+    assert (log.sync_type, log.status, log.failed_count, log.success_count) == ("images", "partial", len(broken), len(good))
     for url, t in broken.items():
         named = f"images: {display_url(url)}: {REASON_OF_KIND[t.kind]} ("
         assert named in log.message and named in meta["rejections"], named

@@ -2,8 +2,9 @@
 
 ``product_images`` hangs off the ``products`` table: it reads each Haier product's image
 URLs, stores the images under the media root and fills ``products.main_images`` /
-``detail_images``. Rejected images are counted and named (metadata and a ``manual`` sync-log
-row whose failures start with ``images:``); they never fail the run. ``media_cleanup`` reports
+``detail_images``. Rejected images are counted and named (metadata and an ``images`` sync-log
+row whose failures start with ``images:``); they never fail the run. A media volume under
+``HAIER_MEDIA_MIN_FREE_BYTES`` does: the step stops before writing, alerts, and logs why. ``media_cleanup`` reports
 images no product references any more and deletes them only when ``dry_run`` is false.
 Image limits come from the ``HAIER_IMAGE_*`` settings, read when the step starts.
 """
@@ -15,6 +16,8 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from haier_pipeline.catalog.tables import media_images
+from haier_pipeline.health.disk_alert import stop_when_disk_low
+from haier_pipeline.health.settings import load_health_settings
 from haier_pipeline.media.cleanup import CleanupPlan, apply_cleanup, plan_cleanup, referenced_paths
 from haier_pipeline.media.localise import LocaliseReport, localise_images
 from haier_pipeline.media.options import ImageOptions
@@ -101,10 +104,11 @@ def product_images(
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     options = ImageOptions.from_settings(load_settings())
-    store = MediaStore(media.root)
+    store = MediaStore(media.root, min_free_bytes=load_health_settings().media_min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (the sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with tracked_sync(catalog, "manual", context.run_id) as tracker:
+    with tracked_sync(catalog, "images", context.run_id) as tracker, stop_when_disk_low(context):
+        store.ensure_room(0)
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.product_codes or None, recheck=config.recheck
         )

@@ -4,7 +4,7 @@ Two kinds, both refusing to outlive a ``kill -9`` (a lock row someone must delet
 syncs forever after one crash):
 
 - :func:`sync_lock` — one sync of each kind (a ``haier_sync_log.sync_type``: ``products``,
-  ``prices``, ``stock``, ``manual``, …) at a time per catalogue. A second one is refused with
+  ``prices``, ``stock``, ``images``, …) at a time per catalogue. A second one is refused with
   :class:`SyncBusy`, whose message names the run holding the lock.
 - :func:`run_lock` / :func:`runs_alive` — a run holds its own (shared) lock from start to end,
   so "is run X still alive?" has an exact answer that no Dagster instance can give after a
