@@ -80,7 +80,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
         "bytes_written": report.bytes_written,
         "duration_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         "images_per_second": dg.MetadataValue.float(round(report.fetched / seconds, 2)),
-        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 3)),
+        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 6)),
         "loopback_hosts_allowed": options.policy.allow_loopback,
         "private_hosts_allowed": options.policy.allow_private,
         "dagster/row_count": stored_total,

@@ -38,13 +38,13 @@ def alert_slow_call(context: dg.AssetCheckExecutionContext, asset: str, figures:
     slowest_ms = getattr(figures.get("api_max_latency_ms"), "value", 0.0) or 0.0
     if slowest_ms <= limit_s * 1000:
         return False
-    run = context.instance.get_run_by_id(context.run_id)
+    run = context.instance.get_run_by_id(context.run.run_id)
     if run is None or SLOW_CALL_TAG in run.tags:
         return False
     endpoint = getattr(figures.get("api_slowest_endpoint"), "value", None) or "unknown"
-    context.instance.add_run_tags(context.run_id, {SLOW_CALL_TAG: endpoint})
+    context.instance.add_run_tags(context.run.run_id, {SLOW_CALL_TAG: endpoint})
     send_alert(Alert(
-        kind="slow_api_call", severity="warning", run_id=context.run_id,
+        kind="slow_api_call", severity="warning", run_id=context.run.run_id,
         title=f"a Haier API call took {slowest_ms / 1000:.1f} s ({endpoint})",
         message=f"the {endpoint} endpoint answered in {slowest_ms / 1000:.2f} s during {asset}, "
                 f"over the {limit_s:g} s alert line (API响应时间超过10秒)",
@@ -62,7 +62,7 @@ def _target_check(asset: str, target: Target) -> dg.AssetChecksDefinition:
         description=f"Warns when {target.description} misses the original's target ({target.line}).",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        figures = sync_figures(context.instance, dg.AssetKey(asset), context.run_id)
+        figures = sync_figures(context.instance, dg.AssetKey(asset), context.run.run_id)
         verdict = judge(target, figures)
         metadata = verdict.metadata()
         if target.figure == "api_p95_latency_ms":
