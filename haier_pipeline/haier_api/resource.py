@@ -70,6 +70,7 @@ class HaierApiResource(dg.ConfigurableResource):
     deadline: float = Field(default=120.0, description="seconds per call, retries included")
 
     _client: Optional[HaierClient] = PrivateAttr(default=None)
+    _probe: Optional[HaierClient] = PrivateAttr(default=None)
     _sandbox: Any = PrivateAttr(default=None)
     _stack: Optional[ExitStack] = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -107,21 +108,23 @@ class HaierApiResource(dg.ConfigurableResource):
         return self._start(None)
 
     def get_probe_client(self, timeout: float) -> HaierClient:
-        """A client that tries each call once within ``timeout`` seconds (health checks must not hang)."""
+        """A client of its own that tries each call once within ``timeout`` seconds (health checks must not hang)."""
         with self._lock:
-            if self._client is None:
-                config = replace(self._config(None), max_attempts=1, timeout=timeout, deadline=timeout)
-                self._client = HaierClient(config)
-            return self._client
+            if self._probe is None:
+                config = self._client.config if self._client is not None else self._config(None)
+                self._probe = HaierClient(replace(config, max_attempts=1, timeout=timeout, deadline=timeout))
+            return self._probe
 
     def close(self) -> None:
         """Close the client and stop the sandbox, if this resource started one."""
         with self._lock:
             client, self._client = self._client, None
+            probe, self._probe = self._probe, None
             stack, self._stack = self._stack, None
             self._sandbox = None
-        if client is not None:
-            client.close()
+        for open_client in (client, probe):
+            if open_client is not None:
+                open_client.close()
         if stack is not None:
             stack.close()
 
