@@ -56,10 +56,11 @@ def write_pending_sync_logs(conn: Connection, run_id: str, sync_types: Sequence[
     for sync_type in sync_types:
         if sync_type not in SYNC_TYPES:
             raise ValueError(f"sync_type must be one of {SYNC_TYPES}, not {sync_type!r}")
-        written += conn.execute(
-            dialect_insert(conn, log).on_conflict_do_nothing(index_elements=["run_id", "sync_type"]),
+        inserted = conn.execute(
+            dialect_insert(conn, log).on_conflict_do_nothing(index_elements=["run_id", "sync_type"]).returning(log.c.id),
             {"sync_type": sync_type, "run_id": run_id, "status": "pending", "started_at": now},
-        ).rowcount
+        ).all()
+        written += len(inserted)
     return written
 
 
