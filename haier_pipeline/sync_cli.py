@@ -82,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--sync-stock", action="store_true", help="sync stock")
     cli.add_argument("--county-code", action="append", metavar="CODE",
                      help="district code for stock (repeatable; default HAIER_COUNTY_CODES)")
-    cli.add_argument("--submit", action="store_true", help="launch on a running Dagster webserver instead of in-process")
+    cli.add_argument("--submit", action="store_true",
+                     help="launch on a running Dagster webserver instead of in-process")
     cli.add_argument("--url", default="http://127.0.0.1:3000", help="the webserver for --submit")
     cli.add_argument("--location", default="haier_pipeline", help="code location name for --submit")
     cli.add_argument("--no-wait", action="store_true", help="with --submit: print the run id and return")

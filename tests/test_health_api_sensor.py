@@ -9,6 +9,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+from support.pipeline import pipeline_env, project_env
+from support.webhook_receiver import webhook_receiver
 
 from haier_pipeline.automation.alerts import Alert, send_alert
 from haier_pipeline.haier_api import HaierApiResource
@@ -16,8 +18,6 @@ from haier_pipeline.health.sensors import haier_api_health_sensor
 from haier_pipeline.health.uptime import HealthLedger
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
-from support.pipeline import pipeline_env, project_env
-from support.webhook_receiver import webhook_receiver
 
 
 class Ticks:

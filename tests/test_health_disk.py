@@ -11,6 +11,9 @@ from datetime import datetime, timezone
 import dagster as dg
 import pytest
 from sqlalchemy import select
+from support.pipeline import pipeline_env, project_env
+from support.small_volume import small_volume
+from support.webhook_receiver import webhook_receiver
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
@@ -19,9 +22,6 @@ from haier_pipeline.health.disk import DiskSpaceLow, free_bytes
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
-from support.pipeline import pipeline_env, project_env
-from support.small_volume import small_volume
-from support.webhook_receiver import webhook_receiver
 
 ONE_COUNTY = {"resources": {"sync_scope": {"config": {"county_codes": ["110101"]}}}}
 NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -42,7 +42,8 @@ def log_rows(catalog_url: str, run_id: str) -> dict[str, dict]:
 
     log = tables.haier_sync_log
     with prepare_database(catalog_url).connect() as conn:
-        return {row["sync_type"]: dict(row) for row in conn.execute(select(log).where(log.c.run_id == run_id)).mappings()}
+        rows = conn.execute(select(log).where(log.c.run_id == run_id)).mappings()
+        return {row["sync_type"]: dict(row) for row in rows}
 
 
 def test_a_full_media_volume_stops_the_images_step_cleanly_and_alerts(tmp_path, catalog_url):
@@ -51,7 +52,8 @@ def test_a_full_media_volume_stops_the_images_step_cleanly_and_alerts(tmp_path, 
         media = volume / "media"
         (volume / "ballast").write_bytes(b"\0" * (1024 * 1024))  # something else already uses half the volume
         minimum = free_bytes(volume) + 1  # already under the line before the first image
-        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_MEDIA_ROOT=str(media), HAIER_ALERT_WEBHOOK_URL=hook.url,
+        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_MEDIA_ROOT=str(media),
+                           HAIER_ALERT_WEBHOOK_URL=hook.url,
                            HAIER_IMAGE_ALLOW_PRIVATE_HOSTS="true", HAIER_MEDIA_MIN_FREE_BYTES=str(minimum))
         result = full_sync(env, instance)
 
@@ -61,7 +63,8 @@ def test_a_full_media_volume_stops_the_images_step_cleanly_and_alerts(tmp_path, 
         assert failure.step_key == "product_images" and "media volume low on space" in str(error), error
         rows = log_rows(catalog_url, result.run_id)
         statuses = {kind: row["status"] for kind, row in rows.items()}
-        assert statuses == {"products": statuses["products"], "prices": "success", "stock": "success", "images": "failed"}
+        assert statuses == {"products": statuses["products"], "prices": "success", "stock": "success",
+                            "images": "failed"}
         assert statuses["products"] in ("success", "partial")  # the sandbox's listing holds malformed records
         assert "media volume low on space" in rows["images"]["message"]
         assert "HAIER_MEDIA_MIN_FREE_BYTES" in rows["images"]["message"]

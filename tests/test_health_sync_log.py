@@ -60,7 +60,8 @@ def test_queued_runs_get_pending_rows_that_start_or_close_with_the_run(catalog, 
     started = T0 + timedelta(minutes=7)
     with catalog.begin() as conn:  # the price run starts its sync: the pending row becomes its row
         log_id = open_sync_log(conn, "prices", prices.run_id, started)
-        close_sync_log(conn, log_id, total=40, success=40, failed=0, failures=[], error=None, now=started + timedelta(seconds=12.5))
+        close_sync_log(conn, log_id, total=40, success=40, failed=0, failures=[], error=None,
+                       now=started + timedelta(seconds=12.5))
     row = rows_of(catalog, prices.run_id)["prices"]
     assert (row["status"], row["started_at"], row["duration_seconds"]) == ("success", started, 12.5)
 
@@ -101,8 +102,8 @@ def test_migration_rewrites_old_rows_and_fills_durations(catalog_url):
         upgrade_database(engine, health_down_revision())
         with engine.begin() as conn:
             for sync_type, run_id, message, started, completed in OLD_ROWS:
-                conn.execute(text("INSERT INTO haier_sync_log (sync_type, status, message, started_at, completed_at, run_id)"
-                                  " VALUES (:t, 'success', :m, :s, :c, :r)"),
+                conn.execute(text("INSERT INTO haier_sync_log (sync_type, status, message, started_at, completed_at,"
+                                  " run_id) VALUES (:t, 'success', :m, :s, :c, :r)"),
                              {"t": sync_type, "m": message, "s": started, "c": completed, "r": run_id})
         upgrade_database(engine)
         with engine.connect() as conn:

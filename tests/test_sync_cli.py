@@ -14,12 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import select
+from support.dagster_dev import PROJECT_ROOT, dagster_dev, prepare_home
+from support.pipeline import pipeline_env
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
-from support.dagster_dev import PROJECT_ROOT, dagster_dev, prepare_home
-from support.pipeline import pipeline_env
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,8 @@ SUMMARY = re.compile(r"^(haier_\w+) run ([0-9a-f-]{36}): (\w+)$", re.MULTILINE)
 def haier_sync(args: list[str], env: dict[str, str], home: Path) -> tuple[str, str, str]:
     """Run ``haier-sync`` with only ``env`` as HAIER_* settings; (job, run id, status) from its summary."""
     base = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
-    done = subprocess.run([HAIER_SYNC, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    done = subprocess.run([HAIER_SYNC, *args], check=False, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=600,
                           env={**base, **env, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1"})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     [(job, run_id, status)] = SUMMARY.findall(done.stdout)
@@ -40,7 +41,8 @@ def haier_sync(args: list[str], env: dict[str, str], home: Path) -> tuple[str, s
 def log_of(url: str, run_id: str) -> dict[str, str]:
     log = tables.haier_sync_log
     with prepare_database(url).connect() as conn:
-        return {r.sync_type: r.status for r in conn.execute(select(log.c.sync_type, log.c.status).where(log.c.run_id == run_id))}
+        rows = conn.execute(select(log.c.sync_type, log.c.status).where(log.c.run_id == run_id))
+        return {r.sync_type: r.status for r in rows}
 
 
 def count(url: str, table, *where) -> int:
@@ -66,7 +68,8 @@ def test_each_flag_combination_launches_the_matching_job_with_its_scope(tmp_path
         job, run_id, status = haier_sync(["--sync-stock", "--county-code", "310104"], env, home)
         assert (job, status, log_of(catalog_url, run_id)) == ("haier_stock_sync", "SUCCESS", {"stock": "success"})
         stock = tables.product_stock.c
-        assert count(catalog_url, tables.product_stock) == count(catalog_url, tables.product_stock, stock.county_code == "310104") > 0
+        in_county = count(catalog_url, tables.product_stock, stock.county_code == "310104")
+        assert count(catalog_url, tables.product_stock) == in_county > 0
 
         job, run_id, status = haier_sync(["--sync-prices", "--sync-stock", "--county-code", "110101"], env, home)
         assert (job, status) == ("haier_full_sync", "SUCCESS")
@@ -79,7 +82,8 @@ def test_each_flag_combination_launches_the_matching_job_with_its_scope(tmp_path
         assert (job, status) == ("haier_products_sync", "SUCCESS")
         p, b, c = tables.products.c, tables.brands.c, tables.categories.c
         with prepare_database(catalog_url).connect() as conn:
-            named = conn.execute(select(p.product_code, b.name, c.name).join(tables.brands, p.brand_id == tables.brands.c.id)
+            named = conn.execute(select(p.product_code, b.name, c.name)
+                                 .join(tables.brands, p.brand_id == tables.brands.c.id)
                                  .join(tables.categories, p.category_id == tables.categories.c.id)
                                  .where(b.name == "卡萨帝", c.name == "测试分类")).all()
         assert sorted(row[0] for row in named) == sorted(picked)
@@ -101,7 +105,8 @@ def test_submit_launches_on_a_running_instance_and_follows_the_run(tmp_path, cat
             job, run_id, status = haier_sync(["--submit", "--url", server.url], env, tmp_path / "client_home")
             assert (job, status) == ("haier_products_sync", "SUCCESS")
             assert set(log_of(catalog_url, run_id)) == {"products"}
-            job, run_id, status = haier_sync(["--submit", "--url", server.url, "--sync-stock", "--county-code", "110101"],
+            job, run_id, status = haier_sync(["--submit", "--url", server.url, "--sync-stock",
+                                              "--county-code", "110101"],
                                              env, tmp_path / "client_home")
             assert (job, status, log_of(catalog_url, run_id)) == ("haier_stock_sync", "SUCCESS", {"stock": "success"})
     release_database(catalog_url)

@@ -57,7 +57,8 @@ def write_pending_sync_logs(conn: Connection, run_id: str, sync_types: Sequence[
         if sync_type not in SYNC_TYPES:
             raise ValueError(f"sync_type must be one of {SYNC_TYPES}, not {sync_type!r}")
         inserted = conn.execute(
-            dialect_insert(conn, log).on_conflict_do_nothing(index_elements=["run_id", "sync_type"]).returning(log.c.id),
+            dialect_insert(conn, log).on_conflict_do_nothing(index_elements=["run_id", "sync_type"])
+            .returning(log.c.id),
             {"sync_type": sync_type, "run_id": run_id, "status": "pending", "started_at": now},
         ).all()
         written += len(inserted)

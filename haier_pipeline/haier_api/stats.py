@@ -12,8 +12,8 @@ import math
 import threading
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 

@@ -26,7 +26,8 @@ RECENT = 20  # a stock run also records one figure-less materialisation per coun
 def sync_figures(instance: dg.DagsterInstance, key: dg.AssetKey, run_id: str) -> Mapping[str, Any]:
     """The metadata of the asset's latest materialisation carrying sync figures (this run's, if it made one)."""
     records = instance.fetch_materializations(key, limit=RECENT).records
-    with_figures = [r for r in records if r.asset_materialization and "records_received" in r.asset_materialization.metadata]
+    with_figures = [r for r in records
+                    if r.asset_materialization and "records_received" in r.asset_materialization.metadata]
     mine = [r for r in with_figures if r.run_id == run_id]
     chosen = (mine or with_figures or [None])[0]
     return chosen.asset_materialization.metadata if chosen and chosen.asset_materialization else {}
@@ -72,4 +73,6 @@ def _target_check(asset: str, target: Target) -> dg.AssetChecksDefinition:
     return _check
 
 
-HEALTH_CHECKS: list[dg.AssetChecksDefinition] = [_target_check(asset, target) for asset in RAW_ASSETS for target in TARGETS]
+HEALTH_CHECKS: list[dg.AssetChecksDefinition] = [
+    _target_check(asset, target) for asset in RAW_ASSETS for target in TARGETS
+]

@@ -30,7 +30,7 @@ def free_bytes(folder: Path) -> int:
 
 
 def ensure_free_space(folder: Path, minimum: int, about_to_write: int = 0) -> int:
-    """Return the free bytes, or raise :class:`DiskSpaceLow` if writing ``about_to_write`` would leave under ``minimum``."""
+    """The free bytes; :class:`DiskSpaceLow` if writing ``about_to_write`` would leave less than ``minimum``."""
     free = free_bytes(folder)
     if free - about_to_write < minimum:
         raise DiskSpaceLow(Path(folder), free, about_to_write, minimum)

@@ -22,4 +22,5 @@ def stop_when_disk_low(context: dg.AssetExecutionContext) -> Iterator[None]:
             details={"free_bytes": low.free, "min_free_bytes": low.minimum, "about_to_write_bytes": low.needed,
                      "media_root": str(low.folder)},
         ), context.log)
-        raise dg.Failure(description=str(low), metadata={"free_bytes": low.free, "min_free_bytes": low.minimum}) from None
+        raise dg.Failure(description=str(low),
+                         metadata={"free_bytes": low.free, "min_free_bytes": low.minimum}) from None

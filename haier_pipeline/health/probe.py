@@ -36,7 +36,8 @@ class ProbeResult:
 
 def probe_code(catalog: CatalogResource) -> str:
     with catalog.begin() as conn:
-        code = conn.execute(select(haier_raw_products.c.product_code).order_by(haier_raw_products.c.id).limit(1)).scalar()
+        raw = haier_raw_products.c
+        code = conn.execute(select(raw.product_code).order_by(raw.id).limit(1)).scalar()
     return code or FALLBACK_CODE
 
 

@@ -114,7 +114,8 @@ def run_sync_types(run: dg.DagsterRun) -> tuple[str, ...]:
     if run.job_name in JOB_SYNC_TYPES:
         return JOB_SYNC_TYPES[run.job_name]
     keys = run.asset_selection or set()
-    return tuple(dict.fromkeys(ASSET_SYNC_TYPES[k.to_user_string()] for k in keys if k.to_user_string() in ASSET_SYNC_TYPES))
+    names = [key.to_user_string() for key in keys]
+    return tuple(dict.fromkeys(ASSET_SYNC_TYPES[name] for name in names if name in ASSET_SYNC_TYPES))
 
 
 def sync_queued_runs(instance: dg.DagsterInstance, catalog: CatalogResource, now: datetime) -> tuple[int, int]:

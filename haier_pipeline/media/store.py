@@ -42,7 +42,7 @@ class MediaStore:
         self.min_free_bytes = min_free_bytes  # HAIER_MEDIA_MIN_FREE_BYTES: writes that would go under it are refused
 
     def ensure_room(self, about_to_write: int) -> None:
-        """Raise :class:`~haier_pipeline.health.disk.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
+        """:class:`~haier_pipeline.health.disk.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
         if self.min_free_bytes:
             ensure_free_space(self.root, self.min_free_bytes, about_to_write)
 
