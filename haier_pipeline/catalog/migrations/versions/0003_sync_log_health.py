@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_sync_log_health"
-down_revision: str | Sequence[str] | None = "0001"  # LOCAL-ONLY
+down_revision: str | Sequence[str] | None = "0002_price_encodings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
