@@ -6,18 +6,19 @@ the 30-day uptime from the sensor's own counts. Plus the Slack channel, against 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from support.pipeline import pipeline_env, project_env
 from support.webhook_receiver import webhook_receiver
 
-from haier_pipeline.automation.alerts import Alert, send_alert
-from haier_pipeline.haier_api import HaierApiResource
-from haier_pipeline.health.sensors import haier_api_health_sensor
+from haier_pipeline.alerts import Alert
+from haier_pipeline.definitions import build_resources
+from haier_pipeline.defs.health.api_health import api_health_sensor
 from haier_pipeline.health.uptime import HealthLedger
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.resources import AlertResource, CatalogResource
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
+from haier_pipeline.settings import load_settings
 
 
 class Ticks:
@@ -27,9 +28,9 @@ class Ticks:
         self.instance, self.catalog, self.cursor = instance, catalog, None
 
     def tick(self) -> dg.SensorResult:
-        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={
-                "haier_api": HaierApiResource.from_env(), "catalog": self.catalog}) as context:
-            result = haier_api_health_sensor(context)
+        resources = {**build_resources(load_settings()), "catalog": self.catalog}
+        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources) as context:
+            result = api_health_sensor(300)(context)
         self.cursor = result.cursor
         return result
 
@@ -74,14 +75,13 @@ def test_failures_in_a_row_alert_once_and_recovery_is_announced(tmp_path, catalo
 
 
 def test_the_sensor_skips_without_a_gateway(catalog, instance, monkeypatch):
-    for name in ("HAIER_BASE_URL",):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("HAIER_BASE_URL", raising=False)
     result = Ticks(instance, catalog).tick()
     assert not result.asset_events and "HAIER_BASE_URL is unset" in result.skip_reason.skip_message
 
 
 def test_uptime_counts_thirty_days_and_forgets_older_ones():
-    ledger, start = HealthLedger(), datetime(2026, 10, 1, 12, tzinfo=timezone.utc)
+    ledger, start = HealthLedger(), datetime(2026, 10, 1, 12, tzinfo=UTC)
     ledger.record(False, start)  # 40 days before the last check: out of the window
     for day in range(10, 41):
         ledger.record(True, start + timedelta(days=day))
@@ -91,12 +91,13 @@ def test_uptime_counts_thirty_days_and_forgets_older_ones():
     assert restored.failures_in_row == 1
 
 
-def test_alerts_reach_slack_with_the_token_only_in_the_authorization_header(monkeypatch):
+def test_alerts_reach_slack_with_the_token_only_in_the_authorization_header():
     token = "xoxb-secret-token-4242"
     with webhook_receiver(path="/api/", answer=b'{"ok": true}') as slack:
-        monkeypatch.setenv("HAIER_SLACK_CHANNEL", "#haier-ops")
-        monkeypatch.setenv("HAIER_SLACK_TOKEN", token)
-        monkeypatch.setenv("HAIER_SLACK_API_URL", slack.url)
+        settings = load_settings({"HAIER_SLACK_CHANNEL": "#haier-ops", "HAIER_SLACK_TOKEN": token,
+                                  "HAIER_SLACK_API_URL": slack.url})
+        alerts = build_resources(settings)["alerts"]
+        assert isinstance(alerts, AlertResource) and token not in repr(alerts) and token in settings.secrets()
         lines: list[str] = []
 
         class Log:
@@ -105,8 +106,8 @@ def test_alerts_reach_slack_with_the_token_only_in_the_authorization_header(monk
 
             warning = info = error
 
-        delivered = send_alert(Alert(kind="api_down", title="Haier API failed 3 health checks in a row",
-                                     message="token: HTTP 503"), Log())
+        delivered = alerts.send(Alert(kind="api_down", title="Haier API failed 3 health checks in a row",
+                                      message="token: HTTP 503"), Log())
         assert delivered == 2  # the log line and Slack
         [body] = slack.bodies
         assert slack.paths == ["/api/chat.postMessage"] and body["channel"] == "#haier-ops"

@@ -6,7 +6,7 @@ Runs on a real 2 MiB tmpfs (skipped where mounting is not permitted) against the
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -18,13 +18,13 @@ from support.webhook_receiver import webhook_receiver
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
-from haier_pipeline.health.disk import DiskSpaceLow, free_bytes
+from haier_pipeline.media.space import DiskSpaceLow, free_bytes
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
 
 ONE_COUNTY = {"resources": {"sync_scope": {"config": {"county_codes": ["110101"]}}}}
-NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def files_under(root) -> list[str]:

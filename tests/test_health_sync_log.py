@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from haier_pipeline.automation.sync_health import sweep_dead_runs
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
     MIGRATIONS,
@@ -22,12 +21,13 @@ from haier_pipeline.catalog.engine import (
 )
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.definitions import build_definitions
-from haier_pipeline.health.overview import sync_overview
-from haier_pipeline.health.sensors import haier_sync_queue_sensor
+from haier_pipeline.defs.health.api_health import haier_sync_queue_sensor
+from haier_pipeline.defs.health.overview import sync_overview
+from haier_pipeline.runs.liveness import sweep_dead_runs
 
 L = tables.haier_sync_log
 HEALTH_REVISION = "0003_sync_log_health"
-T0 = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 
 
 def rows_of(catalog, run_id: str) -> dict[str, dict]:
@@ -121,7 +121,7 @@ def test_migration_rewrites_old_rows_and_fills_durations(catalog_url):
 
 
 def test_sync_overview_shows_the_last_sync_of_each_kind_and_the_figures(catalog, instance):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with catalog.begin() as conn:
         for run, minutes_ago in (("old-run", 90), ("new-run", 30)):
             start = now - timedelta(minutes=minutes_ago)

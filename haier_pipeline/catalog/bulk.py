@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Connection, Row, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from haier_pipeline.constants import CHUNK_SIZE
+
 T = TypeVar("T")
 
-CHUNK_SIZE = 1000
 """Rows per statement: large enough to amortise round trips, small enough for any bind-parameter limit."""
 
 
@@ -85,7 +86,8 @@ def insert_rows(
     conn.execute(statement, list(rows))
 
 
-def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]],
+                columns: Sequence[str]) -> None:
     """``UPDATE table SET columns… WHERE key = …`` for every row, as one executemany."""
     if not rows:
         return

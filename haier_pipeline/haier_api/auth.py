@@ -154,7 +154,8 @@ class TokenProvider:
 
 def _why(payload: Any) -> str:
     if isinstance(payload, Mapping):
-        message = payload.get("message") or payload.get("msg") or payload.get("error_description") or payload.get("error")
+        message = next((payload[key] for key in ("message", "msg", "error_description", "error") if payload.get(key)),
+                       None)
         if isinstance(message, str) and message:
             return f" ({message[:200]})"
     return ""

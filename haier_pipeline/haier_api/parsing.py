@@ -54,7 +54,7 @@ def unwrap_envelope(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> A
 
 
 def _is_envelope(payload: Mapping[str, Any]) -> bool:
-    return "success" in payload or ("code" in payload and ("data" in payload or "message" in payload or "msg" in payload))
+    return "success" in payload or ("code" in payload and any(key in payload for key in ("data", "message", "msg")))
 
 
 def payload_records(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> list[Any]:
@@ -65,10 +65,12 @@ def payload_records(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> l
         return payload
     if isinstance(payload, Mapping):
         return [payload]
-    raise HaierApplicationError(endpoint, tuple(batch), f"unexpected payload: {type(payload).__name__}, not a list or object")
+    raise HaierApplicationError(endpoint, tuple(batch),
+                                f"unexpected payload: {type(payload).__name__}, not a list or object")
 
 
-def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, Any]], T], product_code: str | None = None) -> T:
+def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, Any]], T],
+            product_code: str | None = None) -> T:
     code = product_code
     if code is None and isinstance(raw, Mapping):
         candidate = raw.get("productCode")
@@ -76,7 +78,8 @@ def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, A
     if not isinstance(raw, Mapping):
         raise MalformedRecord(RecordError(endpoint, index, code, f"record is {type(raw).__name__}, not an object"))
     if fields.nested_deeper_than(raw):
-        raise MalformedRecord(RecordError(endpoint, index, code, f"record nests deeper than {fields.MAX_RECORD_DEPTH} levels"))
+        raise MalformedRecord(RecordError(endpoint, index, code,
+                                          f"record nests deeper than {fields.MAX_RECORD_DEPTH} levels"))
     try:
         return build(raw)
     except BadField as bad:

@@ -1,6 +1,6 @@
-"""Health: the original system's monitoring targets, checked, alerted on and summarised.
+"""Health: the original system's monitoring targets and the API's pulse, as plain logic.
 
-Plain logic lives in small modules (``thresholds``, ``uptime``, ``disk``, ``probe``, ``channels``,
-``settings``); the Dagster parts in ``checks`` (asset checks on the raw syncs), ``sensors`` (API
-health, queued runs) and ``overview`` (the ``sync_overview`` asset).
+``thresholds`` (the targets and how a sync's figures are judged), ``uptime`` (the health sensor's
+30-day counts), ``probe`` (one token + one-product listing check). The Dagster parts live in
+``haier_pipeline.defs.health``; the media volume's free-space guard in ``haier_pipeline.media.space``.
 """

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from haier_pipeline.catalog.tables import haier_raw_products
-from haier_pipeline.haier_api import HaierApiError, HaierApiResource
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.haier_api import HaierApiError
+from haier_pipeline.resources import CatalogResource, HaierApiResource
 
 PROBE_TIMEOUT_SECONDS = 15.0
 FALLBACK_CODE = "HEALTHCHECK"  # asked for when the catalogue has no product yet: an empty answer is a good one

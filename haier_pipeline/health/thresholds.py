@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MIN_RECORDS_FOR_SPEED = 100
-FAILURE_RATE_THRESHOLD = 0.05  # 同步失败率超过5%: the failure-rate alert
 
 
 @dataclass(frozen=True)

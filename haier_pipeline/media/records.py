@@ -70,7 +70,7 @@ _PRODUCT_COLUMNS = (
 def haier_product_pages(
     conn_factory: Callable[[], AbstractContextManager[Connection]], codes: Sequence[str] | None, size: int
 ) -> Iterator[list[ProductImages]]:
-    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own short transaction."""
+    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own transaction."""
     if codes is not None:
         for chunk in chunked(list(dict.fromkeys(codes)), size):
             with conn_factory() as conn:
@@ -128,7 +128,7 @@ def record_chunk(
     lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
     now: datetime,
 ) -> WriteCounts:
-    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add new rows, set product lists."""
+    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add rows, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):
         conn.execute(delete(media_images).where(media_images.c.id.in_(chunk)))
     insert_media_images(conn, new_rows)

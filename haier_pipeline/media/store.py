@@ -16,11 +16,10 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from haier_pipeline.health.disk import ensure_free_space
-
+from .space import ensure_free_space
 from .validate import EXTENSIONS
 
 IMAGES_DIR = "images"
@@ -42,14 +41,14 @@ class MediaStore:
         self.min_free_bytes = min_free_bytes  # HAIER_MEDIA_MIN_FREE_BYTES: writes that would go under it are refused
 
     def ensure_room(self, about_to_write: int) -> None:
-        """:class:`~haier_pipeline.health.disk.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
+        """:class:`~haier_pipeline.media.space.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
         if self.min_free_bytes:
             ensure_free_space(self.root, self.min_free_bytes, about_to_write)
 
     def new_relative_path(self, extension: str, now: datetime) -> str:
         if extension not in EXTENSIONS:
             raise ValueError(f"refusing extension {extension!r}")
-        day = now.astimezone(timezone.utc)
+        day = now.astimezone(UTC)
         return f"{IMAGES_DIR}/{day:%Y/%m/%d}/{uuid.uuid4().hex}.{extension}"
 
     def path_of(self, relative: str) -> Path:

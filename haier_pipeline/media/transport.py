@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,14 +32,14 @@ class BlockedAddress(Exception):
 class CappedRetry(Retry):
     """urllib3 ``Retry`` that honours ``Retry-After`` but never sleeps longer than a few seconds."""
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, MAX_RETRY_AFTER_S)
 
 
 def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type[HTTPConnection]:
     class GuardedConnection(base):  # type: ignore[valid-type, misc]
-        def _new_conn(self):  # type: ignore[no-untyped-def]
+        def _new_conn(self) -> Any:
             sock = super()._new_conn()
             peer = str(sock.getpeername()[0])
             if not allowed(peer):
@@ -56,7 +57,7 @@ class GuardedAdapter(HTTPAdapter):
         self._allowed = allowed
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=retries, pool_block=False)
 
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         http_conn = _guarded(HTTPConnection, self._allowed)
         https_conn = _guarded(HTTPSConnection, self._allowed)
