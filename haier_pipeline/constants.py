@@ -24,3 +24,13 @@ DEFAULT_SUPPLIER_CODE: Final = "1001"
 """Haier's supplier code when ``HAIER_SUPPLIER_CODE`` is unset (the contract's default)."""
 DEFAULT_COUNTY_CODES: Final = ("110101",)
 """Counties whose stock is synced when ``HAIER_COUNTY_CODES`` is unset."""
+
+SHOP_TABLE_DEFAULTS: Final = {
+    "product": "catalog_product", "brand": "catalog_brand", "category": "catalog_category",
+    "media": "catalog_mediaimage", "sync_log": "integrations_haiersynclog", "state": "haier_pipeline_published",
+}
+"""The Django shop's table names (the original apps' ``db_table``s) and our published-names table beside them."""
+SHOP_TABLE_NAME: Final = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+"""What a configured shop table name may be: a plain SQL identifier, never anything to quote or inject."""
+DEFAULT_SHOP_PARENT_CATEGORY: Final = ("家电", "海尔")
+"""The ``major``/``minor`` category that item categories created for the shop go under."""

@@ -15,6 +15,7 @@ from haier_pipeline.defs.finance.definitions import finance_definitions
 from haier_pipeline.defs.health.definitions import health_definitions
 from haier_pipeline.defs.logistics.definitions import logistics_definitions
 from haier_pipeline.defs.media.definitions import media_definitions
+from haier_pipeline.defs.shop.definitions import shop_definitions
 from haier_pipeline.defs.sync.definitions import sync_definitions
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.resources import (
@@ -23,6 +24,7 @@ from haier_pipeline.resources import (
     HaierApiResource,
     MediaResource,
     SandboxApiResource,
+    ShopResource,
     SyncScope,
 )
 from haier_pipeline.settings import Settings, load_settings
@@ -43,6 +45,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
                                 slack_channel=settings.slack_channel, slack_api_url=settings.slack_api_url,
                                 slow_call_seconds=settings.slow_call_seconds,
                                 api_health_failures=settings.api_health_failures),
+        "shop": ShopResource(
+            db_url=settings.shop_db_url, tables=dict(settings.shop_tables),
+            media_root=str(settings.shop_media_root or settings.media_root), media_url=settings.shop_media_url,
+            parent_category=list(settings.shop_parent_category),
+        ),
     }
 
 
@@ -55,6 +62,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         logistics_definitions(),
         finance_definitions(settings),
         health_definitions(settings),
+        shop_definitions(settings),
         # Ad-hoc materialisations from the UI run in-process too: steps wait on one rate-limited API,
         # and a process per step costs seconds each on a small machine.
         dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),

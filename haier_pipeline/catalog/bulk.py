@@ -39,11 +39,7 @@ def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql
 
 
 def fetch_by_keys(
-    conn: Connection,
-    table: Table,
-    key: str,
-    keys: Collection[Any],
-    columns: Sequence[str],
+    conn: Connection, table: Table, key: str, keys: Collection[Any], columns: Sequence[str],
     *where: ColumnElement[bool],
 ) -> dict[Any, Row[Any]]:
     """Current rows for ``keys`` (one ``SELECT … WHERE key IN (…)``), by key."""
@@ -62,11 +58,7 @@ def differs(old: Row[Any], values: Mapping[str, Any], columns: Sequence[str]) ->
 
 
 def insert_rows(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    conflict: Sequence[str] | None = None,
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str] | None = None,
     update_columns: Sequence[str] = (),
 ) -> None:
     """Insert ``rows`` in one executemany.

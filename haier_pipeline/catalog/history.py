@@ -56,12 +56,8 @@ class HistoryCounts:
 def tracked_values(record: PriceRecord) -> tuple[Any, ...]:
     """A price answer's tracked terms, at the columns' scale, in :data:`TRACKED` order."""
     return (
-        MONEY.quantize(record.supply_price),
-        MONEY.quantize(record.invoice_price),
-        RATE.quantize(record.stock_rebate),
-        record.rebate_type,
-        MONEY.quantize(record.rebate_money),
-        record.is_sales,
+        MONEY.quantize(record.supply_price), MONEY.quantize(record.invoice_price), RATE.quantize(record.stock_rebate),
+        record.rebate_type, MONEY.quantize(record.rebate_money), record.is_sales,
     )
 
 

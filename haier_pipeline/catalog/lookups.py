@@ -45,8 +45,7 @@ def ensure_categories(
     ids: dict[str, int] = {}
     for chunk in chunked(wanted):
         query = select(categories.c.name, categories.c.id).where(
-            categories.c.name.in_(chunk),
-            categories.c.level == level,
+            categories.c.name.in_(chunk), categories.c.level == level,
             func.coalesce(categories.c.parent_id, 0) == (parent_id or 0),
         )
         found: dict[str, int] = {name: id_ for name, id_ in conn.execute(query)}

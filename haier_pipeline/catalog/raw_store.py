@@ -21,16 +21,8 @@ from .payloads import encode_with_digest
 from .raw_read import iter_latest_raw_prices, iter_raw_products, iter_raw_stock, listed_product_codes
 from .tables import haier_raw_prices, haier_raw_products, haier_raw_stock
 
-__all__ = [
-    "iter_latest_raw_prices",
-    "iter_raw_products",
-    "iter_raw_stock",
-    "listed_product_codes",
-    "mark_unlisted",
-    "store_raw_prices",
-    "store_raw_products",
-    "store_raw_stock",
-]
+__all__ = ["iter_latest_raw_prices", "iter_raw_products", "iter_raw_stock", "listed_product_codes", "mark_unlisted",
+           "store_raw_prices", "store_raw_products", "store_raw_stock"]
 
 _PRODUCT_UPDATE = ("payload", "payload_sha256", "is_sales", "listed", "changed_at", "run_id")
 _STOCK_UPDATE = ("payload", "payload_sha256", "changed_at", "run_id")
@@ -144,9 +136,7 @@ def store_raw_stock(
                 (row.product_code, row.county_code): row
                 for row in conn.execute(
                     select(
-                        haier_raw_stock.c.id,
-                        haier_raw_stock.c.product_code,
-                        haier_raw_stock.c.county_code,
+                        haier_raw_stock.c.id, haier_raw_stock.c.product_code, haier_raw_stock.c.county_code,
                         haier_raw_stock.c.payload_sha256,
                     ).where(haier_raw_stock.c.product_code.in_(codes))
                 )

@@ -95,14 +95,7 @@ def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
 
 
 def close_sync_log(
-    conn: Connection,
-    log_id: int,
-    *,
-    total: int,
-    success: int,
-    failed: int,
-    failures: Sequence[str],
-    error: str | None,
+    conn: Connection, log_id: int, *, total: int, success: int, failed: int, failures: Sequence[str], error: str | None,
     now: datetime,
 ) -> str:
     """Record the counts and final status (returned).

@@ -90,15 +90,8 @@ class TokenProvider:
     """
 
     def __init__(
-        self,
-        transport: Transport,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        redactor: Redactor,
-        stats: ClientStats,
-        clock: Callable[[], float] = time.monotonic,
+        self, transport: Transport, token_url: str, client_id: str, client_secret: str, *, redactor: Redactor,
+        stats: ClientStats, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport
         self._urls = [token_url] + [url for url in (fallback_url(token_url),) if url]

@@ -107,20 +107,13 @@ class HaierClient:
         self._session = session or make_session(config.max_concurrency + 2)
         self._limiter = RateLimiter(config.rate_limit)
         policy = RetryPolicy(
-            max_attempts=config.max_attempts,
-            deadline=config.deadline,
-            timeout=config.timeout,
-            backoff_initial=config.backoff_initial,
-            backoff_max=config.backoff_max,
+            max_attempts=config.max_attempts, deadline=config.deadline, timeout=config.timeout,
+            backoff_initial=config.backoff_initial, backoff_max=config.backoff_max,
         )
         self._transport = Transport(session=self._session, limiter=self._limiter, redactor=self.redactor,
                                     stats=self.stats, policy=policy)
         self.tokens = TokenProvider(
-            self._transport,
-            config.resolved_token_url,
-            config.client_id,
-            config.client_secret,
-            redactor=self.redactor,
+            self._transport, config.resolved_token_url, config.client_id, config.client_secret, redactor=self.redactor,
             stats=self.stats,
         )
         self._pool_lock = threading.Lock()

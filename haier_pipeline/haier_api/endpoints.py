@@ -38,9 +38,7 @@ PRICE_TYPE: Final = "PT"
 STOCK_SOURCE: Final = "JSH-B"
 
 LOGISTICS_LISTS: Final = (
-    "getAllLogisticsInfoByOrderCode",
-    "getStockDeliveryLogisticsRecord",
-    "getStockDeliveryLogisticsRecordThirdparty",
+    "getAllLogisticsInfoByOrderCode", "getStockDeliveryLogisticsRecord", "getStockDeliveryLogisticsRecordThirdparty",
 )
 
 

@@ -103,14 +103,10 @@ def parse_product(raw: Any, index: int = 0) -> ProductRecord:
 
 def _product(raw: Mapping[str, Any]) -> ProductRecord:
     return ProductRecord(
-        product_code=fields.code(raw, "productCode"),
-        product_model=fields.text(raw, "productModel"),
-        product_group=fields.text(raw, "productGroupNamd"),
-        brand_name=fields.text(raw, "productBrandName"),
-        image_url=fields.url(raw, "productImageUrl"),
-        page_urls=fields.url_list(raw, "productLageUrls"),
-        is_sales=fields.flag(raw, "isSales"),
-        no_sales_reason=fields.text(raw, "noSalesReason"),
+        product_code=fields.code(raw, "productCode"), product_model=fields.text(raw, "productModel"),
+        product_group=fields.text(raw, "productGroupNamd"), brand_name=fields.text(raw, "productBrandName"),
+        image_url=fields.url(raw, "productImageUrl"), page_urls=fields.url_list(raw, "productLageUrls"),
+        is_sales=fields.flag(raw, "isSales"), no_sales_reason=fields.text(raw, "noSalesReason"),
     )
 
 
@@ -127,14 +123,10 @@ def parse_price(raw: Any, index: int = 0) -> PriceRecord:
 def _price(raw: Mapping[str, Any]) -> PriceRecord:
     stock_rebate, rebate_type = _rebate_policy(raw.get("stockRebatePolicy"))
     return PriceRecord(
-        product_code=fields.code(raw, "productCode"),
-        supply_price=fields.decimal(raw, "supplyPrice", minimum=ZERO),
-        invoice_price=fields.decimal(raw, "invoicePrice", minimum=ZERO),
-        stock_rebate=stock_rebate,
-        rebate_type=rebate_type,
-        rebate_money=fields.decimal(raw, "rebateMoney", minimum=ZERO),
-        reason=fields.text(raw, "reason"),
-        is_sales=fields.flag(raw, "isSales"),
+        product_code=fields.code(raw, "productCode"), supply_price=fields.decimal(raw, "supplyPrice", minimum=ZERO),
+        invoice_price=fields.decimal(raw, "invoicePrice", minimum=ZERO), stock_rebate=stock_rebate,
+        rebate_type=rebate_type, rebate_money=fields.decimal(raw, "rebateMoney", minimum=ZERO),
+        reason=fields.text(raw, "reason"), is_sales=fields.flag(raw, "isSales"),
     )
 
 
@@ -166,9 +158,7 @@ def _stock(raw: Mapping[str, Any], product_code: str, county_code: str) -> Stock
     elif hour is not None and not isinstance(hour, str):
         raise BadField(f"timelinessData.hour must be a string, got {type(hour).__name__}")
     return StockRecord(
-        product_code=product_code,
-        county_code=county_code,
-        stock=fields.stock_count(raw, "stock"),
+        product_code=product_code, county_code=county_code, stock=fields.stock_count(raw, "stock"),
         warehouse_code=fields.optional_text(raw, "secCode", max_length=fields.MAX_CODE_LENGTH),
         warehouse_grade=fields.optional_flag(raw, "warehouseGrade"),
         cut_time=fields.optional_text(timeliness, "cutTime", max_length=fields.MAX_CODE_LENGTH),
@@ -193,10 +183,8 @@ def _balance(raw: Mapping[str, Any]) -> BalanceRecord:
     assert balance is not None
     return BalanceRecord(
         sale_group_code=fields.text(raw, "saleGroupCode", max_length=fields.MAX_CODE_LENGTH),
-        sale_group_name=fields.text(raw, "saleGroupName"),
-        payer_account_code=fields.code(raw, "payerAccountCode"),
-        payer_account_name=fields.text(raw, "payerAccountName"),
-        balance=balance,
+        sale_group_name=fields.text(raw, "saleGroupName"), payer_account_code=fields.code(raw, "payerAccountCode"),
+        payer_account_name=fields.text(raw, "payerAccountName"), balance=balance,
     )
 
 

@@ -31,9 +31,7 @@ from .stats import ClientStats
 log = logging.getLogger("haier_pipeline.haier_api")
 
 _NOT_RETRYABLE_REQUEST_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
 )
 
@@ -109,12 +107,7 @@ class Transport:
     """POSTs JSON to the gateway with rate limiting, retries, deadline, 401 handling and masked logs."""
 
     def __init__(
-        self,
-        *,
-        session: requests.Session,
-        limiter: RateLimiter,
-        redactor: Redactor,
-        stats: ClientStats,
+        self, *, session: requests.Session, limiter: RateLimiter, redactor: Redactor, stats: ClientStats,
         policy: RetryPolicy,
     ) -> None:
         self.session = session
@@ -126,12 +119,7 @@ class Transport:
                                                 jitter=policy.backoff_initial)
 
     def post_json(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        *,
-        endpoint: str,
-        batch: Sequence[str] = (),
+        self, url: str, body: Mapping[str, Any], *, endpoint: str, batch: Sequence[str] = (),
         auth: Authenticator | None = None,
     ) -> Any:
         """POST ``body`` and return the decoded JSON (decimals as ``Decimal``), or raise a typed error."""
@@ -139,11 +127,8 @@ class Transport:
         deadline_at = time.monotonic() + self.policy.deadline
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.max_attempts) | stop_before_delay(self.policy.deadline),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retryable),
-            before_sleep=lambda state: self._before_retry(state, endpoint, batch),
-            reraise=True,
-            sleep=time.sleep,
+            wait=self._wait, retry=retry_if_exception_type(_Retryable),
+            before_sleep=lambda state: self._before_retry(state, endpoint, batch), reraise=True, sleep=time.sleep,
         )
         started = time.monotonic()
         try:
@@ -176,12 +161,7 @@ class Transport:
         )
 
     def _attempt(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        endpoint: str,
-        batch: Batch,
-        auth: Authenticator | None,
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None,
         deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
@@ -215,12 +195,7 @@ class Transport:
                                    f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
     def _send(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        endpoint: str,
-        batch: Batch,
-        authorization: str | None,
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
         deadline_at: float,
     ) -> requests.Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -278,7 +253,6 @@ class Transport:
     def _log(self, endpoint: str, batch: Batch, body: Mapping[str, Any], outcome: str, latency: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "POST %s [%s] -> %s in %.1f ms body=%s",
-                endpoint, describe_batch(batch), outcome, latency * 1000,
+                "POST %s [%s] -> %s in %.1f ms body=%s", endpoint, describe_batch(batch), outcome, latency * 1000,
                 self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

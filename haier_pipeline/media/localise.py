@@ -81,14 +81,8 @@ Outcome = tuple[Download, ImageFacts] | ImageRejected
 
 
 def localise_images(
-    catalog: Catalog,
-    store: MediaStore,
-    options: ImageOptions,
-    *,
-    product_codes: Sequence[str] | None = None,
-    recheck: bool = False,
-    now: datetime | None = None,
-    fetcher: ImageFetcher | None = None,
+    catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
+    recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
     chunk_size: int = PRODUCTS_PER_CHUNK,
 ) -> LocaliseReport:
     """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""

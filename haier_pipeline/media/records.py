@@ -122,11 +122,8 @@ def media_row(file: str, url: str, facts: ImageFacts, now: datetime) -> dict[str
 
 
 def record_chunk(
-    conn: Connection,
-    new_rows: Sequence[dict[str, object]],
-    dangling_ids: Collection[int],
-    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
-    now: datetime,
+    conn: Connection, new_rows: Sequence[dict[str, object]], dangling_ids: Collection[int],
+    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]], now: datetime,
 ) -> WriteCounts:
     """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add rows, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):

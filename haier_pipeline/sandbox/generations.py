@@ -83,9 +83,6 @@ def generation_state(size: int, seed: int, generation: int, changes: str = "all"
     for index in _rng(seed, generation, "stock").sample(now_listed, _share(len(now_listed), STOCK_CHANGE_SHARE)):
         stock_versions[index] = stock_versions.get(index, 0) + 1
     return GenerationState(
-        generation,
-        universe,
-        MappingProxyType(delisted),
-        MappingProxyType(price_moves),
+        generation, universe, MappingProxyType(delisted), MappingProxyType(price_moves),
         MappingProxyType(stock_versions),
     )

@@ -64,10 +64,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(size) if size else b""
         request = Request(
-            method=self.command,
-            path=urlsplit(self.path).path,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
+            method=self.command, path=urlsplit(self.path).path,
+            headers={name.lower(): value for name, value in self.headers.items()}, body=body,
             client_host=self.client_address[0],
         )
         response = self.server.app.handle(request)

@@ -25,9 +25,7 @@ def balances_markdown(balances: list[StoredBalance], limit: int = 20) -> dg.Meta
 
 
 @dg.asset(
-    group_name=BALANCE_GROUP,
-    kinds={"api", "sql"},
-    pool=HAIER_API_POOL,
+    group_name=BALANCE_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL,
     description="The customer's payer account balance per sale group, one row per group per run (history over time).",
 )
 def account_balances(

@@ -43,9 +43,7 @@ class FreshnessRule:
 
 RULES: tuple[FreshnessRule, ...] = (
     FreshnessRule(
-        PRICES_KEY,
-        "prices",
-        str(price_sync_hourly.cron_schedule),
+        PRICES_KEY, "prices", str(price_sync_hourly.cron_schedule),
         CronFreshnessPolicy(deadline_cron="20 * * * *", lower_bound_delta=timedelta(hours=1), timezone=TIMEZONE),
     ),
     FreshnessRule(
@@ -138,9 +136,7 @@ REPORT_AT_LEAST_EVERY = timedelta(hours=1)
 
 
 @dg.sensor(
-    name="haier_freshness_sensor",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_freshness_sensor", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Evaluates the prices/stock freshness checks against their schedules and reports them to the UI.",
 )
 def haier_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -47,9 +47,7 @@ def failure_reason(context: dg.RunFailureSensorContext) -> str:
 
 
 @dg.run_failure_sensor(
-    name="haier_sync_failure_sensor",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_sync_failure_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Closes a failed run's open haier_sync_log rows as failed and sends an alert (log line, webhook).",
 )
 def haier_sync_failure_sensor(context: dg.RunFailureSensorContext, catalog: CatalogResource,
@@ -60,10 +58,7 @@ def haier_sync_failure_sensor(context: dg.RunFailureSensorContext, catalog: Cata
         closed = fail_sync_logs_for_run(conn, run.run_id, f"run failed: {reason}", utc_now())
     alerts.send(
         Alert(
-            kind="run_failure",
-            title=f"{run.job_name} failed",
-            message=reason,
-            run_id=run.run_id,
+            kind="run_failure", title=f"{run.job_name} failed", message=reason, run_id=run.run_id,
             details={"job": run.job_name, "sync_log_rows_closed": closed},
         ),
         context.log,
@@ -98,9 +93,7 @@ def failure_rate(conn: Connection, since: datetime) -> FailureRate:
 
 
 @dg.sensor(
-    name="haier_sync_failure_rate_sensor",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    name="haier_sync_failure_rate_sensor", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Alerts when more than 5 % of the records synced in the last 24 h failed; clears up after killed runs.",
 )
 def haier_sync_failure_rate_sensor(
@@ -124,11 +117,8 @@ def haier_sync_failure_rate_sensor(
     elif was_above and not above:
         alerts.send(
             Alert(
-                kind="failure_rate_recovered",
-                title="sync failure rate back under 5 %",
-                message=figures.summary(),
-                severity="info",
-                details=details,
+                kind="failure_rate_recovered", title="sync failure rate back under 5 %", message=figures.summary(),
+                severity="info", details=details,
             ),
             context.log,
         )

@@ -34,9 +34,7 @@ ORDER_PARTITIONS = "order_codes"
 order_partitions = dg.DynamicPartitionsDefinition(name=ORDER_PARTITIONS)
 
 tracked_orders = dg.AssetSpec(
-    "tracked_orders",
-    group_name=LOGISTICS_GROUP,
-    kinds={"sql"},
+    "tracked_orders", group_name=LOGISTICS_GROUP, kinds={"sql"},
     description="Retail order codes whose logistics are followed; add them with `haier-track-order <code>`.",
 )
 

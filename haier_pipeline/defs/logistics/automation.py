@@ -73,10 +73,7 @@ def haier_tracked_orders_sensor(
 
 
 @dg.schedule(
-    name="haier_logistics_poll_hourly",
-    job=haier_logistics_sync,
-    cron_schedule=POLL_CRON,
-    execution_timezone=TIMEZONE,
+    name="haier_logistics_poll_hourly", job=haier_logistics_sync, cron_schedule=POLL_CRON, execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=f"Re-polls every tracked order not yet delivered (cron `{POLL_CRON}`, {TIMEZONE}).",
 )

@@ -89,10 +89,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
                 "media root.",
 )
 def product_images(
-    context: dg.AssetExecutionContext,
-    config: ProductImagesConfig,
-    catalog: CatalogResource,
-    media: MediaResource,
+    context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
     sync_scope: SyncScope,
     alerts: AlertResource,
 ) -> dg.MaterializeResult:
@@ -139,10 +136,7 @@ def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
 
 
 @dg.asset(
-    group_name=MAINTENANCE_GROUP,
-    kinds={"pillow", "sql"},
-    pool=MEDIA_POOL,
-    deps=[product_images],
+    group_name=MAINTENANCE_GROUP, kinds={"pillow", "sql"}, pool=MEDIA_POOL, deps=[product_images],
     description="Images no product references any more: reported, and deleted only when dry_run is false.",
 )
 def media_cleanup(

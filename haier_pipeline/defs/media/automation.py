@@ -7,8 +7,6 @@ import dagster as dg
 from .assets import media_cleanup
 
 media_cleanup_job = dg.define_asset_job(
-    "media_cleanup_job",
-    selection=[media_cleanup],
-    executor_def=dg.in_process_executor,
+    "media_cleanup_job", selection=[media_cleanup], executor_def=dg.in_process_executor,
     description="Report (dry run, the default) or delete images no product references any more.",
 )

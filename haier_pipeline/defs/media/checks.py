@@ -34,9 +34,7 @@ def product_images_exist(catalog: CatalogResource, media: MediaResource) -> dg.A
 
 
 @dg.asset_check(
-    asset=product_images,
-    name="image_files_match_sha256",
-    blocking=True,
+    asset=product_images, name="image_files_match_sha256", blocking=True,
     description="Every media_images row has its file under HAIER_MEDIA_ROOT, with the stored size and sha256.",
 )
 def image_files_check(catalog: CatalogResource, media: MediaResource) -> dg.AssetCheckResult:

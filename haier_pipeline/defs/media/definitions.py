@@ -11,7 +11,6 @@ from .checks import image_files_check, product_images_exist
 
 def media_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[product_images, media_cleanup],
-        asset_checks=[product_images_exist, image_files_check],
+        assets=[product_images, media_cleanup], asset_checks=[product_images_exist, image_files_check],
         jobs=[media_cleanup_job],
     )

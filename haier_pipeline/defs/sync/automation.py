@@ -20,10 +20,13 @@ import dagster as dg
 from haier_pipeline.constants import SYNC_KIND_TAG, TIMEZONE, TRIGGER_TAG
 
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
-FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history")
-PRICE_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_prices", "products") | dg.AssetSelection.groups("history")
-STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock")
-PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "brands", "categories", "products")
+# "shop" publishes into a Django shop at the end of every sync (a no-op while HAIER_SHOP_DB_URL is unset).
+FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history", "shop")
+PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_prices", "products", "shop_products")
+                        | dg.AssetSelection.groups("history"))
+STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_stock", "product_stock", "shop_products")
+PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "brands", "categories", "products",
+                                                   "shop_products")
 
 
 def _job(name: str, selection: dg.AssetSelection, kind: str, description: str) -> dg.UnresolvedAssetJobDefinition:
@@ -32,15 +35,11 @@ def _job(name: str, selection: dg.AssetSelection, kind: str, description: str) -
 
 
 haier_full_sync = _job(
-    "haier_full_sync",
-    FULL_SYNC_SELECTION,
-    "full",
+    "haier_full_sync", FULL_SYNC_SELECTION, "full",
     "Products, prices, stock, images and catalog tables: `sync_haier_products --sync-prices --sync-stock`.",
 )
 haier_price_sync = _job(
-    "haier_price_sync",
-    PRICE_SYNC_SELECTION,
-    "prices",
+    "haier_price_sync", PRICE_SYNC_SELECTION, "prices",
     "Prices only, for the products already listed (the original's hourly cron).",
 )
 haier_stock_sync = _job(
@@ -59,12 +58,8 @@ def _schedule(
     name: str, job: dg.UnresolvedAssetJobDefinition, cron: str, kind: str, what: str
 ) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
-        name=name,
-        job=job,
-        cron_schedule=cron,
-        execution_timezone=TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={SYNC_KIND_TAG: kind, TRIGGER_TAG: "schedule"},
+        name=name, job=job, cron_schedule=cron, execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING, tags={SYNC_KIND_TAG: kind, TRIGGER_TAG: "schedule"},
         description=f"{what} (cron `{cron}`, {TIMEZONE}).",
     )
 

@@ -86,9 +86,7 @@ def scope_config(codes: Sequence[str]) -> dict[str, dict]:
 
 
 @dg.sensor(
-    name="haier_new_products_sensor",
-    job=haier_new_products_sync,
-    minimum_interval_seconds=120,
+    name="haier_new_products_sensor", job=haier_new_products_sync, minimum_interval_seconds=120,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches stock and image syncs for products that appeared since the last tick (cursor: products.id).",
 )
@@ -111,8 +109,7 @@ def haier_new_products_sensor(
         )
     requests = [
         dg.RunRequest(
-            run_key=f"new-products:{last_id}-{newest}:{index}",
-            run_config=scope_config(batch),
+            run_key=f"new-products:{last_id}-{newest}:{index}", run_config=scope_config(batch),
             tags={TRIGGER_TAG: "new_products", "haier/new_product_count": str(len(batch))},
         )
         for index, batch in enumerate(chunked(wanted, CODES_PER_RUN))

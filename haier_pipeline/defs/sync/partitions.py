@@ -32,8 +32,7 @@ def record_county_partitions(
         if county in scope.configured_counties:
             context.log_event(
                 dg.AssetMaterialization(
-                    asset_key=context.asset_key,
-                    partition=county,
+                    asset_key=context.asset_key, partition=county,
                     metadata={"records_stored": stored, "run_id": dg.MetadataValue.text(context.run_id)},
                 )
             )

@@ -60,10 +60,7 @@ def valid_rows(result: CallResult, row_of: Callable[[Any, int], Row]) -> tuple[l
 
 
 def run_metadata(
-    haier_api: HaierApiResource,
-    tracker: SyncTracker,
-    outcome: DrainOutcome,
-    started: float,
+    haier_api: HaierApiResource, tracker: SyncTracker, outcome: DrainOutcome, started: float,
     stats_before: dict[str, Any],
 ) -> dict[str, Any]:
     """Counts, timings and the original system's monitoring figures, plotted over time by the UI.
@@ -105,9 +102,7 @@ def _require_some_success(tracker: SyncTracker, what: str) -> None:
 
 
 @dg.asset(
-    group_name=RAW_GROUP,
-    kinds={"api", "sql"},
-    pool=HAIER_API_POOL,
+    group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL,
     description="Haier's procurable-products listing, one payload per product code (changes only).",
 )
 def haier_raw_products(
@@ -134,11 +129,8 @@ def haier_raw_products(
     with tracked_sync(catalog, "products", context.run_id) as tracker:
         codes = sync_scope.codes or None
         outcome = drain_results(
-            client.fetch_products(codes),
-            to_rows,
-            lambda conn, rows: store_raw_products(conn, rows, context.run_id, now),
-            lambda row: row[0],
-            catalog,
+            client.fetch_products(codes), to_rows,
+            lambda conn, rows: store_raw_products(conn, rows, context.run_id, now), lambda row: row[0], catalog,
             tracker,
         )
         if outcome.failed_calls and codes is None:
@@ -158,10 +150,7 @@ def haier_raw_products(
 
 
 @dg.asset(
-    group_name=RAW_GROUP,
-    kinds={"api", "sql"},
-    pool=HAIER_API_POOL,
-    deps=[haier_raw_products],
+    group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
     description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
 )
 def haier_raw_prices(
@@ -178,12 +167,8 @@ def haier_raw_prices(
 
     with tracked_sync(catalog, "prices", context.run_id) as tracker:
         outcome = drain_results(
-            client.fetch_prices(codes),
-            to_rows,
-            lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
-            lambda row: row[0],
-            catalog,
-            tracker,
+            client.fetch_prices(codes), to_rows, lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
+            lambda row: row[0], catalog, tracker,
         )
         _require_some_success(tracker, "price")
     return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started, stats_before))
@@ -193,12 +178,8 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
     @dg.asset(
-        group_name=RAW_GROUP,
-        kinds={"api", "sql"},
-        pool=HAIER_API_POOL,
-        deps=[haier_raw_products],
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
+        partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
         description="Available stock per procurable product and county: one call each (county-partitioned).",
     )
     def haier_raw_stock(
@@ -225,12 +206,8 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
         with tracked_sync(catalog, "stock", context.run_id) as tracker:
             outcome = drain_results(
-                client.fetch_stock(pairs),
-                to_rows,
-                lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
-                lambda row: (row[0], row[1]),
-                catalog,
-                tracker,
+                client.fetch_stock(pairs), to_rows, lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
+                lambda row: (row[0], row[1]), catalog, tracker,
             )
             _require_some_success(tracker, "stock")
         metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}

@@ -34,13 +34,9 @@ class DrainOutcome(Generic[Row]):
 
 
 def drain_results(
-    results: Iterable[CallResult],
-    to_rows: Callable[[CallResult], tuple[list[Row], list[RecordError]]],
-    store: Callable[[Connection, Sequence[Row]], WriteCounts],
-    key_of: Callable[[Row], Any],
-    catalog: CatalogResource,
-    tracker: SyncTracker,
-    chunk_size: int = CHUNK_SIZE,
+    results: Iterable[CallResult], to_rows: Callable[[CallResult], tuple[list[Row], list[RecordError]]],
+    store: Callable[[Connection, Sequence[Row]], WriteCounts], key_of: Callable[[Row], Any], catalog: CatalogResource,
+    tracker: SyncTracker, chunk_size: int = CHUNK_SIZE,
 ) -> DrainOutcome[Row]:
     """Validate each call's records, count and name the bad ones, and store the good ones in chunks.
 
