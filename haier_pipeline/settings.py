@@ -24,6 +24,7 @@ from haier_pipeline.constants import (
     SHOP_TABLE_DEFAULTS,
     SHOP_TABLE_NAME,
 )
+from haier_pipeline.haier_api.config import plaintext_problem
 
 COUNTY_CODE = re.compile(r"^\d{6}$")
 SHOP_TABLE_SETTINGS = {
@@ -137,6 +138,15 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     return value.rstrip("/")
 
 
+def _gateway_url(env: Mapping[str, str], name: str) -> str | None:
+    """A URL the credentials are sent to: https, or plain http only on loopback (the sandbox)."""
+    value = _url(env, name)
+    problem = plaintext_problem(value) if value else None
+    if problem:
+        raise SettingsError(f"{name}: {problem}")
+    return value
+
+
 def _text(env: Mapping[str, str], name: str) -> str | None:
     value = (env.get(name) or "").strip()
     return value or None
@@ -195,8 +205,8 @@ def _flag(env: Mapping[str, str], name: str) -> bool | None:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every ``HAIER_*`` setting; raise :class:`SettingsError` naming the first bad one."""
     env = os.environ if env is None else env
-    base_url = _url(env, "HAIER_BASE_URL")
-    token_url = _url(env, "HAIER_TOKEN_URL")
+    base_url = _gateway_url(env, "HAIER_BASE_URL")
+    token_url = _gateway_url(env, "HAIER_TOKEN_URL")
     required = ("HAIER_CLIENT_ID", "HAIER_CLIENT_SECRET", "HAIER_TOKEN_URL", "HAIER_CUSTOMER_CODE", "HAIER_PASSWORD")
     if base_url is not None:
         missing = [name for name in required if not _text(env, name)]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import multiprocessing
+import shutil
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, func, inspect, select, text
+from support.catalog_db import catalog_url_for_tests
+from support.catalog_records import T0, product
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
@@ -25,8 +28,6 @@ from haier_pipeline.catalog.engine import (
 )
 from haier_pipeline.catalog.raw_store import store_raw_products
 from haier_pipeline.catalog.writes import ensure_brands, ensure_categories, upsert_products
-from support.catalog_db import catalog_url_for_tests
-from support.catalog_records import T0, product
 
 ALL_TABLES = set(tables.metadata.tables)
 
@@ -156,6 +157,50 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
         assert "shelf_note" not in {c["name"] for c in inspect(engine).get_columns("products")}
         assert "shelf_events" not in inspect(engine).get_table_names()
         assert _product_snapshot(engine) == before
+    finally:
+        engine.dispose()
+
+
+OLD_PRODUCTS = [  # code, supply, invoice, stock_rebate, rebate_money: written by the 0001 schema (4 places)
+    ("GA0000001", "2999.0000", "2909.0300", "0.030000", "0.0000"),  # rate: 2999 × 0.97 = 2909.03
+    ("GA0000002", "2999.0000", "2799.0000", "100.000000", "100.0000"),  # amount: 2999 − 100 − 100
+    ("GA0000003", "1009.5000", "999.4000", "0.010000", "0.0000"),  # rate, half-even: 999.405 -> 999.40
+    ("GA0000004", "2999.0000", "1.0000", "0.050000", "0.0000"),  # neither formula
+]
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_an_old_catalogue_upgrades_to_price_encodings_in_place(url):
+    """0001 -> 0002_price_encodings keeps every value, widens money to 6 places and fills stock_rebate_kind."""
+    engine = create_catalog_engine(url)
+    try:
+        upgrade_database(engine, "0001")
+        with engine.begin() as conn:
+            for code, supply, invoice, rebate, money in OLD_PRODUCTS:
+                conn.execute(text(
+                    "INSERT INTO products (product_code, name, source, is_sales, supply_price, invoice_price, "
+                    "stock_rebate, rebate_money, price, stock, product_page_urls, main_images, detail_images, is_active, "
+                    "created_at, updated_at) VALUES (:code, 'n', 'haier', '1', :supply, :invoice, :rebate, :money, "
+                    ":supply, 0, '[]', '[]', '[]', :yes, :now, :now)"),
+                    {"code": code, "supply": supply, "invoice": invoice, "rebate": rebate, "money": money,
+                     "yes": True, "now": T0.replace(tzinfo=None)})
+        upgrade_database(engine)
+        assert current_revisions(engine) == head_revisions()
+        with engine.begin() as conn:
+            rows = {row.product_code: row for row in conn.execute(select(tables.products))}
+            for code, supply, invoice, rebate, money in OLD_PRODUCTS:
+                row = rows[code]
+                assert (row.supply_price, row.invoice_price, row.stock_rebate, row.rebate_money, row.price) == (
+                    Decimal(supply), Decimal(invoice), Decimal(rebate), Decimal(money), Decimal(supply)), code
+            assert {code: row.stock_rebate_kind for code, row in rows.items()} == {
+                "GA0000001": "rate", "GA0000002": "amount", "GA0000003": "rate", "GA0000004": "unknown"}
+            six_places = Decimal("8990.123456")  # now kept to the last accepted digit
+            conn.execute(tables.products.update().where(tables.products.c.product_code == "GA0000001")
+                         .values(supply_price=six_places, price_reason="价格未生效"))
+            row = conn.execute(select(tables.products).where(tables.products.c.product_code == "GA0000001")).one()
+        assert row.supply_price == six_places and row.price_reason == "价格未生效"
+        downgrade_database(engine, "0001")
+        assert "stock_rebate_kind" not in {c["name"] for c in inspect(engine).get_columns("products")}
     finally:
         engine.dispose()
 

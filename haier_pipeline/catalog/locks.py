@@ -47,6 +47,7 @@ LOCK_NAMESPACE = 0x48414952  # "HAIR": the first key of every advisory lock this
 SYNC_APP_PREFIX = "haier-sync "
 RUN_APP_PREFIX = "haier-run "
 ACQUIRE_WAIT = 2.0  # seconds a sync waits for its lock before it is refused (rides out lock probes)
+IMAGES_LOCK = "images"  # the images pass logs and locks as an 'images' sync; media cleanup takes the same lock
 POLL = 0.05
 
 _memory_guard = threading.Lock()

@@ -6,6 +6,7 @@ plain option) at fault and never echoes a secret.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,30 @@ SETTING_NAMES = {
     "seller_password": "HAIER_SELLER_PASSWORD",
     "customer_password": "HAIER_CUSTOMER_PASSWORD",
 }
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and addresses in 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_problem(url: str) -> str | None:
+    """Why ``url`` may not carry credentials (plain http to a host off this machine), or ``None``."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return None
+    return "must be an https URL (plain http only to 127.0.0.1/localhost): the client secret and passwords travel in it"
+
+
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""Largest gateway answer read (a 100,000-product listing is about 30 MB); reading stops past it."""
 
 
 class ConfigError(ValueError):
@@ -55,6 +80,7 @@ class ClientConfig:
     deadline: float = 120.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         for name in ("base_url", "token_url"):
@@ -64,6 +90,9 @@ class ClientConfig:
             parts = urlsplit(value or "")
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.username or parts.password:
                 raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials)")
+            problem = plaintext_problem(value)
+            if problem:
+                raise ConfigError(f"{SETTING_NAMES[name]}: {problem}")
         for name in ("client_id", "client_secret", "customer_code", "password"):
             _require_text(name, getattr(self, name))
         for name in ("send_to_code", "seller_password", "customer_password"):
@@ -77,7 +106,7 @@ class ClientConfig:
         _positive("backoff_max", self.backoff_max)
         if not (isinstance(self.backoff_initial, (int, float)) and 0 <= self.backoff_initial < math.inf):
             raise ConfigError("backoff_initial: must be a number of seconds >= 0")
-        for name in ("max_concurrency", "max_attempts"):
+        for name in ("max_concurrency", "max_attempts", "max_response_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be a whole number >= 1, got {value!r}")

@@ -64,7 +64,7 @@ def drain_results(
         rows, errors = to_rows(result)
         for error in errors:
             tracker.failed(error.describe())
-        tracker.succeeded(len(rows))
+        tracker.succeeded(len(rows) - sum(error.kept for error in errors))  # a kept record counts once, as failed
         pending.extend(rows)
         if len(pending) >= chunk_size:
             flush()
