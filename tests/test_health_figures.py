@@ -32,8 +32,11 @@ class Rig:
     env: dict[str, str]
     instance: dg.DagsterInstance
 
-    def run(self, job: str, run_config: Mapping | None = None, succeed: bool = True,
+    def run(self, job: str, run_config: Mapping | None = None, succeed: bool | None = None,
             **extra: str) -> dg.ExecuteInProcessResult:
+        # A sandbox of under 100 products carries over 5 % malformed listing records: products' blocking
+        # sync_rejections_within_limit then stops the catalog steps, while the raw assets and their checks run.
+        succeed = len(self.sandbox.catalogue.listing_codes()) >= 100 if succeed is None else succeed
         with project_env({**self.env, **extra}):
             defs = build_definitions(load_settings())
             result = defs.resolve_job_def(job).execute_in_process(
