@@ -89,6 +89,27 @@ class WebhookNotifier:
         return f"WebhookNotifier(host={urlsplit(self.url).hostname!r})"
 
 
+SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":warning:", "info": ":large_green_circle:"}
+
+
+@dataclass
+class SlackNotifier:
+    """Posts the alert to a Slack channel through ``dagster-slack``'s ``SlackResource`` client."""
+
+    token: str = field(repr=False)
+    channel: str
+    api_url: str | None = None  # a Slack-compatible API instead of https://slack.com/api/
+
+    def send(self, alert: Alert) -> None:
+        from dagster_slack import SlackResource
+
+        client = SlackResource(token=self.token).get_client()
+        if self.api_url:
+            client.base_url = self.api_url.rstrip("/") + "/"
+        text = f"{SEVERITY_ICONS.get(alert.severity, '')} *{alert.title}*\n{alert.log_line()}"
+        client.chat_postMessage(channel=self.channel, text=text)
+
+
 def send_alert(alert: Alert, logger: logging.Logger | Any, notifiers: Sequence[Notifier]) -> int:
     """Give ``alert`` to every notifier; return how many delivered it. Failures are logged, never raised."""
     delivered = 0

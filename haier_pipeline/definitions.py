@@ -38,9 +38,13 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             settings=settings, rate_limit=settings.rate_limit, max_concurrency=settings.max_concurrency
         ),
         "catalog": CatalogResource(db_url=settings.catalog_db_url, sync_lock_wait=settings.sync_lock_wait),
-        "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings)),
+        "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings),
+                               min_free_bytes=settings.media_min_free_bytes),
         "sync_scope": SyncScope(configured_counties=settings.county_codes, secrets=settings.secrets()),
-        "alerts": AlertResource(webhook_url=settings.alert_webhook_url),
+        "alerts": AlertResource(webhook_url=settings.alert_webhook_url, slack_token=settings.slack_token,
+                                slack_channel=settings.slack_channel, slack_api_url=settings.slack_api_url,
+                                slow_call_seconds=settings.slow_call_seconds,
+                                api_health_failures=settings.api_health_failures),
         "shop": ShopResource(
             db_url=settings.shop_db_url, tables=dict(settings.shop_tables),
             media_root=str(settings.shop_media_root or settings.media_root), media_url=settings.shop_media_url,
@@ -57,7 +61,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         media_definitions(),
         logistics_definitions(),
         finance_definitions(settings),
-        health_definitions(),
+        health_definitions(settings),
         shop_definitions(settings),
         # Ad-hoc materialisations from the UI run in-process too: steps wait on one rate-limited API,
         # and a process per step costs seconds each on a small machine.

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -32,8 +33,24 @@ SHOP_TABLE_SETTINGS = {
 }
 
 
+DEFAULT_MIN_FREE_BYTES = 512 * 1024 * 1024
+SMTP_TYPES = ("SSL", "STARTTLS")
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where run-failure mail goes (Dagster's ``make_email_on_run_failure_sensor``); the password is kept apart."""
+
+    email_from: str
+    email_to: tuple[str, ...]
+    smtp_host: str
+    smtp_port: int | None
+    smtp_type: str
+    smtp_user: str | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,15 @@ class Settings:
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
     sync_lock_wait: float = 1800.0  # seconds a sync waits for a running sync of its kind before it is refused
+    media_min_free_bytes: int = DEFAULT_MIN_FREE_BYTES  # images are not written below this much free space
+    slow_call_seconds: float = 10.0  # a single API answer slower than this alerts (API响应时间超过10秒)
+    api_health_failures: int = 3  # failed health checks in a row before the api_down alert
+    api_health_interval_seconds: int = 300
+    slack_token: str | None = field(default=None, repr=False)
+    slack_channel: str | None = None
+    slack_api_url: str | None = None
+    email: EmailSettings | None = None
+    smtp_password: str | None = field(default=None, repr=False)
     shop_db_url: str | None = field(default=None, repr=False)  # unset: no shop publishing (may hold a password)
     shop_tables: Mapping[str, str] = field(default_factory=lambda: dict(SHOP_TABLE_DEFAULTS))
     shop_media_root: Path | None = None  # None: the catalogue's own media root
@@ -82,7 +108,7 @@ class Settings:
         shop_password = make_url(self.shop_db_url).password if self.shop_db_url else None
         values = (self.client_secret, self.password, self.seller_password, self.customer_password,
                   str(db_password) if db_password else None, str(shop_password) if shop_password else None,
-                  self.alert_webhook_url)
+                  self.alert_webhook_url, self.slack_token, self.smtp_password)
         return frozenset(value for value in values if value)
 
 
@@ -220,6 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
         sync_lock_wait=_number(env, "HAIER_SYNC_LOCK_WAIT", 1800.0, float, 0, 86_400),
+        **_health(env),
         **_shop_settings(env, media_root),
     )
 
@@ -295,3 +322,42 @@ def _database_url(value: str, name: str = "HAIER_CATALOG_DB_URL") -> str:
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise SettingsError(f"{name}: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
     return value
+
+
+def _health(env: Mapping[str, str]) -> dict[str, Any]:
+    """The health thresholds and alert channels (Slack, e-mail)."""
+    slack_channel = _text(env, "HAIER_SLACK_CHANNEL")
+    if slack_channel and not _text(env, "HAIER_SLACK_TOKEN"):
+        raise SettingsError("HAIER_SLACK_TOKEN: required when HAIER_SLACK_CHANNEL is set")
+    return {
+        "media_min_free_bytes": int(_number(env, "HAIER_MEDIA_MIN_FREE_BYTES", DEFAULT_MIN_FREE_BYTES, int, 0,
+                                            1 << 50)),
+        "slow_call_seconds": _number(env, "HAIER_SLOW_CALL_SECONDS", 10.0, float, 0.001, 3600),
+        "api_health_failures": int(_number(env, "HAIER_API_HEALTH_FAILURES", 3, int, 1, 1000)),
+        "api_health_interval_seconds": int(_number(env, "HAIER_API_HEALTH_INTERVAL_SECONDS", 300, int, 30, 86_400)),
+        "slack_token": _text(env, "HAIER_SLACK_TOKEN") if slack_channel else None,
+        "slack_channel": slack_channel,
+        "slack_api_url": _url(env, "HAIER_SLACK_API_URL"),
+        "email": _email(env),
+        "smtp_password": _text(env, "HAIER_SMTP_PASSWORD"),
+    }
+
+
+def _email(env: Mapping[str, str]) -> EmailSettings | None:
+    to = tuple(address.strip() for address in (env.get("HAIER_ALERT_EMAIL_TO") or "").split(",") if address.strip())
+    if not to:
+        return None
+    for name in ("HAIER_ALERT_EMAIL_FROM", "HAIER_SMTP_HOST", "HAIER_SMTP_PASSWORD"):
+        if not _text(env, name):
+            raise SettingsError(f"{name}: required when HAIER_ALERT_EMAIL_TO is set")
+    smtp_type = (_text(env, "HAIER_SMTP_TYPE") or "SSL").upper()
+    if smtp_type not in SMTP_TYPES:
+        raise SettingsError(f"HAIER_SMTP_TYPE: {smtp_type!r} is not one of {', '.join(SMTP_TYPES)}")
+    return EmailSettings(
+        email_from=_text(env, "HAIER_ALERT_EMAIL_FROM") or "",
+        email_to=to,
+        smtp_host=_text(env, "HAIER_SMTP_HOST") or "",
+        smtp_port=int(_number(env, "HAIER_SMTP_PORT", 0, int, 1, 65535)) if _text(env, "HAIER_SMTP_PORT") else None,
+        smtp_type=smtp_type,
+        smtp_user=_text(env, "HAIER_SMTP_USER"),
+    )

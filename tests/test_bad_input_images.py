@@ -73,7 +73,7 @@ def refusal(done, url: str) -> str:
     """The images log row's line about ``url`` (as shown: credentials and query hidden)."""
     from haier_pipeline.media.rejections import display_url
 
-    message = done.log("manual")["message"]
+    message = done.log("images")["message"]
     prefix = f"images: {display_url(url)}: "
     return message.split(prefix, 1)[1].split("; images: ")[0] if prefix in message else ""
 
@@ -88,7 +88,7 @@ def test_the_run_succeeds_and_no_bad_url_leaves_a_trace(images):
     sources = {row["original_url"] for row in media.values()}
     assert not {url for url, _ in URLS.values()} & sources
     assert all(RELATIVE_PATH.match(name) for name in media)
-    log = done.log("manual")
+    log = done.log("images")
     assert log["status"] == "partial" and log["failed_count"] >= len(URLS) + len(REDIRECTS)
 
 
@@ -97,8 +97,8 @@ def test_a_bad_image_url_is_refused_and_named(images, case):
     done, _, _ = images
     url, reason = URLS[case]
     line = refusal(done, url.replace("@BASE@", done.base_url))
-    assert reason in line, line or done.log("manual")["message"][:2000]
-    assert "hunter2" not in done.log("manual")["message"]  # a URL's password is never shown
+    assert reason in line, line or done.log("images")["message"][:2000]
+    assert "hunter2" not in done.log("images")["message"]  # a URL's password is never shown
 
 
 @pytest.mark.parametrize("case", list(REDIRECTS))
@@ -107,5 +107,5 @@ def test_a_redirect_somewhere_bad_is_refused_at_that_hop(images, case):
     image_url = done.truth.expected_products()[code_of[case]].image_url
     line = refusal(done, image_url)
     reason = REDIRECTS[case][1]
-    assert reason in line and (BLOCKED in line), line or done.log("manual")["message"][:2000]
+    assert reason in line and (BLOCKED in line), line or done.log("images")["message"][:2000]
     assert served.image_requests > 0

@@ -264,5 +264,5 @@ def test_no_name_ever_reaches_a_path(poisoned):
     assert not [path for path in Path(root).parent.rglob("*") if "passwd" in path.name or "shadow" in path.name]
     stored = poisoned.rows("media_images", key="file")
     assert all(RELATIVE_PATH.match(name) for name in stored)
-    manual = poisoned.log("manual")["message"]
+    manual = poisoned.log("images")["message"]
     assert "images: " in manual and "etc/passwd" in manual  # the traversal URL was refused, and named

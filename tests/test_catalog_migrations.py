@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import multiprocessing
-from decimal import Decimal
+import shutil
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, func, inspect, select, text
+from support.catalog_db import catalog_url_for_tests
+from support.catalog_records import T0, product
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
@@ -26,11 +28,8 @@ from haier_pipeline.catalog.engine import (
 )
 from haier_pipeline.catalog.raw_store import store_raw_products
 from haier_pipeline.catalog.writes import ensure_brands, ensure_categories, upsert_products
-from support.catalog_db import catalog_url_for_tests
-from support.catalog_records import T0, product
 
 ALL_TABLES = set(tables.metadata.tables)
-HEAD = "0002_price_encodings"
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def url(tmp_path, request):
 def test_empty_database_upgrades_to_head_with_every_table(url):
     engine = prepare_database(url)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == head_revisions() == {HEAD}
+    assert current_revisions(engine) == head_revisions() and len(head_revisions()) == 1
 
 
 def test_prepare_database_is_cached_and_a_database_at_head_runs_no_ddl(url):
@@ -84,7 +83,7 @@ def test_downgrade_to_base_and_upgrade_again(url):
     assert current_revisions(engine) == set()
     upgrade_database(engine)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == {HEAD}
+    assert current_revisions(engine) == head_revisions()
 
 
 SECOND_REVISION = '''
@@ -92,8 +91,8 @@ SECOND_REVISION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0099_test"
-down_revision = "0002_price_encodings"
+revision = "test_shelf_note"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -115,7 +114,8 @@ def downgrade():
 def migrations_with_second_revision(tmp_path: Path) -> Path:
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0099_test_shelf_note.py").write_text(SECOND_REVISION)
+    (head,) = head_revisions()  # the test revision follows whatever the project's head is
+    (copy / "versions" / "9999_test_shelf_note.py").write_text(SECOND_REVISION.replace("{head}", head))
     return copy
 
 
@@ -130,7 +130,8 @@ def _product_snapshot(engine):
 def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_second_revision):
     engine = create_catalog_engine(url)
     try:
-        upgrade_database(engine, HEAD, script_location=migrations_with_second_revision)
+        (head,) = head_revisions()
+        upgrade_database(engine, head, script_location=migrations_with_second_revision)
         records = [product("GA0000001"), product("GA0000002", brand_name="卡萨帝")]
         with engine.begin() as conn:
             brand_ids = ensure_brands(conn, [r.brand_name for r in records])
@@ -140,7 +141,7 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
         before = _product_snapshot(engine)
 
         upgrade_database(engine, script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {"0099_test"}
+        assert current_revisions(engine) == {"test_shelf_note"}
         assert "shelf_note" in {c["name"] for c in inspect(engine).get_columns("products")}
         rows, raw = _product_snapshot(engine)
         assert [{k: v for k, v in row.items() if k != "shelf_note"} for row in rows] == before[0]
@@ -151,8 +152,8 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
                 with conn.begin_nested():
                     conn.execute(tables.products.insert().values(product_code="GA0000001", name="dup", source="haier"))
 
-        downgrade_database(engine, HEAD, script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {HEAD}
+        downgrade_database(engine, head, script_location=migrations_with_second_revision)
+        assert current_revisions(engine) == {head}
         assert "shelf_note" not in {c["name"] for c in inspect(engine).get_columns("products")}
         assert "shelf_events" not in inspect(engine).get_table_names()
         assert _product_snapshot(engine) == before
@@ -184,7 +185,7 @@ def test_an_old_catalogue_upgrades_to_price_encodings_in_place(url):
                     {"code": code, "supply": supply, "invoice": invoice, "rebate": rebate, "money": money,
                      "yes": True, "now": T0.replace(tzinfo=None)})
         upgrade_database(engine)
-        assert current_revisions(engine) == {HEAD}
+        assert current_revisions(engine) == head_revisions()
         with engine.begin() as conn:
             rows = {row.product_code: row for row in conn.execute(select(tables.products))}
             for code, supply, invoice, rebate, money in OLD_PRODUCTS:

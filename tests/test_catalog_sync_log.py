@@ -74,7 +74,7 @@ def test_one_row_per_run_and_type_reopened_on_retry(engine):
     assert again == first and other != first and outside[0] != outside[1]
     assert (got["status"], got["completed_at"], got["message"], got["started_at"]) == ("processing", None, None, T0)
     with engine.begin() as conn, pytest.raises(ValueError, match="sync_type"):
-        open_sync_log(conn, "images", "run-1", T0)
+        open_sync_log(conn, "thumbnails", "run-1", T0)
 
 
 def test_stale_rows_of_dead_runs_are_closed(engine):

@@ -56,7 +56,7 @@ def test_a_sync_started_while_another_lists_waits_for_it_by_name_then_runs(tmp_p
         for run in (first, second):
             statuses = {row["sync_type"]: row["status"] for row in log_rows(catalog_url) if row["run_id"] == run.run_id}
             assert statuses == {"products": "partial", "prices": "success", "stock": "success",
-                                "manual": statuses["manual"]} and statuses["manual"] in ("success", "partial")
+                                "images": statuses["images"]} and statuses["images"] in ("success", "partial")
     release_database(catalog_url)
 
 

@@ -14,7 +14,7 @@ from haier_pipeline.defs.media.checks import image_files_check, product_images_e
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.settings import load_settings
 from haier_pipeline.catalog import tables
-from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
 from test_media_support import ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
 
 
@@ -30,6 +30,7 @@ def resources(engine: Engine, root: Path, codes: list[str] | None = None) -> dic
         "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
         "media": MediaResource(media_root=str(root), images=ImageOptions.from_settings(load_settings())),
         "sync_scope": SyncScope(product_codes=codes or []),
+        "alerts": AlertResource(),
     }
 
 
@@ -57,11 +58,12 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     assert meta["thumbnails"].count("](data:image/jpeg;base64,") == 3
     assert meta["bytes_written"] == sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     assert meta["images_per_second"] > 0 and meta["megabytes_per_second"] > 0 and meta["sync_status"] == "partial"
-    (check,) = result.get_asset_check_evaluations()
-    assert check.passed
+    checks = result.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {"product_images_exist", "image_files_match_sha256"}
+    assert all(c.passed for c in checks)
     with catalog_engine.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("manual", "partial", 5, 3, 2)
+    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("images", "partial", 5, 3, 2)
     assert "images: " in log.message and "/bad.jpg" in log.message and log.run_id == result.run_id
 
     again = dg.materialize([product_images], resources=resources(catalog_engine, root),

@@ -21,7 +21,7 @@ from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.rejections import display_url
 from haier_pipeline.media.store import RELATIVE_PATH
 from haier_pipeline.media.validate import FORMATS
-from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
 from support.catalog_db import catalog_url_for_tests
@@ -56,7 +56,7 @@ def materialize(engine: Engine, root: Path) -> dict:
         [product_images],
         resources={"catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
                    "media": MediaResource(media_root=str(root), images=ImageOptions.from_settings(load_settings())),
-                   "sync_scope": SyncScope()},
+                   "sync_scope": SyncScope(), "alerts": AlertResource()},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -112,7 +112,7 @@ def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones
         assert f"- {reason}: {count}" in meta["rejected_by_reason"]
     with loaded_catalog.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.failed_count, log.success_count) == ("manual", "partial", len(broken), len(good))
+    assert (log.sync_type, log.status, log.failed_count, log.success_count) == ("images", "partial", len(broken), len(good))
     for url, t in broken.items():
         named = f"images: {display_url(url)}: {REASON_OF_KIND[t.kind]} ("
         assert named in log.message and named in meta["rejections"], named
@@ -157,7 +157,7 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
         resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
                    "media": MediaResource(media_root=str(tmp_path / "media"),
                                           images=ImageOptions.from_settings(load_settings())),
-                   "sync_scope": SyncScope()},
+                   "sync_scope": SyncScope(), "alerts": AlertResource()},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success

@@ -91,7 +91,7 @@ def test_a_tracked_order_is_picked_up_polled_until_delivered_then_left_alone(pip
     assert stored(catalog, signed)[1].delivered_at is not None
     with catalog.begin() as conn:
         logs = conn.execute(select(tables.haier_sync_log.c.sync_type, tables.haier_sync_log.c.status)).all()
-    assert logs == [("logistics", "success")] * 2
+    assert logs == [("order", "success")] * 2
 
     polls = 0
     while not sandbox.catalogue.order_delivered(moving):

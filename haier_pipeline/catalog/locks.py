@@ -4,7 +4,7 @@ Two kinds, both refusing to outlive a ``kill -9`` (a lock row someone must delet
 syncs forever after one crash):
 
 - :func:`sync_lock` — one sync of each kind (a ``haier_sync_log.sync_type``: ``products``,
-  ``prices``, ``stock``, ``manual``, …) at a time per catalogue. A second one *waits its turn*
+  ``prices``, ``stock``, ``images``, …) at a time per catalogue. A second one *waits its turn*
   (``on_wait`` hears "waiting for run X" when it starts waiting and every minute after), for at most
   ``wait`` seconds (default :data:`SYNC_LOCK_WAIT`, 30 minutes); only then is it refused with
   :class:`SyncBusy`, whose message names the run holding the lock.
@@ -57,7 +57,7 @@ SYNC_APP_PREFIX = "haier-sync "
 RUN_APP_PREFIX = "haier-run "
 SYNC_LOCK_WAIT = 1800.0  # seconds a sync waits for its kind's lock before it is refused
 ACQUIRE_WAIT = 2.0  # seconds media cleanup waits for the images lock before it gives up (it never queues)
-IMAGES_LOCK = "manual"  # the images pass logs and locks as a 'manual' sync; media cleanup takes the same lock
+IMAGES_LOCK = "images"  # the images pass logs and locks as an 'images' sync; media cleanup takes the same lock
 POLL = 0.05
 WAIT_NOTICE_EVERY = 60.0  # seconds between "waiting for run X" notices
 HEARTBEAT = 2.0  # seconds between pings of a PostgreSQL lock session

@@ -3,7 +3,9 @@
 Closing decides the status the original system showed operators: ``success`` (nothing
 failed), ``partial`` (some records failed — the message says how many and names them),
 ``failed`` (the sync itself raised). Rows left ``processing`` by a killed process are closed
-later by :func:`close_stale_sync_logs` or :func:`fail_sync_logs_for_run`.
+later by :func:`close_stale_sync_logs` or :func:`fail_sync_logs_for_run`. A queued run's rows
+are written ``pending`` (:func:`write_pending_sync_logs`) and become ``processing`` when the run
+starts that sync. Every close records ``duration_seconds`` (the original's ``duration()``).
 """
 
 from __future__ import annotations
@@ -40,10 +42,45 @@ def open_sync_log(conn: Connection, sync_type: str, run_id: str | None, now: dat
         select(log.c.id, log.c.status).where(log.c.run_id == run_id, log.c.sync_type == sync_type)
     ).one()
     if found.status != "processing":
+        started = {"started_at": now} if found.status == "pending" else {}  # the sync starts now, not when queued
         conn.execute(
-            update(log).where(log.c.id == found.id).values(status="processing", completed_at=None, message=None)
+            update(log).where(log.c.id == found.id)
+            .values(status="processing", completed_at=None, message=None, duration_seconds=None, **started)
         )
     return found.id
+
+
+def write_pending_sync_logs(conn: Connection, run_id: str, sync_types: Sequence[str], now: datetime) -> int:
+    """A ``pending`` row for each of a queued run's sync types it has none for yet; returns how many were written."""
+    written = 0
+    for sync_type in sync_types:
+        if sync_type not in SYNC_TYPES:
+            raise ValueError(f"sync_type must be one of {SYNC_TYPES}, not {sync_type!r}")
+        inserted = conn.execute(
+            dialect_insert(conn, log).on_conflict_do_nothing(index_elements=["run_id", "sync_type"])
+            .returning(log.c.id),
+            {"sync_type": sync_type, "run_id": run_id, "status": "pending", "started_at": now},
+        ).all()
+        written += len(inserted)
+    return written
+
+
+def pending_sync_logs(conn: Connection) -> dict[str, list[int]]:
+    """Run id -> ids of its ``pending`` rows."""
+    found: dict[str, list[int]] = {}
+    for row in conn.execute(select(log.c.id, log.c.run_id).where(log.c.status == "pending", log.c.run_id.is_not(None))):
+        found.setdefault(row.run_id, []).append(row.id)
+    return found
+
+
+def record_durations(conn: Connection, log_ids: Sequence[int]) -> None:
+    """Set ``duration_seconds`` = ``completed_at - started_at`` on the given closed rows."""
+    for chunk in chunked(sorted(log_ids)):
+        rows = conn.execute(select(log.c.id, log.c.started_at, log.c.completed_at).where(
+            log.c.id.in_(chunk), log.c.completed_at.is_not(None))).all()
+        for row in rows:
+            conn.execute(update(log).where(log.c.id == row.id).values(
+                duration_seconds=round((row.completed_at - row.started_at).total_seconds(), 3)))
 
 
 def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
@@ -81,6 +118,7 @@ def close_sync_log(
         .values(status=status, message=message, total_count=total, success_count=success,
                 failed_count=failed, completed_at=now)
     )
+    record_durations(conn, [log_id])
     return status
 
 
@@ -99,6 +137,7 @@ def close_stale_sync_logs(conn: Connection, active_run_ids: set[str] | None, rea
             update(log).where(log.c.id.in_(chunk)).values(status="failed", message=reason[:ERROR_LENGTH],
                                                           completed_at=now)
         )
+    record_durations(conn, stale)
     return len(stale)
 
 
@@ -108,12 +147,13 @@ def fail_sync_logs_for_run(conn: Connection, run_id: str, reason: str, now: date
     if ids:
         conn.execute(update(log).where(log.c.id.in_(ids)).values(status="failed", message=reason[:ERROR_LENGTH],
                                                                  completed_at=now))
+        record_durations(conn, ids)
     return len(ids)
 
 
 def open_sync_logs(conn: Connection) -> list[tuple[int, str]]:
-    """``(id, run_id)`` of every row still open that a Dagster run opened."""
-    query = select(log.c.id, log.c.run_id).where(log.c.status.in_(OPEN_STATUSES), log.c.run_id.is_not(None))
+    """``(id, run_id)`` of every ``processing`` row a Dagster run opened (``pending`` rows wait for their run)."""
+    query = select(log.c.id, log.c.run_id).where(log.c.status == "processing", log.c.run_id.is_not(None))
     return [(row.id, row.run_id) for row in conn.execute(query)]
 
 
@@ -125,4 +165,5 @@ def fail_open_sync_logs(conn: Connection, log_ids: Sequence[int], reason: str, n
             update(log).where(log.c.id.in_(chunk), log.c.status.in_(OPEN_STATUSES))
             .values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
         ).rowcount
+    record_durations(conn, log_ids)
     return closed

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -41,7 +42,7 @@ metadata = MetaData(naming_convention=NAMING)
 CODE = 64  # product, county, warehouse and account codes
 SOURCES = ("haier", "local")
 CATEGORY_LEVELS = ("major", "minor", "item")
-SYNC_TYPES = ("products", "prices", "stock", "order", "logistics", "manual")
+SYNC_TYPES = ("products", "prices", "stock", "order", "logistics", "images", "manual")
 SYNC_STATUSES = ("pending", "processing", "success", "failed", "partial")
 EMPTY_LIST = text("'[]'")
 
@@ -162,6 +163,7 @@ haier_sync_log = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime, nullable=True),
     Column("run_id", String(64), nullable=True),
+    Column("duration_seconds", Float, nullable=True),  # the original's duration(): completed_at - started_at
     UniqueConstraint("run_id", "sync_type"),
     CheckConstraint(_in("sync_type", SYNC_TYPES), name="sync_type"),
     CheckConstraint(_in("status", SYNC_STATUSES), name="status"),

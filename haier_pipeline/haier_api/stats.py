@@ -1,13 +1,18 @@
 """Thread-safe counters for what the client did: calls, attempts, retries, throttling, tokens, latency.
 
 The pipeline puts a snapshot in asset metadata; tests compare it with what the
-sandbox saw.
+sandbox saw. Every attempt's latency is kept (8 bytes each, with a one-byte endpoint index), so
+a step can report the p95 and the slowest answer of its own calls: take ``snapshot()["attempts"]``
+at its start and ask :meth:`ClientStats.latency_since` at its end.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +34,9 @@ class ClientStats:
     tokens_fetched: int = 0
     total_latency_s: float = 0.0
     max_codes_per_call: int = 0
+    _latencies: array = field(default_factory=lambda: array("d"), repr=False, compare=False)
+    _latency_endpoints: array = field(default_factory=lambda: array("B"), repr=False, compare=False)
+    _endpoint_ids: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **increments: float) -> None:
@@ -51,6 +59,19 @@ class ClientStats:
             self.attempts_by_endpoint[endpoint] += 1
             self.attempts += 1
             self.total_latency_s += latency_s
+            self._latencies.append(latency_s)
+            self._latency_endpoints.append(self._endpoint_ids.setdefault(endpoint, len(self._endpoint_ids) % 256))
+
+    def latency_since(self, start: int = 0) -> LatencySummary:
+        """p95 and slowest of the attempts after the first ``start`` (a ``snapshot()["attempts"]``)."""
+        with self._lock:
+            values = self._latencies[start:]
+            ids = self._latency_endpoints[start:]
+            names = {index: name for name, index in self._endpoint_ids.items()}
+        if not values:
+            return LatencySummary(0, 0.0, 0.0, None)
+        slowest = max(range(len(values)), key=values.__getitem__)
+        return LatencySummary(len(values), percentile(values, 0.95), values[slowest], names.get(ids[slowest]))
 
     @property
     def mean_latency_s(self) -> float:
@@ -78,3 +99,19 @@ class ClientStats:
                 "mean_latency_s": self.total_latency_s / attempts if attempts else 0.0,
                 "max_codes_per_call": self.max_codes_per_call,
             }
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """The latency figures of a run of attempts: how many, their p95, and the slowest with its endpoint."""
+
+    attempts: int
+    p95_s: float
+    max_s: float
+    slowest_endpoint: str | None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` percentile (0 < q ≤ 1) of ``values``: a latency some attempt really had."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else 0.0

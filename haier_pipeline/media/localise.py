@@ -212,6 +212,8 @@ class _RunState:
                 self.by_digest[facts.sha256] = existing
             else:
                 first_of[facts.sha256] = (url, download, facts)
+        # Refuse the whole batch up front when it would leave the volume under its minimum: no file half-written.
+        self.store.ensure_room(sum(facts.size for _, _, facts in first_of.values()))
         # fsync dominates a small file's write: files are written by a few threads, folders synced once.
         paths = list(self.writers.map(lambda item: self.store.write(item[1].data, item[2].extension, self.now,
                                                                     sync_dir=False), first_of.values()))

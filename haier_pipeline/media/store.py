@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .space import ensure_free_space
 from .validate import EXTENSIONS
 
 IMAGES_DIR = "images"
@@ -35,8 +36,14 @@ class UnsafePath(ValueError):
 class MediaStore:
     """Reads and writes image files under one media root."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, min_free_bytes: int = 0) -> None:
         self.root = Path(root).resolve()
+        self.min_free_bytes = min_free_bytes  # HAIER_MEDIA_MIN_FREE_BYTES: writes that would go under it are refused
+
+    def ensure_room(self, about_to_write: int) -> None:
+        """:class:`~haier_pipeline.media.space.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
+        if self.min_free_bytes:
+            ensure_free_space(self.root, self.min_free_bytes, about_to_write)
 
     def new_relative_path(self, extension: str, now: datetime) -> str:
         if extension not in EXTENSIONS:
@@ -61,6 +68,7 @@ class MediaStore:
 
         With ``sync_dir=False`` the caller must call :meth:`sync_dirs` before recording the path.
         """
+        self.ensure_room(len(data))
         while True:
             relative = self.new_relative_path(extension, now)
             final = self.root / relative

@@ -16,6 +16,7 @@ appears in run config or in the UI.
 import logging
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -50,6 +51,7 @@ class HaierApiResource(dg.ConfigurableResource):
     )
 
     _client: HaierClient | None = PrivateAttr(default=None)
+    _probe: HaierClient | None = PrivateAttr(default=None)
     _stack: ExitStack | None = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -68,13 +70,23 @@ class HaierApiResource(dg.ConfigurableResource):
         """The run's client (created on first use)."""
         return self._start(None)
 
+    def get_probe_client(self, timeout: float) -> HaierClient:
+        """A client of its own that tries each call once within ``timeout`` seconds (health checks must not hang)."""
+        with self._lock:
+            if self._probe is None:
+                config = self._client.config if self._client is not None else self._config(ExitStack(), None)
+                self._probe = HaierClient(replace(config, max_attempts=1, timeout=timeout, deadline=timeout))
+            return self._probe
+
     def close(self) -> None:
-        """Close the client (and stop the sandbox, if this resource started one)."""
+        """Close the clients (and stop the sandbox, if this resource started one)."""
         with self._lock:
             client, self._client = self._client, None
+            probe, self._probe = self._probe, None
             stack, self._stack = self._stack, None
-        if client is not None:
-            client.close()
+        for open_client in (client, probe):
+            if open_client is not None:
+                open_client.close()
         if stack is not None:
             stack.close()
 

@@ -21,6 +21,8 @@ class MediaResource(dg.ConfigurableResource):
     media_root: dg.ResourceDependency[str] = Field(description="Folder of images/YYYY/MM/DD/<uuid>.<ext>.")
     images: dg.ResourceDependency[ImageOptions] = settings_value(ImageOptions(),
                                                                  description="Limits and URL policy of images.")
+    min_free_bytes: dg.ResourceDependency[int] = settings_value(
+        0, description="HAIER_MEDIA_MIN_FREE_BYTES: images are not written when less would stay free.")
 
     @property
     def root(self) -> Path:

@@ -22,8 +22,10 @@ class WebhookReceiver:
 
     url: str
     status: int = 200
+    answer: bytes = b""
     bodies: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
@@ -32,8 +34,8 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(path: str = "/hooks/alerts", status: int = 200) -> Iterator[WebhookReceiver]:
-    """Serve on a free loopback port; answer every POST with ``status``."""
+def webhook_receiver(path: str = "/hooks/alerts", status: int = 200, answer: bytes = b"") -> Iterator[WebhookReceiver]:
+    """Serve on a free loopback port; answer every POST with ``status`` (and ``answer`` as a JSON body)."""
     receiver: WebhookReceiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -43,15 +45,18 @@ def webhook_receiver(path: str = "/hooks/alerts", status: int = 200) -> Iterator
             with receiver.lock:
                 receiver.bodies.append(body)
                 receiver.paths.append(self.path)
+                receiver.headers.append(dict(self.headers.items()))
             self.send_response(receiver.status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(receiver.answer)))
             self.end_headers()
+            self.wfile.write(receiver.answer)
 
         def log_message(self, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}{path}", status=status)
+    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}{path}", status=status, answer=answer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -2,8 +2,9 @@
 
 ``product_images`` hangs off the ``products`` table: it reads each Haier product's image
 URLs, stores the images under the media root and fills ``products.main_images`` /
-``detail_images``. Rejected images are counted and named (metadata and a ``manual`` sync-log
-row whose failures start with ``images:``); they never fail the run. ``media_cleanup`` reports
+``detail_images``. Rejected images are counted and named (metadata and an ``images`` sync-log
+row whose failures start with ``images:``); they never fail the run. A media volume under
+``HAIER_MEDIA_MIN_FREE_BYTES`` does: the step stops before writing, alerts, and logs why. ``media_cleanup`` reports
 images no product references any more and deletes them only when ``dry_run`` is false.
 Image limits come from the ``HAIER_IMAGE_*`` settings, through the ``media`` resource.
 """
@@ -23,8 +24,10 @@ from haier_pipeline.media.localise import LocaliseReport, localise_images
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.media.thumbnails import thumbnails_markdown
-from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
 from haier_pipeline.runs.tracking import close_abandoned_logs, tracked_sync
+
+from .space_alert import stop_when_disk_low
 
 MEDIA_GROUP = "media"
 MAINTENANCE_GROUP = "media_maintenance"
@@ -70,7 +73,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
         "bytes_written": report.bytes_written,
         "duration_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         "images_per_second": dg.MetadataValue.float(round(report.fetched / seconds, 2)),
-        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 3)),
+        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 6)),
         "loopback_hosts_allowed": options.policy.allow_loopback,
         "private_hosts_allowed": options.policy.allow_private,
         "dagster/row_count": stored_total,
@@ -89,13 +92,15 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
 def product_images(
     context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
     sync_scope: SyncScope,
+    alerts: AlertResource,
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
     options = media.images
-    store = MediaStore(media.root)
+    store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker:
+    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker, stop_when_disk_low(context, alerts):
+        store.ensure_room(0)
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
         )

@@ -1,4 +1,5 @@
-"""The sync jobs named by the design (full, prices, stock) and their schedules, the original system's cron.
+"""The sync jobs named by the design (full, prices, stock), products only (the original command without flags),
+and their schedules, the original system's cron.
 
 | original cron line                                   | schedule                            |
 |------------------------------------------------------|-------------------------------------|
@@ -40,6 +41,11 @@ FULL_SYNC_AT = time(2, 0)
 FULL_SYNC_SCHEDULE = "haier_full_sync_daily"
 WAITING_OR_RUNNING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                       dg.DagsterRunStatus.STARTED]
+# Products only fetches no prices (as the Django command without --sync-prices): the price-coverage check is left
+# to the syncs that fetch them.
+PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets(
+    "haier_raw_products", "brands", "categories", "products", "shop_products"
+) - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("products"), "supply_prices_cover_the_catalogue"))
 
 
 def _job(name: str, selection: dg.AssetSelection, kind: str, description: str) -> dg.UnresolvedAssetJobDefinition:
@@ -60,6 +66,13 @@ haier_price_sync = _job(
 haier_stock_sync = _job(
     "haier_stock_sync", STOCK_SYNC_SELECTION, "stock",
     "The listing, then stock per county (the original's every-30-minutes cron).",
+)
+
+haier_products_sync = _job(
+    "haier_products_sync",
+    PRODUCTS_SYNC_SELECTION,
+    "products",
+    "Products only: the listing, brands, categories and products (`sync_haier_products` with no flags).",
 )
 
 
@@ -113,5 +126,5 @@ price_sync_hourly = _schedule("haier_price_sync_hourly", haier_price_sync, "0 * 
 stock_sync_half_hourly = _schedule("haier_stock_sync_every_30_minutes", haier_stock_sync, "*/30 * * * *", "stock",
                                    "Stock sync every 30 minutes (listing first)", skip_when_covered=True)
 
-SYNC_JOBS = [haier_full_sync, haier_price_sync, haier_stock_sync]
+SYNC_JOBS = [haier_full_sync, haier_price_sync, haier_stock_sync, haier_products_sync]
 SCHEDULES = [full_sync_daily, price_sync_hourly, stock_sync_half_hourly]

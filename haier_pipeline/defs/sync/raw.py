@@ -79,6 +79,7 @@ def run_metadata(
     calls = now["total_calls"] - stats_before["total_calls"]
     attempts = now["attempts"] - stats_before["attempts"]
     latency = now["total_latency_s"] - stats_before["total_latency_s"]
+    spread = haier_api.get_client().stats.latency_since(stats_before["attempts"])
     return {
         **write_metadata(outcome.counts),
         "records_received": tracker.total,
@@ -95,6 +96,9 @@ def run_metadata(
         "api_retries": now["retries"] - stats_before["retries"],
         "api_throttled_429": now["throttled_429"] - stats_before["throttled_429"],
         "api_mean_latency_ms": dg.MetadataValue.float(round(latency * 1000 / attempts, 2) if attempts else 0.0),
+        "api_p95_latency_ms": dg.MetadataValue.float(round(spread.p95_s * 1000, 2)),
+        "api_max_latency_ms": dg.MetadataValue.float(round(spread.max_s * 1000, 2)),
+        "api_slowest_endpoint": spread.slowest_endpoint or "",
         "sandbox": haier_api.uses_sandbox,
     }
 
