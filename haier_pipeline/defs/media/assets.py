@@ -99,7 +99,8 @@ def product_images(
     store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker, stop_when_disk_low(context, alerts):
+    with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
+          stop_when_disk_low(context, alerts)):
         store.ensure_room(0)
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
