@@ -8,7 +8,6 @@ the sandbox to its next generation.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,15 +15,16 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 from sqlalchemy import select, update
+from support.catalog_db import catalog_url_for_tests
+from support.pipeline import pipeline_env, project_env
 
-from haier_pipeline.defs.sync.new_products import haier_new_products_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
+from haier_pipeline.defs.sync.new_products import haier_new_products_sensor
 from haier_pipeline.resources import CatalogResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
-from support.catalog_db import catalog_url_for_tests
 
 COUNTY_CODES = load_settings().county_codes  # tests/conftest.py configures two counties
 
@@ -49,19 +49,15 @@ class Synced:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("pipeline")
-    with run_sandbox(SandboxOptions(products=PRODUCTS)) as sandbox, pytest.MonkeyPatch.context() as patch, \
-            dg.DagsterInstance.ephemeral() as instance:
+    with run_sandbox(SandboxOptions(products=PRODUCTS)) as sandbox, dg.DagsterInstance.ephemeral() as instance:
         url = catalog_url_for_tests(tmp, request)
-        env = {**sandbox.env(), "HAIER_CATALOG_DB_URL": url, "HAIER_MEDIA_ROOT": str(tmp / "media"),
-               "HAIER_DATA_DIR": str(tmp), "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "true"}  # the sandbox's images are on 127.0.0.1
-        for name in [name for name in os.environ if name.startswith("HAIER_")]:
-            patch.delenv(name)
-        for name, value in env.items():
-            patch.setenv(name, value)
-        defs = build_definitions(load_settings())
-        result = defs.resolve_job_def("haier_full_sync").execute_in_process(instance=instance, raise_on_error=False)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        yield Synced(sandbox, defs, instance, result, CatalogResource(db_url=url), env)
+        # The shared helper keeps conftest's two counties: build_definitions reads them from the settings.
+        env = pipeline_env(sandbox, url, tmp, HAIER_IMAGE_ALLOW_PRIVATE_HOSTS="true")  # images on 127.0.0.1
+        with project_env(env):
+            defs = build_definitions(load_settings())
+            result = defs.resolve_job_def("haier_full_sync").execute_in_process(instance=instance, raise_on_error=False)
+            assert result.success, [e.message for e in result.all_events if e.is_failure]
+            yield Synced(sandbox, defs, instance, result, CatalogResource(db_url=url), env)
         release_database(url)
 
 
@@ -136,33 +132,86 @@ def test_one_county_partition_is_resynced_alone(synced):
         key: value for key, value in before.items() if key[1] != OTHER}  # FIRST untouched: not in this run
 
 
-def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
-    prices = tables.haier_raw_prices
+def latest_price_payloads(catalog: CatalogResource) -> dict[str, tuple[int, str]]:
+    """``product_code -> (id, payload text)`` of each procurable product's newest stored price answer."""
+    prices, product = tables.haier_raw_prices.c, tables.products.c
+    procurable = select(product.product_code).where(product.source == "haier", product.is_sales == "1")
+    with catalog.begin() as conn:
+        rows = conn.execute(select(prices.id, prices.product_code, prices.payload)
+                            .where(prices.product_code.in_(procurable)).order_by(prices.id)).all()
+    return {row.product_code: (row.id, row.payload) for row in rows}
+
+
+def put_back(catalog: CatalogResource, payloads: dict[str, tuple[int, str]]) -> None:
+    with catalog.begin() as conn:
+        for row_id, payload in payloads.values():
+            conn.execute(update(tables.haier_raw_prices).where(tables.haier_raw_prices.c.id == row_id)
+                         .values(payload=payload))
+
+
+def rewrite_field(payload: str, field: str, change) -> str:
+    """``payload`` with ``field``'s number replaced in place, leaving the rest of the JSON as Haier sent it."""
+    return re.sub(rf'("{field}"\s*:\s*)"?(-?[0-9.]+)"?', lambda m: m.group(1) + change(m.group(2)), payload, count=1)
+
+
+def test_haiers_arithmetic_is_a_warning_that_holds_nothing_back(synced):
+    """Issue 17: an invoice price a cent off the formula is Haier's arithmetic, never a reason to skip stock."""
+    payloads = latest_price_payloads(synced.catalog)
+    code, (row_id, payload) = next((code, row) for code, row in payloads.items()
+                                   if isinstance(json.loads(row[1], parse_float=Decimal).get("stockRebatePolicy"),
+                                                 Decimal) and "invoicePrice" in json.loads(row[1]))
+    corrupted = rewrite_field(payload, "invoicePrice", lambda number: str(Decimal(number) + Decimal("0.01")))
+    assert corrupted != payload
     with synced.catalog.begin() as conn:
-        latest = conn.execute(select(prices.c.id, prices.c.product_code, prices.c.payload).order_by(prices.c.id.desc())).all()
-        row = next(r for r in latest if isinstance(json.loads(r.payload, parse_float=Decimal).get("stockRebatePolicy"), Decimal)
-                   and "invoicePrice" in json.loads(r.payload))
-        # One cent is enough to break the formula; change the number in place, leaving the JSON as Haier sent it.
-        corrupted = re.sub(r'("invoicePrice"\s*:\s*)(-?[0-9.]+)',
-                           lambda m: m.group(1) + str(Decimal(m.group(2)) + Decimal("0.01")), row.payload, count=1)
-        assert corrupted != row.payload
-        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=corrupted))
+        conn.execute(update(tables.haier_raw_prices).where(tables.haier_raw_prices.c.id == row_id)
+                     .values(payload=corrupted))
+    try:
+        result = synced.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=synced.instance, asset_selection=[dg.AssetKey("products"), dg.AssetKey("product_stock")])
+        assert result.success
+        assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
+            "products", "product_stock"}
+        with synced.catalog.begin() as conn:
+            kind = conn.execute(select(tables.products.c.stock_rebate_kind)
+                                .where(tables.products.c.product_code == code)).scalar_one()
+        assert kind == "unknown"  # no formula reproduces it: counted and skipped, not blocked on
+        [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "prices_valid"]
+        assert check.passed and check.metadata["unknown_kind_skipped"].value >= 1
+    finally:
+        put_back(synced.catalog, {code: (row_id, payload)})
+    repaired = synced.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=synced.instance, asset_selection=[dg.AssetKey("products")])
+    assert repaired.success
+
+
+def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
+    """More than 5 % of procurable products losing their supply price fails a blocking check: stock never runs."""
+    payloads = latest_price_payloads(synced.catalog)
+    spoiled = dict(sorted(payloads.items())[: len(payloads) // 10 + 1])  # ~10 % of them: over the 5 % limit
+    with synced.catalog.begin() as conn:
+        for row_id, payload in spoiled.values():
+            corrupted = rewrite_field(payload, "supplyPrice", lambda number: '"n/a"')  # text: refused, stored NULL
+            assert corrupted != payload
+            conn.execute(update(tables.haier_raw_prices).where(tables.haier_raw_prices.c.id == row_id)
+                         .values(payload=corrupted))
 
     job = synced.defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=synced.instance, raise_on_error=False,
-        asset_selection=[dg.AssetKey("products"), dg.AssetKey("product_stock")],
-    )
-    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "prices_valid"]
-    assert not check.passed
-    assert f"{row.product_code}: invoice_price" in check.metadata["problems"].value
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"products"}  # product_stock never ran
-    assert not result.success
-    assert "product_stock" not in {e.step_key for e in result.all_events if e.is_step_start}
-
-    with synced.catalog.begin() as conn:  # put Haier's own answer back for the tests that follow
-        conn.execute(update(prices).where(prices.c.id == row.id).values(payload=row.payload))
+    try:
+        result = job.execute_in_process(
+            instance=synced.instance, raise_on_error=False,
+            asset_selection=[dg.AssetKey("products"), dg.AssetKey("product_stock")],
+        )
+        [check] = [e for e in result.get_asset_check_evaluations()
+                   if e.check_name == "supply_prices_cover_the_catalogue"]
+        assert not check.passed
+        assert check.metadata["without_supply_price"].value == len(spoiled)
+        assert f"{min(spoiled)}: no supply price" in check.metadata["products"].value
+        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+        assert materialized == {"products"}  # product_stock never ran
+        assert not result.success
+        assert "product_stock" not in {e.step_key for e in result.all_events if e.is_step_start}
+    finally:
+        put_back(synced.catalog, spoiled)  # Haier's own answers back for the tests that follow
     repaired = job.execute_in_process(instance=synced.instance, asset_selection=[dg.AssetKey("products")])
     assert repaired.success
 
