@@ -66,10 +66,15 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("images", "partial", 5, 3, 2)
     assert "images: " in log.message and "/bad.jpg" in log.message and log.run_id == result.run_id
 
+    assert image_host.hits["/bad.jpg"] == 2  # a 200 that is not the image is fetched once more before rejection
+
+    image_host.hits.clear()
     again = dg.materialize([product_images], resources=resources(catalog_engine, root),
                            instance=dg.DagsterInstance.ephemeral())
     meta = metadata_of(again, "product_images")
-    assert (meta["downloaded"], meta["reused"], meta["http_requests"]) == (0, 3, 1)  # only the rejected page again
+    # Only the rejected page again, and again twice in its pass (issue 17); the stored images are reused.
+    assert (meta["downloaded"], meta["reused"], meta["http_requests"]) == (0, 3, 2)
+    assert dict(image_host.hits) == {"/bad.jpg": 2}
 
 
 def test_sync_scope_limits_the_products(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
