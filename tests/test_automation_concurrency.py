@@ -38,7 +38,7 @@ def test_every_job_that_writes_the_catalog_carries_a_sync_kind():
     # ...but never two of the same kind: each job's runs carry its kind as a tag.
     kinds = {job.name: job.tags.get(SYNC_KIND_TAG) for job in [*SYNC_JOBS, haier_new_products_sync]}
     assert kinds == {"haier_full_sync": "full", "haier_price_sync": "prices", "haier_stock_sync": "stock",
-                     "haier_new_products_sync": "stock"}
+                     "haier_products_sync": "products", "haier_new_products_sync": "stock"}
 
 
 def test_every_asset_that_calls_haier_is_in_the_haier_api_pool():
