@@ -52,7 +52,8 @@ def test_full_price_and_stock_syncs_started_together_all_succeed_within_one_budg
             rows = [dict(row) for row in conn.execute(select(tables.haier_sync_log)).mappings()]
         assert {row["status"] for row in rows} <= {"success", "partial"}, [r for r in rows if r["status"] == "failed"]
         kinds = sorted(row["sync_type"] for row in rows if row["sync_type"] != "manual")
-        assert kinds == sorted(["products"] * 3 + ["prices"] * 2 + ["stock"] * 2)
+        # The full sync also logs its images (issue 16's ``images`` sync type).
+        assert kinds == sorted(["products"] * 3 + ["prices"] * 2 + ["stock"] * 2 + ["images"])
         # Two of them met a lock already held, and said whom they waited for instead of failing.
         assert sum("waiting for run" in output for output in outputs.values()) >= 1
     release_database(catalog_url)

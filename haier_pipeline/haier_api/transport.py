@@ -206,8 +206,7 @@ class Transport:
         deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
-            self._wait_for_slot(endpoint, batch, deadline_at)
-            credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
+            credential = self._slot_and_credential(endpoint, batch, auth, deadline_at)
             try:
                 authorization = credential.header if credential else None
                 response = self._send(url, body, endpoint, batch, authorization, deadline_at)
@@ -234,6 +233,16 @@ class Transport:
         except (HaierAuthError, HaierUnavailable) as error:
             # Name the business call that needed the token, not just the token endpoint.
             raise type(error)(endpoint, batch, f"no token: {error.message}") from None
+
+    def _slot_and_credential(
+        self, endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float
+    ) -> Credential | None:
+        """A slot still fresh once the token is in hand: a thread stalled after its slot takes a new one."""
+        while True:
+            self._wait_for_slot(endpoint, batch, deadline_at)
+            credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
+            if self.limiter.on_time():
+                return credential
 
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
