@@ -119,8 +119,10 @@ def test_slow_calls_in_every_asset_of_a_run_alert_once(tmp_path, catalog_url):
 def test_failed_price_calls_miss_the_success_and_error_rate_targets(tmp_path, catalog_url):
     with rig(tmp_path, catalog_url, products=200) as r:
         r.run("haier_products_sync")
-        r.sandbox.set_faults(FaultProfile(app_error_rate=0.4, seed=3))
-        # Over 5 % rejected also fails products' blocking sync_rejections_within_limit: the run fails, by design.
+        # Only price calls fail: the price sync lists products first (issue 14), and a refused listing page
+        # would stop the run before any price is asked for.
+        r.sandbox.set_faults(FaultProfile(app_error_rate=0.4, endpoints=("prices",), seed=3))
+        # Over 5 % rejected fails prices' blocking checks: the run fails, by design, after the price checks ran.
         checks = checks_of(r.run("haier_price_sync", succeed=False), "haier_raw_prices")
         error_rate = assert_missed(checks["error_rate_target"], 0.05)
         success_rate = assert_missed(checks["success_rate_target"], 0.95)

@@ -142,7 +142,7 @@ class SandboxApp:
 
     # --- business calls ---------------------------------------------------------------------------
     def _business(self, endpoint: str, request: Request) -> Response:
-        fault = self.faults.draw()
+        fault = self.faults.draw(endpoint=endpoint)
         if fault.kind == "drop":
             self.stats.count("drops")
             return Response(0, drop=True)

@@ -75,10 +75,12 @@ class FaultInjector:
             self._profile = profile
             self._rng = random.Random(profile.seed)
 
-    def draw(self, token_call: bool = False) -> FaultDecision:
+    def draw(self, token_call: bool = False, endpoint: str | None = None) -> FaultDecision:
         with self._lock:
             profile = self._profile
             if not profile.active or (token_call and not profile.include_token):
+                return FaultDecision()
+            if endpoint is not None and profile.endpoints and endpoint not in profile.endpoints:
                 return FaultDecision()
             roll, slow_roll, status = self._rng.random(), self._rng.random(), self._rng.choice(ERROR_STATUSES)
         slow = slow_roll < profile.slow_rate

@@ -39,8 +39,8 @@ class FaultProfile:
     One draw per call picks at most one of: drop (close the socket unanswered), a 5xx (500/502/503/504),
     an HTML page under 200, an application error (HTTP 200, ``success: false``) or a spurious 429.
     Those rates are exclusive, so they must sum to at most 1. ``slow_rate`` is drawn separately and
-    adds ``slow_seconds`` before the answer. Faults hit business endpoints; the token endpoint too
-    when ``include_token`` is set.
+    adds ``slow_seconds`` before the answer. Faults hit business endpoints (only those named in
+    ``endpoints`` when it is not empty); the token endpoint too when ``include_token`` is set.
     """
 
     error_rate: float = 0.0
@@ -51,9 +51,11 @@ class FaultProfile:
     slow_rate: float = 0.0
     slow_seconds: float = 2.0
     include_token: bool = False
+    endpoints: tuple[str, ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "endpoints", tuple(self.endpoints))  # a list after a JSON round trip
         rates = {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith("_rate")}
         for name, value in rates.items():
             if not 0.0 <= value <= 1.0:

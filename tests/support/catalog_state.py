@@ -213,5 +213,5 @@ def expected_log_counts(truth: Catalogue, counties: list[str]) -> dict[str, tupl
                      len(products), truth.malformed_count),
         "prices": ("success", len(products), len(products), 0),
         "stock": ("success", stock, stock, 0),
-        "manual": ("partial" if bad_images else "success", len(images), len(images) - bad_images, bad_images),
+        "images": ("partial" if bad_images else "success", len(images), len(images) - bad_images, bad_images),
     }
