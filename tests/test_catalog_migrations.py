@@ -29,6 +29,7 @@ from support.catalog_db import catalog_url_for_tests
 from support.catalog_records import T0, product
 
 ALL_TABLES = set(tables.metadata.tables)
+LATEST = "0004_image_urls"  # the newest shipped revision; the tests below follow head_revisions()
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def url(tmp_path, request):
 def test_empty_database_upgrades_to_head_with_every_table(url):
     engine = prepare_database(url)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == head_revisions() == {"0001"}
+    assert current_revisions(engine) == head_revisions() == {LATEST}
 
 
 def test_prepare_database_is_cached_and_a_database_at_head_runs_no_ddl(url):
@@ -82,7 +83,7 @@ def test_downgrade_to_base_and_upgrade_again(url):
     assert current_revisions(engine) == set()
     upgrade_database(engine)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == {"0001"}
+    assert current_revisions(engine) == {LATEST}
 
 
 SECOND_REVISION = '''
@@ -91,7 +92,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -113,7 +114,7 @@ def downgrade():
 def migrations_with_second_revision(tmp_path: Path) -> Path:
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0002_test_shelf_note.py").write_text(SECOND_REVISION)
+    (copy / "versions" / "0002_test_shelf_note.py").write_text(SECOND_REVISION.replace("{head}", LATEST))
     return copy
 
 
@@ -128,7 +129,7 @@ def _product_snapshot(engine):
 def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_second_revision):
     engine = create_catalog_engine(url)
     try:
-        upgrade_database(engine, "0001", script_location=migrations_with_second_revision)
+        upgrade_database(engine, LATEST, script_location=migrations_with_second_revision)
         records = [product("GA0000001"), product("GA0000002", brand_name="卡萨帝")]
         with engine.begin() as conn:
             brand_ids = ensure_brands(conn, [r.brand_name for r in records])
@@ -149,8 +150,8 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
                 with conn.begin_nested():
                     conn.execute(tables.products.insert().values(product_code="GA0000001", name="dup", source="haier"))
 
-        downgrade_database(engine, "0001", script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {"0001"}
+        downgrade_database(engine, LATEST, script_location=migrations_with_second_revision)
+        assert current_revisions(engine) == {LATEST}
         assert "shelf_note" not in {c["name"] for c in inspect(engine).get_columns("products")}
         assert "shelf_events" not in inspect(engine).get_table_names()
         assert _product_snapshot(engine) == before
