@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from haier_pipeline.automation.executor import GATEWAY_TAG
 from haier_pipeline.catalog.raw_store import (
     listed_product_codes,
     mark_unlisted,
@@ -67,6 +68,7 @@ def _require_some_success(tracker, what: str) -> None:
     group_name=RAW_GROUP,
     kinds={"api", "sql"},
     pool="haier_api",
+    op_tags={GATEWAY_TAG: "listing"},
     description="Haier's procurable-products listing, one payload per product code (changes only).",
 )
 def haier_raw_products(
@@ -118,6 +120,7 @@ def haier_raw_products(
     kinds={"api", "sql"},
     pool="haier_api",
     deps=[haier_raw_products],
+    op_tags={GATEWAY_TAG: "prices", "dagster/priority": "1"},  # before stock: products, then images, wait on it
     description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
 )
 def haier_raw_prices(
@@ -147,6 +150,7 @@ def haier_raw_prices(
     kinds={"api", "sql"},
     pool="haier_api",
     deps=[haier_raw_products],
+    op_tags={GATEWAY_TAG: "stock"},
     partitions_def=county_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Available stock per procurable product and county: one call each (county-partitioned).",
