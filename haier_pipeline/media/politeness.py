@@ -3,7 +3,7 @@
 A fixed requests-per-second budget is either too slow for a CDN or too fast for a small host.
 Each host instead gets its own pace, adjusted by what it answers (AIMD, as TCP does):
 
-* it starts modestly (``START_RATE`` requests/s, ``START_WINDOW`` requests in flight);
+* it starts modestly (``START_RATE`` requests/s, the old fixed budget, and ``START_WINDOW`` requests in flight);
 * every answer that arrives while latency holds (its moving average within
   ``LATENCY_TOLERANCE`` × the best seen) grows the pace: quickly at first, then, once the host
   has throttled us, by about 5 % a second;
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from haier_pipeline.haier_api.transport import parse_retry_after
 
 THROTTLING_STATUSES = frozenset({429, 503})
-START_RATE = 20.0  # requests per second to a host never seen before
+START_RATE = 50.0  # requests per second to a host never seen before (the old fixed budget: nothing starts slower)
 START_WINDOW = 2  # requests in flight to a host never seen before
 MIN_RATE = 1.0
 LATENCY_TOLERANCE = 1.5
