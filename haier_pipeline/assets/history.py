@@ -9,7 +9,6 @@ import time
 from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 from sqlalchemy import func, select
 
@@ -46,6 +45,7 @@ def moves_markdown(moves: list[PriceMove], limit: int = MOVES_SHOWN) -> dg.Metad
     """The biggest moves as a markdown table."""
     if not moves:
         return dg.MetadataValue.md(f"_no price changes in the last {REPORT_DAYS} days_")
+    import pandas as pd  # imported when a preview is drawn: pandas costs ~1 s of every process start
     frame = pd.DataFrame(
         [
             {

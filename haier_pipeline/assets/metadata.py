@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from sqlalchemy import Table
 
 from haier_pipeline.haier_api import HaierApiResource
@@ -27,6 +26,7 @@ def table_schema(table: Table) -> dg.TableSchema:
 def markdown_preview(rows: Sequence[Mapping[str, Any]], limit: int = 5) -> dg.MetadataValue:
     if not rows:
         return dg.MetadataValue.md("_no rows_")
+    import pandas as pd  # imported when a preview is drawn: pandas costs ~1 s of every process start
     frame = pd.DataFrame([dict(row) for row in rows[:limit]]).astype(str)
     return dg.MetadataValue.md(frame.to_markdown(index=False))
 
