@@ -5,9 +5,10 @@ Each host instead gets its own pace, adjusted by what it answers (AIMD, as TCP d
 
 * it starts modestly (``START_RATE`` requests/s, the old fixed budget, and ``START_WINDOW`` requests in flight);
 * every answer that arrives while latency holds (its moving average within
-  ``LATENCY_TOLERANCE`` × the best seen) grows the pace: quickly at first, then, once the host
-  has throttled us, by about 5 % a second;
-* latency that rises stops the growth and shrinks the window a little;
+  ``LATENCY_TOLERANCE`` × the best recently seen) grows the pace and the window: the pace quickly at
+  first, then, once the host has throttled us, by about 5 % a second — never beyond twice what the
+  host was actually served in the last second;
+* latency that rises holds the pace and the window where they are;
 * a 429 or 503 halves the pace (from what the host actually served in the last second) and the
   window, and nothing is sent to that host until its ``Retry-After`` has passed (or a short
   back-off when it gives none);
@@ -30,8 +31,10 @@ THROTTLING_STATUSES = frozenset({429, 503})
 START_RATE = 50.0  # requests per second to a host never seen before (the old fixed budget: nothing starts slower)
 START_WINDOW = 2  # requests in flight to a host never seen before
 MIN_RATE = 1.0
-LATENCY_TOLERANCE = 1.5
-LATENCY_SLACK_S = 0.005  # latencies this close count as equal (a local host answers in a millisecond)
+LATENCY_TOLERANCE = 2.0
+LATENCY_SLACK_S = 0.01  # latencies this close count as equal (a local host answers in a millisecond)
+BASELINE_DRIFT = 1.005  # per answer: the best latency seen is forgotten over a few hundred answers
+USED_HEADROOM = 2.0  # the pace stays within this multiple of the rate the host was served at in the last second
 SLOW_START_GROWTH = 1.05  # per answer, until the host first throttles
 AVOIDANCE_GROWTH_PER_S = 0.05  # share of the pace added per second afterwards
 MAX_RETRY_AFTER_S = 30.0
@@ -152,18 +155,22 @@ class AdaptivePoliteness:
         pace.answers += 1
         pace.last_answer = now
         pace.recent.append(now)
-        pace.peak_rate = max(pace.peak_rate, pace.served_last_second(now))
+        served = pace.served_last_second(now)
+        pace.peak_rate = max(pace.peak_rate, served)
         pace.mean_latency = latency if pace.mean_latency is None else (
             (1 - _EWMA_WEIGHT) * pace.mean_latency + _EWMA_WEIGHT * latency)
-        pace.best_latency = pace.mean_latency if pace.best_latency is None else min(pace.best_latency, pace.mean_latency)
+        # The baseline forgets slowly, so a host (or a busy machine) settling at a higher latency can grow again.
+        best = pace.mean_latency if pace.best_latency is None else pace.best_latency * BASELINE_DRIFT
+        pace.best_latency = min(best, pace.mean_latency)
         if pace.mean_latency > LATENCY_TOLERANCE * pace.best_latency + LATENCY_SLACK_S:
-            pace.window = max(1.0, pace.window - 1.0 / pace.window)  # latency rising: hold the pace, ease off
-            return
+            return  # latency rising: hold the pace and the window
         if pace.throttled_before:
-            # about rate answers arrive per second, so this adds AVOIDANCE_GROWTH_PER_S of the pace (≥ 1/s) per second
+            # about `rate` answers arrive per second, so this adds AVOIDANCE_GROWTH_PER_S of the pace (≥ 1/s) per second
             pace.rate += max(AVOIDANCE_GROWTH_PER_S, 1.0 / pace.rate)
         else:
             pace.rate *= SLOW_START_GROWTH
+        # A pace far above what the host is actually served at proves nothing: keep it within reach.
+        pace.rate = min(pace.rate, max(START_RATE, USED_HEADROOM * served))
         pace.window = min(float(self.max_window), pace.window + 1.0 / pace.window)
         if pace.ceiling is not None:
             pace.rate = min(pace.rate, pace.ceiling)
