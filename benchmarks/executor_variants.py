@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from haier_pipeline.automation.executor import DEFAULT_TAG_LIMITS
-from haier_pipeline.automation.jobs import FULL_SYNC_SELECTION, haier_full_sync
+from haier_pipeline.runs.executor import DEFAULT_TAG_LIMITS
+from haier_pipeline.defs.sync.automation import FULL_SYNC_SELECTION, haier_full_sync
 from haier_pipeline import definitions as project
 
 _forkserver = dg.multiprocess_executor.configured({

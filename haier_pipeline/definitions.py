@@ -1,72 +1,67 @@
-"""The Dagster code location: every asset, check, job, schedule, sensor and resource of the project.
+"""The Dagster code location: the domains' definitions merged, with resources built from the settings.
 
-Settings are validated here, at load time, so a bad ``HAIER_*`` value stops ``dagster dev``
-and ``dagster job execute`` at start-up with the variable's name.
+The one route for settings: the environment is read and validated once, here (``load_settings``),
+and the :class:`Settings` flow into the resources and the domains' definitions (the county
+partitions, the balance threshold). A bad ``HAIER_*`` value stops ``dagster dev`` and
+``dagster job execute`` at start-up with the variable's name. Nothing below this module reads
+the environment.
 """
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from haier_pipeline.assets import catalog as catalog_assets
-from haier_pipeline.assets import raw as raw_assets
-from haier_pipeline.assets.balances import BALANCE_ASSETS, BALANCE_JOBS, BALANCE_SCHEDULES, balance_checks
-from haier_pipeline.assets.checks import CHECKS
-from haier_pipeline.assets.history import HISTORY_ASSETS, HISTORY_CHECKS
-from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_CHECKS, IMAGE_JOBS
-from haier_pipeline.assets.logistics import LOGISTICS_ASSETS, LOGISTICS_JOBS, LOGISTICS_SCHEDULES, LOGISTICS_SENSORS
-from haier_pipeline.automation.jobs import SYNC_JOBS
-from haier_pipeline.automation.schedules import SCHEDULES
-from haier_pipeline.automation.sensors import SENSORS
-from haier_pipeline.haier_api import HaierApiResource
-from haier_pipeline.haier_api.config import SETTING_NAMES
-from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.defs.finance.definitions import finance_definitions
+from haier_pipeline.defs.health.definitions import health_definitions
+from haier_pipeline.defs.logistics.definitions import logistics_definitions
+from haier_pipeline.defs.media.definitions import media_definitions
+from haier_pipeline.defs.shop.definitions import shop_definitions
+from haier_pipeline.defs.sync.definitions import sync_definitions
+from haier_pipeline.media.options import ImageOptions
+from haier_pipeline.resources import (
+    AlertResource,
+    CatalogResource,
+    HaierApiResource,
+    MediaResource,
+    SandboxApiResource,
+    ShopResource,
+    SyncScope,
+)
 from haier_pipeline.settings import Settings, load_settings
-
-# Resource field -> HAIER_* variable; the supplier code has a default and comes from the settings.
-BOUND_SETTINGS = {field: var for field, var in SETTING_NAMES.items() if field != "supplier_code"}
-
-
-def _bound(names: dict[str, str]) -> dict[str, dg.EnvVar]:
-    """Bind each field to its environment variable when set, so values never appear in run config."""
-    return {field: dg.EnvVar(var) for field, var in names.items() if os.environ.get(var, "").strip()}
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """Resources from the validated settings; secrets only ever through ``EnvVar``."""
-    api_fields: dict = {
-        **_bound(BOUND_SETTINGS),
-        "supplier_code": settings.supplier_code,
-        "rate_limit": settings.rate_limit,
-        "max_concurrency": settings.max_concurrency,
-    }
-    if "customer_password" not in api_fields and settings.password:
-        api_fields["customer_password"] = dg.EnvVar("HAIER_PASSWORD")  # the original's default
-    db_url = dg.EnvVar("HAIER_CATALOG_DB_URL") if os.environ.get("HAIER_CATALOG_DB_URL", "").strip() else settings.catalog_db_url
+    """Resources from the validated settings: the real gateway or the built-in sandbox, never both."""
+    api_class = SandboxApiResource if settings.uses_sandbox else HaierApiResource
     return {
-        "haier_api": HaierApiResource(**api_fields),
-        "catalog": CatalogResource(db_url=db_url),
-        "media": MediaResource(media_root=str(settings.media_root)),
-        "sync_scope": SyncScope(),
+        "haier_api": api_class(
+            settings=settings, rate_limit=settings.rate_limit, max_concurrency=settings.max_concurrency
+        ),
+        "catalog": CatalogResource(db_url=settings.catalog_db_url),
+        "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings)),
+        "sync_scope": SyncScope(configured_counties=settings.county_codes, secrets=settings.secrets()),
+        "alerts": AlertResource(webhook_url=settings.alert_webhook_url),
+        "shop": ShopResource(
+            db_url=settings.shop_db_url, tables=dict(settings.shop_tables),
+            media_root=str(settings.shop_media_root or settings.media_root), media_url=settings.shop_media_url,
+            parent_category=list(settings.shop_parent_category),
+        ),
     }
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The project's definitions for ``settings`` (default: read from the environment now)."""
     settings = settings or load_settings()
-    return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([raw_assets, catalog_assets]), *IMAGE_ASSETS, *HISTORY_ASSETS,
-                *LOGISTICS_ASSETS, *BALANCE_ASSETS],
-        jobs=[*SYNC_JOBS, *IMAGE_JOBS, *LOGISTICS_JOBS, *BALANCE_JOBS],
-        schedules=[*SCHEDULES, *LOGISTICS_SCHEDULES, *BALANCE_SCHEDULES],
-        asset_checks=[*CHECKS, *IMAGE_CHECKS, *HISTORY_CHECKS, *balance_checks(settings.balance_alert_threshold)],
-        sensors=[*SENSORS, *LOGISTICS_SENSORS],
-        resources=build_resources(settings),
+    return dg.Definitions.merge(
+        sync_definitions(settings),
+        media_definitions(),
+        logistics_definitions(),
+        finance_definitions(settings),
+        health_definitions(),
+        shop_definitions(settings),
         # Ad-hoc materialisations from the UI run in-process too: steps wait on one rate-limited API,
         # and a process per step costs seconds each on a small machine.
-        executor=dg.in_process_executor,
+        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
     )
 
 

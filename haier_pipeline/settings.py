@@ -16,9 +16,19 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from haier_pipeline.constants import (
+    DEFAULT_COUNTY_CODES,
+    DEFAULT_SHOP_PARENT_CATEGORY,
+    DEFAULT_SUPPLIER_CODE,
+    SHOP_TABLE_DEFAULTS,
+    SHOP_TABLE_NAME,
+)
+
 COUNTY_CODE = re.compile(r"^\d{6}$")
-DEFAULT_COUNTY_CODES = ("110101",)
-DEFAULT_SUPPLIER_CODE = "1001"
+SHOP_TABLE_SETTINGS = {
+    "product": "HAIER_SHOP_PRODUCT_TABLE", "brand": "HAIER_SHOP_BRAND_TABLE", "category": "HAIER_SHOP_CATEGORY_TABLE",
+    "media": "HAIER_SHOP_MEDIA_TABLE", "sync_log": "HAIER_SHOP_SYNC_LOG_TABLE", "state": "HAIER_SHOP_STATE_TABLE",
+}
 
 
 class SettingsError(ValueError):
@@ -53,11 +63,25 @@ class Settings:
     image_concurrency: int = 8
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
+    shop_db_url: str | None = field(default=None, repr=False)  # unset: no shop publishing (may hold a password)
+    shop_tables: Mapping[str, str] = field(default_factory=lambda: dict(SHOP_TABLE_DEFAULTS))
+    shop_media_root: Path | None = None  # None: the catalogue's own media root
+    shop_media_url: str = "/media/"
+    shop_parent_category: tuple[str, str] = DEFAULT_SHOP_PARENT_CATEGORY
 
     @property
     def uses_sandbox(self) -> bool:
         """True when no real gateway is configured and the built-in sandbox is the target."""
         return self.base_url is None
+
+    def secrets(self) -> frozenset[str]:
+        """Every secret value set (credentials, the database password, the webhook URL), for refusing echoes."""
+        db_password = make_url(self.catalog_db_url).password
+        shop_password = make_url(self.shop_db_url).password if self.shop_db_url else None
+        values = (self.client_secret, self.password, self.seller_password, self.customer_password,
+                  str(db_password) if db_password else None, str(shop_password) if shop_password else None,
+                  self.alert_webhook_url)
+        return frozenset(value for value in values if value)
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -169,21 +193,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     media_root = Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve()
     if media_root.exists() and not media_root.is_dir():
         raise SettingsError("HAIER_MEDIA_ROOT: exists and is not a folder")
+    _require_sandbox_consent(env, base_url)
     password = _text(env, "HAIER_PASSWORD")
     return Settings(
-        base_url=base_url,
-        token_url=token_url,
-        client_id=_text(env, "HAIER_CLIENT_ID"),
-        client_secret=_text(env, "HAIER_CLIENT_SECRET"),
-        customer_code=_text(env, "HAIER_CUSTOMER_CODE"),
-        send_to_code=send_to,
-        supplier_code=supplier,
-        password=password,
+        base_url=base_url, token_url=token_url, client_id=_text(env, "HAIER_CLIENT_ID"),
+        client_secret=_text(env, "HAIER_CLIENT_SECRET"), customer_code=_text(env, "HAIER_CUSTOMER_CODE"),
+        send_to_code=send_to, supplier_code=supplier, password=password,
         seller_password=_text(env, "HAIER_SELLER_PASSWORD"),
-        customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password,
-        catalog_db_url=db_url,
-        media_root=media_root,
-        county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
+        customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password, catalog_db_url=db_url,
+        media_root=media_root, county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
         rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
         max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
         alert_webhook_url=_url(env, "HAIER_ALERT_WEBHOOK_URL"),
@@ -195,19 +213,78 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
+        **_shop_settings(env, media_root),
     )
 
 
-def _database_url(value: str) -> str:
+def _shop_settings(env: Mapping[str, str], media_root: Path) -> dict:
+    """The ``HAIER_SHOP_*`` settings: where (and whether) the catalogue is published into a Django shop."""
+    url = _text(env, "HAIER_SHOP_DB_URL")
+    names = dict(SHOP_TABLE_DEFAULTS)
+    for field_name, variable in SHOP_TABLE_SETTINGS.items():
+        value = _text(env, variable)
+        if value is not None and not re.match(SHOP_TABLE_NAME, value):
+            raise SettingsError(f"{variable}: {value!r} is not a plain SQL table name (letters, digits, _)")
+        names[field_name] = value or names[field_name]
+    shop_root = _text(env, "HAIER_SHOP_MEDIA_ROOT")
+    root = Path(shop_root).resolve() if shop_root else media_root
+    if root.exists() and not root.is_dir():
+        raise SettingsError("HAIER_SHOP_MEDIA_ROOT: exists and is not a folder")
+    media_url = _text(env, "HAIER_SHOP_MEDIA_URL") or "/media/"
+    if not media_url.endswith("/") or any(ch.isspace() for ch in media_url):
+        raise SettingsError(f"HAIER_SHOP_MEDIA_URL: {media_url!r} must end with '/' (e.g. /media/ or "
+                            "https://cdn.example.com/media/) and hold no spaces")
+    return {
+        "shop_db_url": _database_url(url, "HAIER_SHOP_DB_URL") if url else None,
+        "shop_tables": names,
+        "shop_media_root": root,
+        "shop_media_url": media_url,
+        "shop_parent_category": _category_path(env, "HAIER_SHOP_PARENT_CATEGORY"),
+    }
+
+
+def _category_path(env: Mapping[str, str], name: str) -> tuple[str, str]:
+    raw = _text(env, name)
+    if raw is None:
+        return DEFAULT_SHOP_PARENT_CATEGORY
+    parts = [part.strip() for part in raw.split("/")]
+    if len(parts) != 2 or not all(parts) or any(len(part) > 100 for part in parts):
+        raise SettingsError(f"{name}: {raw!r} must be 'major/minor' (two category names of at most 100 characters, "
+                            "e.g. 家电/海尔)")
+    return parts[0], parts[1]
+
+
+def _require_sandbox_consent(env: Mapping[str, str], base_url: str | None) -> None:
+    """The built-in sandbox writes demo data: with a real catalogue or media folder configured, only when asked.
+
+    An environment that lost ``HAIER_BASE_URL`` but kept ``HAIER_CATALOG_DB_URL`` would otherwise
+    sync ~500 demo products into the real catalogue.
+    """
+    asked = _flag(env, "HAIER_SANDBOX")
+    if base_url is not None:
+        if asked:
+            raise SettingsError("HAIER_SANDBOX: set together with HAIER_BASE_URL; unset one of them")
+        return
+    named = ("HAIER_CATALOG_DB_URL", "HAIER_MEDIA_ROOT", "HAIER_SHOP_DB_URL")
+    configured = [name for name in named if _text(env, name)]
+    if configured and not asked:
+        raise SettingsError(
+            f"HAIER_BASE_URL: unset while {' and '.join(configured)} "
+            f"{'is' if len(configured) == 1 else 'are'} set; the built-in sandbox would write demo data "
+            "there. Set HAIER_BASE_URL, or HAIER_SANDBOX=1 to run the sandbox into them on purpose"
+        )
+
+
+def _database_url(value: str, name: str = "HAIER_CATALOG_DB_URL") -> str:
     """A SQLAlchemy URL of a supported database; the complaint never repeats the URL (it may hold a password)."""
     usage = "must be a SQLAlchemy URL such as sqlite:///path or postgresql+psycopg://user@host/db"
     if "://" not in value:
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: {usage}")
+        raise SettingsError(f"{name}: {usage}")
     try:
         url = make_url(value)
         url.port  # noqa: B018 - parsed lazily: a port that is not a number fails here
     except (ValueError, TypeError):
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: not a valid URL ({usage})") from None
+        raise SettingsError(f"{name}: not a valid URL ({usage})") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise SettingsError(f"HAIER_CATALOG_DB_URL: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
+        raise SettingsError(f"{name}: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
     return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
@@ -23,9 +23,11 @@ from haier_pipeline.settings import SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="haier-track-order", description="Follow the logistics of Haier retail orders.")
+    parser = argparse.ArgumentParser(prog="haier-track-order",
+                                     description="Follow the logistics of Haier retail orders.")
     parser.add_argument("order_codes", nargs="*", metavar="ORDER_CODE", help="order code(s), e.g. SO.20190106.000003")
-    parser.add_argument("--delivery-record", help="only this delivery record (e.g. SO.20190106.000003.F1); one order code only")
+    parser.add_argument("--delivery-record",
+                        help="only this delivery record (e.g. SO.20190106.000003.F1); one order code only")
     parser.add_argument("--member-id", type=int, help="Haier member id (integer), sent with the logistics query")
     parser.add_argument("--list", action="store_true", help="show the tracked orders and their state")
     return parser
@@ -52,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.order_codes:
         try:
             with engine.begin() as conn:
-                added = track_orders(conn, args.order_codes, datetime.now(timezone.utc), args.delivery_record, args.member_id)
+                added = track_orders(conn, args.order_codes, datetime.now(UTC), args.delivery_record, args.member_id)
         except ValueError as error:
             print(f"haier-track-order: {error}", file=sys.stderr)
             return 2

@@ -1,7 +1,7 @@
 """Shared test setup: telemetry off, the developer's HAIER_* settings kept out, two counties.
 
-This runs before any test module imports ``haier_pipeline``, so the county partitions are
-built from the counties set here. ``HAIER_TEST_DB=postgresql`` moves every catalog database
+Tests that build the definitions from the environment (``build_definitions(load_settings())``)
+get these two counties as their stock partitions; nothing in the package reads them at import. ``HAIER_TEST_DB=postgresql`` moves every catalog database
 to a PostgreSQL server the tests start themselves (see ``support/catalog_db.py``).
 """
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from haier_pipeline.automation.alerts import Alert, LogNotifier, WebhookNotifier, configured_notifiers, send_alert
+from haier_pipeline.alerts import Alert, LogNotifier, WebhookNotifier, send_alert
+from haier_pipeline.resources import AlertResource
 from haier_pipeline.settings import SettingsError, load_settings
 from support.dagster_dev import free_port
 from support.webhook_receiver import webhook_receiver
@@ -38,9 +39,9 @@ ALERT = Alert(kind="run_failure", title="haier_full_sync failed", message="step 
 
 def test_without_a_webhook_only_the_log_line_is_written(captured, monkeypatch):
     logger, records = captured
-    monkeypatch.delenv("HAIER_ALERT_WEBHOOK_URL", raising=False)
-    assert [type(n) for n in configured_notifiers(logger)] == [LogNotifier]
-    assert send_alert(ALERT, logger) == 1
+    alerts = AlertResource(webhook_url=load_settings({}).alert_webhook_url)
+    assert [type(n) for n in alerts.notifiers(logger)] == [LogNotifier]
+    assert alerts.send(ALERT, logger) == 1
     assert len(records) == 1 and records[0].levelno == logging.ERROR
     line = records[0].getMessage()
     assert line.startswith("HAIER ALERT [error] run_failure: haier_full_sync failed")
@@ -50,8 +51,8 @@ def test_without_a_webhook_only_the_log_line_is_written(captured, monkeypatch):
 def test_with_a_webhook_the_alert_is_posted_as_json(captured, monkeypatch):
     logger, records = captured
     with webhook_receiver() as hook:
-        monkeypatch.setenv("HAIER_ALERT_WEBHOOK_URL", hook.url)
-        assert send_alert(ALERT, logger) == 2
+        alerts = AlertResource(webhook_url=load_settings({"HAIER_ALERT_WEBHOOK_URL": hook.url}).alert_webhook_url)
+        assert alerts.send(ALERT, logger) == 2
         [body] = hook.bodies
     assert hook.paths == ["/hooks/alerts"]
     assert body["source"] == "haier_pipeline"
@@ -66,8 +67,7 @@ def test_a_failing_webhook_is_logged_without_its_url_and_never_raises(captured, 
     logger, records = captured
     token = "T0KEN-s3cr3t-path"
     with webhook_receiver(path=f"/hooks/{token}", status=500) as hook:
-        monkeypatch.setenv("HAIER_ALERT_WEBHOOK_URL", hook.url)
-        assert send_alert(ALERT, logger) == 1  # the log line only
+        assert AlertResource(webhook_url=hook.url).send(ALERT, logger) == 1  # the log line only
         assert len(hook.bodies) == 1  # it was tried
     warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert warnings and "HTTPError" in warnings[0]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from haier_pipeline.automation.jobs import SYNC_JOBS, SYNC_KIND_TAG
-from haier_pipeline.automation.new_products import haier_new_products_sync
+from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.defs.sync.automation import SYNC_JOBS
+from haier_pipeline.defs.sync.new_products import haier_new_products_sync
 from haier_pipeline.definitions import defs
 from support.dagster_dev import prepare_home
 

@@ -8,9 +8,10 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from haier_pipeline.assets.freshness import CHECK_NAME, PRICES_KEY, RULES, STOCK_KEY, evaluate
-from haier_pipeline.automation.freshness_sensor import haier_freshness_sensor
-from haier_pipeline.automation.schedules import SCHEDULES, TIMEZONE
+from haier_pipeline.defs.health.freshness import CHECK_NAME, PRICES_KEY, RULES, STOCK_KEY, evaluate
+from haier_pipeline.defs.health.freshness import haier_freshness_sensor
+from haier_pipeline.constants import TIMEZONE
+from haier_pipeline.defs.sync.automation import SCHEDULES
 
 
 @pytest.fixture

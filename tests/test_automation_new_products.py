@@ -7,13 +7,14 @@ test_automation_pipeline.py; here each rule of the sensor is shown on its own.
 from __future__ import annotations
 
 import dagster as dg
+
+from haier_pipeline.settings import load_settings
 import pytest
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import select
 
-from haier_pipeline.assets.partitions import COUNTY_CODES
-from haier_pipeline.automation.jobs import SYNC_KIND_TAG
-from haier_pipeline.automation.new_products import haier_new_products_sensor, haier_new_products_sync, products_since
+from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.defs.sync.new_products import haier_new_products_sensor, haier_new_products_sync, products_since
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.writes import (
     ensure_brands,
@@ -22,8 +23,10 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.resources import CatalogResource, SyncScope
 from support.catalog_records import T0, product, stock
+
+COUNTY_CODES = load_settings().county_codes  # tests/conftest.py configures two counties
 
 
 def add_products(catalog: CatalogResource, *records) -> None:
@@ -45,7 +48,7 @@ def product_id(catalog: CatalogResource, code: str) -> int:
 
 
 def tick(instance, catalog, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog}) as context:
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog, "sync_scope": SyncScope(configured_counties=COUNTY_CODES)}) as context:
         return haier_new_products_sensor(context)
 
 

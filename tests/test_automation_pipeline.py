@@ -17,15 +17,16 @@ import dagster as dg
 import pytest
 from sqlalchemy import select, update
 
-from haier_pipeline.assets.partitions import COUNTY_CODES
-from haier_pipeline.automation.new_products import haier_new_products_sensor
+from haier_pipeline.defs.sync.new_products import haier_new_products_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.resources import CatalogResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
 from support.catalog_db import catalog_url_for_tests
+
+COUNTY_CODES = load_settings().county_codes  # tests/conftest.py configures two counties
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +170,8 @@ def test_a_failing_blocking_check_stops_the_downstream_asset(synced):
 def test_products_new_upstream_get_stock_and_images_from_the_sensor(synced):
     def tick(cursor):
         with dg.build_sensor_context(instance=synced.instance, cursor=cursor,
-                                     resources={"catalog": synced.catalog}) as context:
+                                     resources={"catalog": synced.catalog,
+                                                "sync_scope": SyncScope(configured_counties=COUNTY_CODES)}) as context:
             return haier_new_products_sensor(context)
 
     settled = tick(None)  # everything the full sync brought already has stock and images

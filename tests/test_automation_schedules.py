@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from haier_pipeline.automation.jobs import SYNC_KIND_TAG
+from haier_pipeline.constants import SYNC_KIND_TAG
 from haier_pipeline.definitions import defs
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

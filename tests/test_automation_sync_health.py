@@ -10,26 +10,31 @@ import pytest
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import select, update
 
-from haier_pipeline.assets.run_liveness import CATALOG_TAG, catalog_id
-from haier_pipeline.automation.jobs import SYNC_KIND_TAG
-from haier_pipeline.automation.sync_health import (
+from haier_pipeline.constants import CATALOG_TAG
+from haier_pipeline.runs.liveness import catalog_id
+from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.defs.health.sync_health import (
     haier_sync_failure_rate_sensor,
     haier_sync_failure_sensor,
 )
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.locks import run_lock
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.resources import AlertResource, CatalogResource
 from support.webhook_receiver import webhook_receiver
 
 LOG = tables.haier_sync_log
 
 
 @pytest.fixture
-def hook(monkeypatch):
+def hook():
     with webhook_receiver() as receiver:
-        monkeypatch.setenv("HAIER_ALERT_WEBHOOK_URL", receiver.url)
         yield receiver
+
+
+@pytest.fixture
+def alerts(hook) -> AlertResource:
+    return AlertResource(webhook_url=hook.url)
 
 
 def now() -> datetime:
@@ -49,31 +54,32 @@ def statuses(catalog) -> dict[str, tuple[str, str | None]]:
         return {row.run_id: (row.status, row.message) for row in conn.execute(select(LOG.c.run_id, LOG.c.status, LOG.c.message))}
 
 
-def tick_rate(instance, catalog, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog}) as context:
+def tick_rate(instance, catalog, cursor=None, alerts=None):
+    alerts = alerts or AlertResource()
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog, "alerts": alerts}) as context:
         return haier_sync_failure_rate_sensor(context)
 
 
-def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_recovers(instance, catalog, hook):
+def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_recovers(instance, catalog, hook, alerts):
     add_log(catalog, "products", "run-a", total=1000, failed=10)
     add_log(catalog, "prices", "run-a", total=1000, failed=40)
     add_log(catalog, "stock", "run-old", total=100, failed=100, started=now() - timedelta(hours=25))  # outside the window
-    ok = tick_rate(instance, catalog)
+    ok = tick_rate(instance, catalog, alerts=alerts)
     assert ok.skip_reason.skip_message.startswith("ok: 50 of 2000 records failed (2.50%) over 2 sync(s)")
     assert hook.bodies == []
 
     add_log(catalog, "stock", "run-b", total=1000, failed=200)
-    above = tick_rate(instance, catalog, ok.cursor)
+    above = tick_rate(instance, catalog, ok.cursor, alerts)
     assert above.skip_reason.skip_message.startswith("ABOVE THRESHOLD: 250 of 3000 records failed (8.33%)")
     [alert] = hook.of_kind("failure_rate")
     assert alert["details"] == {"failure_rate": 0.0833, "failed": 250, "total": 3000, "syncs": 3, "threshold": 0.05}
 
-    still_above = tick_rate(instance, catalog, above.cursor)
+    still_above = tick_rate(instance, catalog, above.cursor, alerts)
     assert "ABOVE THRESHOLD" in still_above.skip_reason.skip_message
     assert len(hook.bodies) == 1  # once per crossing, not once per tick
 
     add_log(catalog, "stock", "run-c", total=3000, failed=0)
-    recovered = tick_rate(instance, catalog, still_above.cursor)
+    recovered = tick_rate(instance, catalog, still_above.cursor, alerts)
     assert recovered.skip_reason.skip_message.startswith("ok: 250 of 6000 records failed (4.17%)")
     assert [body["kind"] for body in hook.bodies] == ["failure_rate", "failure_rate_recovered"]
 
@@ -116,7 +122,7 @@ def crashing_sync(context, catalog: CatalogResource) -> None:  # context unannot
     raise RuntimeError("gateway answered 503 three times")
 
 
-def test_a_failed_run_has_its_open_rows_closed_as_failed_and_an_alert_sent(instance, catalog, hook):
+def test_a_failed_run_has_its_open_rows_closed_as_failed_and_an_alert_sent(instance, catalog, hook, alerts):
     other = add_log(catalog, "products", "someone-else", total=5, failed=0)
     result = dg.materialize([crashing_sync], instance=instance, resources={"catalog": catalog}, raise_on_error=False)
     assert not result.success
@@ -124,7 +130,7 @@ def test_a_failed_run_has_its_open_rows_closed_as_failed_and_an_alert_sent(insta
 
     with dg.build_run_status_sensor_context(
         sensor_name="haier_sync_failure_sensor", dagster_instance=instance, dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(), resources={"catalog": catalog},
+        dagster_event=result.get_run_failure_event(), resources={"catalog": catalog, "alerts": alerts},
     ) as context:
         haier_sync_failure_sensor(context)
 

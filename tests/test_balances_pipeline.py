@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.balances import balances_of_run, latest_balances
+from haier_pipeline.catalog.balances import latest_balances
+from support.catalog_readers import balances_of_run
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource

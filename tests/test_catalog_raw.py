@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.instrument import count_statements
-from haier_pipeline.catalog.payloads import decode_payload, encode_payload
+from haier_pipeline.haier_api.jsonio import dumps, loads
 from haier_pipeline.catalog.raw_store import (
     iter_latest_raw_prices,
     iter_raw_products,
@@ -52,12 +52,10 @@ def stock_answer(qty: str = "12") -> dict:
 
 def test_payload_text_keeps_key_order_and_exact_digits():
     payload = json.loads('{"b": 2999.00, "a": [1, 0.10, "海尔", null, true], "c": 1E+3}', parse_float=Decimal)
-    text = encode_payload(payload)
+    text = dumps(payload)
     assert text == '{"b":2999.00,"a":[1,0.10,"海尔",null,true],"c":1E+3}'
-    assert decode_payload(text) == payload
-    assert str(decode_payload(text)["b"]) == "2999.00"
-    with pytest.raises(TypeError, match="float"):
-        encode_payload({"supplyPrice": 2999.0})
+    assert loads(text) == payload
+    assert str(loads(text)["b"]) == "2999.00"
 
 
 def test_raw_products_insert_then_unchanged_then_changed(engine):
@@ -72,7 +70,7 @@ def test_raw_products_insert_then_unchanged_then_changed(engine):
         assert store_raw_products(conn, changed, "run-3", later(2)) == WriteCounts(updated=1, unchanged=2)
         row = conn.execute(select(tables.haier_raw_products).where(tables.haier_raw_products.c.product_code == first[0][0])).one()
     assert (row.run_id, row.changed_at, row.first_seen_at, row.is_sales) == ("run-3", later(2), T0, "0")
-    assert decode_payload(row.payload)["noSalesReason"] == "未投放"
+    assert loads(row.payload)["noSalesReason"] == "未投放"
 
 
 def test_duplicate_codes_in_one_batch_collapse_to_the_last(engine):
@@ -118,7 +116,7 @@ def test_raw_prices_are_an_append_only_history_of_changes(engine):
         assert store_raw_prices(conn, [("P1", price_answer("P1"))], "run-4", later(3)) == WriteCounts(updated=1)
         history = conn.execute(select(tables.haier_raw_prices.c.payload, tables.haier_raw_prices.c.run_id)
                                .where(tables.haier_raw_prices.c.product_code == "P1").order_by(tables.haier_raw_prices.c.id)).all()
-        assert [(str(decode_payload(p)["supplyPrice"]), r) for p, r in history] == [
+        assert [(str(loads(p)["supplyPrice"]), r) for p, r in history] == [
             ("2999.00", "run-1"), ("2899.00", "run-3"), ("2999.00", "run-4")]
         latest = dict(iter_latest_raw_prices(conn))
         assert latest["P1"]["supplyPrice"] == Decimal("2999.00") and str(latest["P1"]["invoicePrice"]) == "2849.0500"

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from haier_pipeline.assets.checks import (
+from haier_pipeline.defs.sync.checks import (
     code_problems,
     expected_invoice,
-    image_files_check,
     price_problems,
     prices_check,
     product_codes_check,
@@ -33,6 +32,7 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
+from haier_pipeline.defs.media.checks import image_files_check
 from haier_pipeline.resources import CatalogResource, MediaResource
 from support.catalog_db import catalog_url_for_tests, wants_postgres
 from support.catalog_records import T0, price, product, stock

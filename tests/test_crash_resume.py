@@ -24,7 +24,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import create_engine, select
 
-from haier_pipeline.assets.sync_tracking import ABANDONED_REASON
+from haier_pipeline.runs.liveness import ABANDONED_REASON
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox

@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 import dagster as dg
 import pytest
 
-from haier_pipeline.assets.sync_tracking import ABANDONED_REASON, close_abandoned_logs
+from haier_pipeline.runs.liveness import ABANDONED_REASON
+from haier_pipeline.runs.tracking import close_abandoned_logs
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.locks import SyncBusy, run_lock, runs_alive, sync_lock
 from haier_pipeline.catalog.sync_log import open_sync_log

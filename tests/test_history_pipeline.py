@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 
 from haier_pipeline.catalog.engine import release_database
-from haier_pipeline.catalog.history import history_rows, tracked_values
+from haier_pipeline.catalog.history import tracked_values
+from support.catalog_readers import history_rows
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox

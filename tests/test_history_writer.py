@@ -14,12 +14,12 @@ from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.history import (
     extend_price_history,
     history_problems,
-    history_rows,
     price_moves_since,
     rebuild_price_history,
 )
 from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.catalog.raw_store import store_raw_prices
+from support.catalog_readers import history_rows
 from support.catalog_records import T0, codes, later
 
 

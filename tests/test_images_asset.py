@@ -8,7 +8,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, select, update
 
-from haier_pipeline.assets.images import IMAGE_ASSETS, IMAGE_CHECKS, IMAGE_JOBS, media_cleanup, product_images
+from haier_pipeline.defs.media.assets import media_cleanup, product_images
+from haier_pipeline.defs.media.automation import media_cleanup_job
+from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
+from haier_pipeline.media.options import ImageOptions
+from haier_pipeline.settings import load_settings
 from haier_pipeline.catalog import tables
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from test_media_support import ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
@@ -24,7 +28,7 @@ def sandbox_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def resources(engine: Engine, root: Path, codes: list[str] | None = None) -> dict:
     return {
         "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-        "media": MediaResource(media_root=str(root)),
+        "media": MediaResource(media_root=str(root), images=ImageOptions.from_settings(load_settings())),
         "sync_scope": SyncScope(product_codes=codes or []),
     }
 
@@ -42,7 +46,7 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     add_products(catalog_engine, [("P1", good[0], [good[1], html]), ("P2", good[2], ["file:///etc/passwd"])])
     root = tmp_path / "media"
 
-    result = dg.materialize([product_images, *IMAGE_CHECKS], resources=resources(catalog_engine, root),
+    result = dg.materialize([product_images, product_images_exist, image_files_check], resources=resources(catalog_engine, root),
                             instance=dg.DagsterInstance.ephemeral())
 
     assert result.success
@@ -105,9 +109,10 @@ def test_media_cleanup_is_a_dry_run_unless_told_otherwise(image_host: ImageHost,
 
 
 def test_definitions_load_with_the_image_assets_checks_and_job(catalog_engine: Engine, tmp_path: Path) -> None:
-    from haier_pipeline.assets.catalog import products
+    from haier_pipeline.defs.sync.catalog import products
 
-    defs = dg.Definitions(assets=[products, *IMAGE_ASSETS], asset_checks=IMAGE_CHECKS, jobs=IMAGE_JOBS,
+    defs = dg.Definitions(assets=[products, product_images, media_cleanup], asset_checks=[product_images_exist, image_files_check],
+                          jobs=[media_cleanup_job],
                           resources=resources(catalog_engine, tmp_path))
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey("products") in graph.get(dg.AssetKey("product_images")).parent_keys

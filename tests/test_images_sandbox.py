@@ -13,14 +13,16 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, select
 
-from haier_pipeline.assets.images import product_images
+from haier_pipeline.defs.media.assets import product_images
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
+from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.rejections import display_url
 from haier_pipeline.media.store import RELATIVE_PATH
 from haier_pipeline.media.validate import FORMATS
 from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
+from haier_pipeline.settings import load_settings
 from support.catalog_db import catalog_url_for_tests
 from test_media_support import load_sandbox_products
 
@@ -52,7 +54,8 @@ def materialize(engine: Engine, root: Path) -> dict:
     result = dg.materialize(
         [product_images],
         resources={"catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-                   "media": MediaResource(media_root=str(root)), "sync_scope": SyncScope()},
+                   "media": MediaResource(media_root=str(root), images=ImageOptions.from_settings(load_settings())),
+                   "sync_scope": SyncScope()},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -134,27 +137,23 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
                                                          request: pytest.FixtureRequest,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Raw listing -> products -> product_images in one materialization, the way ``haier_full_sync`` runs them."""
-    from haier_pipeline.assets import catalog as catalog_assets
-    from haier_pipeline.assets import raw as raw_assets
-    from haier_pipeline.assets.images import IMAGE_CHECKS
-    from haier_pipeline.haier_api import HaierApiResource
+    from haier_pipeline.defs.sync import catalog as catalog_assets
+    from haier_pipeline.defs.sync import raw as raw_assets
+    from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
+    from haier_pipeline.resources import HaierApiResource
 
     monkeypatch.delenv("HAIER_BASE_URL", raising=False)
     monkeypatch.delenv("HAIER_IMAGE_ALLOW_PRIVATE_HOSTS", raising=False)
     monkeypatch.setenv("HAIER_IMAGE_RATE_LIMIT", "1000")
-    env = sandbox.env()
-    api = HaierApiResource(
-        base_url=env["HAIER_BASE_URL"], token_url=env["HAIER_TOKEN_URL"], client_id=env["HAIER_CLIENT_ID"],
-        client_secret=env["HAIER_CLIENT_SECRET"], customer_code=env["HAIER_CUSTOMER_CODE"],
-        send_to_code=env["HAIER_SEND_TO_CODE"], password=env["HAIER_PASSWORD"],
-        seller_password=env["HAIER_SELLER_PASSWORD"], customer_password=env["HAIER_CUSTOMER_PASSWORD"],
-    )
+    api = HaierApiResource(settings=load_settings(sandbox.env()))
     engine = prepare_database(catalog_url_for_tests(tmp_path, request))
     result = dg.materialize(
         [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
-         catalog_assets.products, product_images, *IMAGE_CHECKS],
+         catalog_assets.products, product_images, product_images_exist, image_files_check],
         resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-                   "media": MediaResource(media_root=str(tmp_path / "media")), "sync_scope": SyncScope()},
+                   "media": MediaResource(media_root=str(tmp_path / "media"),
+                                          images=ImageOptions.from_settings(load_settings())),
+                   "sync_scope": SyncScope()},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success

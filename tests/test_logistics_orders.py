@@ -11,14 +11,13 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from haier_pipeline.assets.logistics import haier_tracked_orders_sensor
+from haier_pipeline.defs.logistics.automation import haier_tracked_orders_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.orders import (
     is_delivered,
     mark_polled,
     store_logistics,
-    stored_logistics,
     track_orders,
     tracked_orders_by_code,
     undelivered_order_codes,
@@ -27,6 +26,7 @@ from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox.catalogue import Catalogue
 from haier_pipeline.sandbox.orders import STEPS
 from haier_pipeline.track_order import main as track_order_main
+from support.catalog_readers import stored_logistics
 from support.catalog_records import T0, later
 
 CODES = [f"SO.2025{month:02d}{day:02d}.{number:06d}" for month, day, number in
@@ -91,7 +91,7 @@ def test_tracking_is_idempotent_and_bad_codes_are_refused_by_name(engine):
 
 def run_cli(args: list[str], url: str, module: bool = True) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
-    env.update({"HAIER_CATALOG_DB_URL": url, "HAIER_DATA_DIR": os.environ["HAIER_DATA_DIR"]})
+    env.update({"HAIER_CATALOG_DB_URL": url, "HAIER_DATA_DIR": os.environ["HAIER_DATA_DIR"], "HAIER_SANDBOX": "1"})
     command = [sys.executable, "-m", "haier_pipeline.track_order"] if module else \
         [str(Path(sys.executable).with_name("haier-track-order"))]
     return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
@@ -106,6 +106,7 @@ def test_the_cli_adds_codes_once_and_lists_them(catalog_url, monkeypatch, capsys
     assert f"{CODES[0]}: already tracked" in again.stdout and f"{CODES[1]}: now tracked" in again.stdout
 
     monkeypatch.setenv("HAIER_CATALOG_DB_URL", catalog_url)  # the same entry point, in-process
+    monkeypatch.setenv("HAIER_SANDBOX", "1")
     assert track_order_main(["--list"]) == 0
     assert "2 tracked order(s)" in capsys.readouterr().out
     assert track_order_main(["not a code"]) == 2

@@ -13,10 +13,12 @@ import dagster as dg
 import pytest
 from sqlalchemy import select
 
-from haier_pipeline.assets.logistics import haier_logistics_poll, haier_tracked_orders_sensor, order_partitions
+from haier_pipeline.defs.logistics.assets import order_partitions
+from haier_pipeline.defs.logistics.automation import haier_logistics_poll, haier_tracked_orders_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
-from haier_pipeline.catalog.orders import stored_logistics, tracked_orders_by_code
+from haier_pipeline.catalog.orders import tracked_orders_by_code
+from support.catalog_readers import stored_logistics
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox

@@ -13,7 +13,7 @@ import requests
 
 from haier_pipeline.haier_api.records import PriceRecord, ProductRecord
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
-from haier_pipeline.sandbox.fixture import DEFAULT_ORDER_CODE, fetch_token, valid_body
+from support.sandbox import DEFAULT_ORDER_CODE, fetch_token, valid_body
 from haier_pipeline.sandbox.orders import DELIVERED, LISTS
 
 
@@ -132,7 +132,7 @@ def test_logistics_has_three_lists_and_progresses_to_delivered() -> None:
 
 
 def test_balance_is_bare_decimal_records(sandbox: RunningSandbox, session: requests.Session) -> None:
-    response = _call(session, sandbox, "balance")
+    response = _call(session, sandbox, "balances")
     answer = _json(response)
     assert isinstance(answer, list) and 3 <= len(answer) <= 6
     truth = sandbox.catalogue.expected_balances(sandbox.options.customer_code)
@@ -141,11 +141,11 @@ def test_balance_is_bare_decimal_records(sandbox: RunningSandbox, session: reque
     assert re.search(rb'"payerAccountBalance":-?\d+\.\d{2}[,}]', response.content)
 
 
-@pytest.mark.parametrize("mode,enveloped", [("always", {"prices", "balance", "products"}), ("never", set())])
+@pytest.mark.parametrize("mode,enveloped", [("always", {"prices", "balances", "products"}), ("never", set())])
 def test_envelope_modes(mode: str, enveloped: set[str]) -> None:
     with run_sandbox(SandboxOptions(products=20, envelope=mode)) as running, requests.Session() as session:
         session.headers["Authorization"] = fetch_token(running, session)
-        for endpoint in ("prices", "balance", "products", "stock"):
+        for endpoint in ("prices", "balances", "products", "stock"):
             answer = _call(session, running, endpoint).json()
             is_envelope = isinstance(answer, dict) and answer.get("success") is True and "data" in answer
             assert is_envelope == (endpoint in enveloped or (mode == "always"))

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
-from haier_pipeline.sandbox.fixture import fetch_token, valid_body
+from support.sandbox import fetch_token, valid_body
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def _token_request(sandbox: RunningSandbox, path: str, **overrides: str) -> requ
 
 def _balance(sandbox: RunningSandbox, authorization: str | None) -> requests.Response:
     headers = {"Authorization": authorization} if authorization is not None else {}
-    return requests.post(sandbox.url("balance"), json=valid_body(sandbox, "balance"), headers=headers, timeout=10)
+    return requests.post(sandbox.url("balances"), json=valid_body(sandbox, "balances"), headers=headers, timeout=10)
 
 
 @pytest.mark.parametrize("path", ["/oauth2/auth", "/oauth2/token"])

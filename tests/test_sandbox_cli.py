@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, start_sandbox_process
-from haier_pipeline.sandbox.fixture import fetch_token, valid_body
+from support.sandbox import fetch_token, valid_body
 
 SCRIPT = Path(sys.executable).with_name("haier-sandbox")
 
@@ -55,6 +55,6 @@ def test_subprocess_sandbox_matches_its_local_catalogue() -> None:
         catalogue = sandbox.advance()
         assert catalogue.generation == 1 and sandbox.stats().calls == {"products": 1}
         sandbox.set_faults(FaultProfile(error_rate=1.0))
-        failing = session.post(sandbox.url("balance"), json=valid_body(sandbox, "balance"), timeout=10)
+        failing = session.post(sandbox.url("balances"), json=valid_body(sandbox, "balances"), timeout=10)
         assert failing.status_code in (500, 502, 503, 504) and sandbox.stats().injected_5xx == 1
         assert sandbox.expire_tokens() == 1

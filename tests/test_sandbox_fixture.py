@@ -7,7 +7,7 @@ import os
 import requests
 
 from haier_pipeline.sandbox import RunningSandbox
-from haier_pipeline.sandbox.fixture import fetch_token, sandbox_env_fixture, sandbox_fixture
+from support.sandbox import fetch_token, sandbox_env_fixture, sandbox_fixture
 from haier_pipeline.settings import load_settings
 
 sandbox_for_fixture_test = sandbox_fixture(products=25, seed=2)

@@ -15,10 +15,10 @@ import requests
 
 from haier_pipeline.sandbox import FaultProfile, RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.sandbox.app import Request
-from haier_pipeline.sandbox.fixture import fetch_token, valid_body
+from support.sandbox import fetch_token, valid_body
 
 
-def _outcomes(running: RunningSandbox, calls: int, endpoint: str = "balance") -> Counter[str]:
+def _outcomes(running: RunningSandbox, calls: int, endpoint: str = "balances") -> Counter[str]:
     """Make ``calls`` sequential business calls; count answers by status (``drop`` when none came)."""
     token = fetch_token(running)
     seen: Counter[str] = Counter()
@@ -47,16 +47,16 @@ def test_over_the_rate_limit_answers_429_with_retry_after() -> None:
         assert 10 <= seen["200"] <= 10 + refilled + 1 and seen["429"] == 40 - seen["200"] > 0
         assert running.stats().answered_429 == seen["429"]
         token = fetch_token(running)  # token calls are not throttled
-        body = valid_body(running, "balance")
+        body = valid_body(running, "balances")
         # The bucket refills while the token is fetched (slowly, on a loaded machine): drain it again.
-        answers = (requests.post(running.url("balance"), json=body, headers={"Authorization": token}, timeout=10)
+        answers = (requests.post(running.url("balances"), json=body, headers={"Authorization": token}, timeout=10)
                    for _ in range(60))
         throttled = next((answer for answer in answers if answer.status_code == 429), None)
         assert throttled is not None and throttled.json()["code"] == "429"
         wait = throttled.headers["Retry-After"]
         assert wait.isdigit() and int(wait) >= 1
         time.sleep(int(wait))  # honouring the gateway's own Retry-After is the behaviour under test
-        assert requests.post(running.url("balance"), json=body, headers={"Authorization": token}, timeout=10).status_code == 200
+        assert requests.post(running.url("balances"), json=body, headers={"Authorization": token}, timeout=10).status_code == 200
 
 
 def test_images_and_tokens_are_not_throttled() -> None:
@@ -65,7 +65,7 @@ def test_images_and_tokens_are_not_throttled() -> None:
         url = running.catalogue.expected_products()[running.catalogue.listing_codes()[0]].image_url
         assert all(requests.get(url, timeout=10).status_code in (200, 404) for _ in range(10))
         assert all(fetch_token(running) for _ in range(5))
-        assert running.stats().image_requests == 10 and running.stats().calls == {"balance": 5}
+        assert running.stats().image_requests == 10 and running.stats().calls == {"balances": 5}
 
 
 def test_fault_profile_rates_are_met_and_reproducible() -> None:
@@ -78,7 +78,7 @@ def test_fault_profile_rates_are_met_and_reproducible() -> None:
             fives = sum(seen[str(status)] for status in (500, 502, 503, 504))
             assert fives == stats.injected_5xx and seen["drop"] == stats.drops
             assert seen["html"] == stats.html_errors and seen["app_error"] == stats.app_errors
-            assert stats.calls["balance"] == 400
+            assert stats.calls["balances"] == 400
             assert 0.13 < fives / 400 < 0.27 and 0.05 < seen["drop"] / 400 < 0.15
             assert 0.02 < seen["html"] / 400 < 0.09 and 0.02 < seen["app_error"] / 400 < 0.09
             assert len({s for s in seen if s.startswith("5")}) >= 3  # a mix of 500/502/503/504
@@ -110,7 +110,7 @@ def test_slow_calls_take_slow_seconds() -> None:
     with run_sandbox(SandboxOptions(products=10, faults=FaultProfile(slow_rate=1.0, slow_seconds=0.3))) as running:
         token = fetch_token(running)
         started = time.monotonic()
-        response = requests.post(running.url("balance"), json=valid_body(running, "balance"),
+        response = requests.post(running.url("balances"), json=valid_body(running, "balances"),
                                  headers={"Authorization": token}, timeout=10)
         assert response.status_code == 200 and time.monotonic() - started >= 0.3
         assert running.stats().slow_calls == 1
@@ -119,11 +119,11 @@ def test_slow_calls_take_slow_seconds() -> None:
 def test_latency_is_served_concurrently() -> None:
     with run_sandbox(SandboxOptions(products=10, latency=0.2, rate_limit=None)) as running:
         token = fetch_token(running)
-        body, local = valid_body(running, "balance"), threading.local()
+        body, local = valid_body(running, "balances"), threading.local()
 
         def call(_: int) -> int:
             local.session = getattr(local, "session", None) or requests.Session()
-            return local.session.post(running.url("balance"), json=body, headers={"Authorization": token},
+            return local.session.post(running.url("balances"), json=body, headers={"Authorization": token},
                                       timeout=10).status_code
 
         started = time.monotonic()
@@ -140,10 +140,10 @@ def test_keep_alive_serves_many_requests_on_one_connection() -> None:
         token = fetch_token(running)
         parts = urlsplit(running.base_url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        body = json.dumps(valid_body(running, "balance"))
+        body = json.dumps(valid_body(running, "balances"))
         headers = {"Authorization": token, "Content-Type": "application/json"}
         for _ in range(3):
-            connection.request("POST", urlsplit(running.url("balance")).path, body=body, headers=headers)
+            connection.request("POST", urlsplit(running.url("balances")).path, body=body, headers=headers)
             response = connection.getresponse()
             assert response.status == 200 and response.getheader("Content-Length") == str(len(response.read()))
             assert not response.will_close
@@ -158,7 +158,7 @@ def test_stats_reset_and_admin_is_loopback_only() -> None:
     with run_sandbox(SandboxOptions(products=10)) as running:
         _outcomes(running, 3)
         stats = requests.get(f"{running.base_url}/_sandbox/stats", timeout=10).json()
-        assert stats["calls"] == {"balance": 3} and stats["tokens_issued"] == 1 and stats["statuses"] == {"200": 3}
+        assert stats["calls"] == {"balances": 3} and stats["tokens_issued"] == 1 and stats["statuses"] == {"200": 3}
         assert requests.post(f"{running.base_url}/_sandbox/reset-stats", timeout=10).status_code == 200
         assert running.stats().total_calls == 0 and running.stats().tokens_issued == 0
         app = running._server.app  # the HTTP layer always sees 127.0.0.1, so ask the app as a remote host would
@@ -169,7 +169,7 @@ def test_stats_reset_and_admin_is_loopback_only() -> None:
 def test_stopped_sandbox_closes_idle_connections() -> None:
     with run_sandbox(SandboxOptions(products=10)) as running, requests.Session() as session:
         token = fetch_token(running, session)
-        url, body = running.url("balance"), valid_body(running, "balance")
+        url, body = running.url("balances"), valid_body(running, "balances")
         assert session.post(url, json=body, headers={"Authorization": token}, timeout=10).status_code == 200
     with pytest.raises(requests.ConnectionError):
         session.post(url, json=body, headers={"Authorization": token}, timeout=10)

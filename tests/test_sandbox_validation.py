@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
-from haier_pipeline.sandbox.fixture import fetch_token, valid_body
+from support.sandbox import fetch_token, valid_body
 
 WRONG = "wrong-value"
 
@@ -31,7 +31,7 @@ def _post(session: requests.Session, sandbox: RunningSandbox, endpoint: str, bod
     return session.post(sandbox.url(endpoint), json=body, timeout=30)
 
 
-@pytest.mark.parametrize("endpoint", ["products", "prices", "stock", "logistics", "balance"])
+@pytest.mark.parametrize("endpoint", ["products", "prices", "stock", "logistics", "balances"])
 def test_valid_bodies_are_accepted(sandbox: RunningSandbox, session: requests.Session, endpoint: str) -> None:
     assert _post(session, sandbox, endpoint, valid_body(sandbox, endpoint)).status_code == 200
 
@@ -80,9 +80,9 @@ RULES = [
     ("logistics", {"memberId": "12"}, "memberId"),
     ("logistics", {"deliveryRecordCode": 5}, "deliveryRecordCode"),
     # balance
-    ("balance", {"customerCode": WRONG}, "customerCode"),
-    ("balance", {"customerPassword": WRONG}, "customerPassword"),
-    ("balance", {"customerPassword": None}, "customerPassword"),
+    ("balances", {"customerCode": WRONG}, "customerCode"),
+    ("balances", {"customerPassword": WRONG}, "customerPassword"),
+    ("balances", {"customerPassword": None}, "customerPassword"),
 ]
 
 
@@ -113,7 +113,7 @@ def test_max_product_codes_is_recorded(sandbox: RunningSandbox, session: request
 ])
 def test_bodies_that_are_not_json_objects_are_refused(sandbox: RunningSandbox, session: requests.Session,
                                                       raw: bytes, content_type: str) -> None:
-    response = session.post(sandbox.url("balance"), data=raw, headers={"Content-Type": content_type}, timeout=10)
+    response = session.post(sandbox.url("balances"), data=raw, headers={"Content-Type": content_type}, timeout=10)
     assert response.status_code == 400 and response.json()["success"] is False
 
 

@@ -60,9 +60,6 @@ def latest_balances(conn: Connection) -> list[StoredBalance]:
     return _stored(conn, account_balances.c.observed_at == newest)
 
 
-def balances_of_run(conn: Connection, run_id: str) -> list[StoredBalance]:
-    """The balances one run observed."""
-    return _stored(conn, account_balances.c.run_id == run_id)
 
 
 def below(balances: Sequence[StoredBalance], threshold: Decimal) -> list[StoredBalance]:

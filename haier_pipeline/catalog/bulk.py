@@ -20,9 +20,10 @@ from sqlalchemy import ColumnElement, Connection, Row, Table, bindparam, column,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import TableClause
 
+from haier_pipeline.constants import CHUNK_SIZE
+
 T = TypeVar("T")
 
-CHUNK_SIZE = 1000
 """Rows per statement: large enough to amortise round trips, small enough for any bind-parameter limit."""
 
 COPY_MIN_ROWS = 50
@@ -47,11 +48,7 @@ def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql
 
 
 def fetch_by_keys(
-    conn: Connection,
-    table: Table,
-    key: str,
-    keys: Collection[Any],
-    columns: Sequence[str],
+    conn: Connection, table: Table, key: str, keys: Collection[Any], columns: Sequence[str],
     *where: ColumnElement[bool],
 ) -> dict[Any, Row[Any]]:
     """Current rows for ``keys`` (one ``SELECT … WHERE key IN (…)``), by key."""
@@ -70,11 +67,7 @@ def differs(old: Row[Any], values: Mapping[str, Any], columns: Sequence[str]) ->
 
 
 def insert_rows(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    conflict: Sequence[str] | None = None,
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str] | None = None,
     update_columns: Sequence[str] = (),
 ) -> None:
     """Insert ``rows`` in one executemany.
@@ -101,7 +94,8 @@ def insert_rows(
         conn.execute(statement, list(rows))
 
 
-def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]],
+                columns: Sequence[str]) -> None:
     """``UPDATE table SET columns… WHERE key = …`` for every row, as one executemany."""
     if not rows:
         return

@@ -55,12 +55,6 @@ def release_database(url: str | URL) -> None:
         engine.dispose()
 
 
-def dispose_engines() -> None:
-    """Close every cached engine's connections and forget them (tests, process shutdown)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
 
 
 def create_catalog_engine(url: str | URL) -> Engine:
@@ -83,7 +77,7 @@ def _sqlite_engine(url: URL) -> Engine:
     if memory:
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database or "").expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         kwargs.update(connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     engine = create_engine(url, **kwargs)
 

@@ -14,7 +14,7 @@ whole table again from the raw payloads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, text
 
+from haier_pipeline.haier_api.jsonio import loads
 from haier_pipeline.haier_api.parsing import MalformedRecord, parse_price
 from haier_pipeline.haier_api.records import PriceRecord
 
 from .bulk import CHUNK_SIZE, fetch_by_keys, insert_rows, update_rows
-from .payloads import decode_payload
 from .tables import haier_raw_prices, product_price_history, products
 from .types import MONEY, RATE
 
@@ -56,12 +56,8 @@ class HistoryCounts:
 def tracked_values(record: PriceRecord) -> tuple[Any, ...]:
     """A price answer's tracked terms, at the columns' scale, in :data:`TRACKED` order."""
     return (
-        MONEY.quantize(record.supply_price),
-        MONEY.quantize(record.invoice_price),
-        RATE.quantize(record.stock_rebate),
-        record.rebate_type,
-        MONEY.quantize(record.rebate_money),
-        record.is_sales,
+        MONEY.quantize(record.supply_price), MONEY.quantize(record.invoice_price), RATE.quantize(record.stock_rebate),
+        record.rebate_type, MONEY.quantize(record.rebate_money), record.is_sales,
     )
 
 
@@ -115,7 +111,7 @@ def extend_price_history(conn: Connection, *, page_size: int = CHUNK_SIZE) -> Hi
         for index, answer in enumerate(answers):
             read += 1
             try:
-                values = tracked_values(parse_price(decode_payload(answer.payload), index))
+                values = tracked_values(parse_price(loads(answer.payload), index))
             except MalformedRecord:
                 bad += 1
                 continue
@@ -126,7 +122,7 @@ def extend_price_history(conn: Connection, *, page_size: int = CHUNK_SIZE) -> Hi
                 pending[code]["valid_to"] = answer.fetched_at
             elif code in open_rows:
                 closes.append({"id": open_rows[code].id, "valid_to": answer.fetched_at})
-            row = {"product_code": code, **dict(zip(TRACKED, values)), "valid_from": answer.fetched_at,
+            row = {"product_code": code, **dict(zip(TRACKED, values, strict=True)), "valid_from": answer.fetched_at,
                    "valid_to": None, "run_id": answer.run_id}
             inserts.append(row)
             pending[code], current[code] = row, values
@@ -143,15 +139,6 @@ def rebuild_price_history(conn: Connection, *, page_size: int = CHUNK_SIZE) -> H
     return extend_price_history(conn, page_size=page_size)
 
 
-def history_rows(conn: Connection, product_codes: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """History rows by product, oldest first (optionally only some products)."""
-    query = select(history).order_by(history.c.product_code, history.c.valid_from, history.c.id)
-    if product_codes is not None:
-        query = query.where(history.c.product_code.in_(list(product_codes)))
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for row in conn.execute(query).mappings():
-        rows.setdefault(row["product_code"], []).append(dict(row))
-    return rows
 
 
 def history_problems(conn: Connection, limit: int = 20) -> list[str]:
@@ -215,5 +202,6 @@ def price_moves_since(conn: Connection, since: datetime) -> list[PriceMove]:
         .where(new.c.valid_from >= since)
     ).all()
     moves = [PriceMove(*row) for row in rows]
-    moves.sort(key=lambda m: (m.change_pct is None, -abs(m.change_pct or 0), -abs(m.change or 0), m.product_code))
+    moves.sort(key=lambda m: (m.change_pct is None, -abs(m.change_pct or Decimal(0)), -abs(m.change or Decimal(0)),
+                              m.product_code))
     return moves

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -28,7 +28,7 @@ def set_product_images_bulk(
 
     ``skipped`` counts local products and unknown codes.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     counts = WriteCounts()
     for chunk in chunked(items):
         latest = last_by_key(chunk, lambda item: item[0])
@@ -39,7 +39,8 @@ def set_product_images_bulk(
             if old is None or old.source != "haier":
                 skipped += 1
             elif old.main_images != list(main) or old.detail_images != list(detail):
-                updates.append({"id": old.id, "main_images": list(main), "detail_images": list(detail), "updated_at": now})
+                updates.append({"id": old.id, "main_images": list(main), "detail_images": list(detail),
+                                "updated_at": now})
             else:
                 unchanged += 1
         update_rows(conn, products, "id", updates, (*IMAGE_COLUMNS, "updated_at"))

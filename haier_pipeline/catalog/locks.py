@@ -32,10 +32,10 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -96,7 +96,7 @@ def _key(kind: str) -> int:
 
 def _holder_record(run_id: str | None) -> dict:
     return {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "since": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _lock_connection(engine: Engine, application_name: str) -> Connection:
@@ -208,8 +208,8 @@ class RunLock:
 
     def __init__(self, engine: Engine, run_id: str) -> None:
         self.run_id = run_id
-        self._release = {"postgresql": _pg_run_lock, "file": _file_run_lock, "memory": _memory_run_lock}[
-            _backend(engine)](engine, run_id)
+        start = {"postgresql": _pg_run_lock, "file": _file_run_lock, "memory": _memory_run_lock}[_backend(engine)]
+        self._release: Callable[[], None] | None = start(engine, run_id)
 
     def release(self) -> None:
         release, self._release = self._release, None
@@ -239,7 +239,7 @@ def runs_alive(engine: Engine, run_ids: Iterable[str]) -> set[str]:
         return {run_id for run_id in wanted if _memory_runs.get(f"{engine.url}:{run_id}")}
 
 
-def _pg_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _pg_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     conn = _lock_connection(engine, RUN_APP_PREFIX + run_id)
 
     def release() -> None:
@@ -249,7 +249,7 @@ def _pg_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
     return release
 
 
-def _file_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _file_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     path = _lock_path(engine, f"run-{run_id}")
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
@@ -293,7 +293,7 @@ def _file_run_held(path: Path) -> bool:
     return False
 
 
-def _memory_run_lock(engine: Engine, run_id: str):  # type: ignore[no-untyped-def]
+def _memory_run_lock(engine: Engine, run_id: str) -> Callable[[], None]:
     name = f"{engine.url}:{run_id}"
     with _memory_guard:
         _memory_runs[name] = _memory_runs.get(name, 0) + 1

@@ -26,11 +26,11 @@ def ensure_brands(conn: Connection, names: Iterable[str | None]) -> dict[str, in
     ids: dict[str, int] = {}
     for chunk in chunked(wanted):
         query = select(brands.c.name, brands.c.id).where(brands.c.name.in_(chunk))
-        found = dict(conn.execute(query).all())
+        found: dict[str, int] = {name: id_ for name, id_ in conn.execute(query)}
         missing = [name for name in chunk if name not in found]
         if missing:
             conn.execute(dialect_insert(conn, brands).on_conflict_do_nothing(), [{"name": name} for name in missing])
-            found = dict(conn.execute(query).all())
+            found = {name: id_ for name, id_ in conn.execute(query)}
         ids.update(found)
     return ids
 
@@ -45,15 +45,14 @@ def ensure_categories(
     ids: dict[str, int] = {}
     for chunk in chunked(wanted):
         query = select(categories.c.name, categories.c.id).where(
-            categories.c.name.in_(chunk),
-            categories.c.level == level,
+            categories.c.name.in_(chunk), categories.c.level == level,
             func.coalesce(categories.c.parent_id, 0) == (parent_id or 0),
         )
-        found = dict(conn.execute(query).all())
+        found: dict[str, int] = {name: id_ for name, id_ in conn.execute(query)}
         missing = [name for name in chunk if name not in found]
         if missing:
             rows = [{"name": name, "level": level, "parent_id": parent_id} for name in missing]
             conn.execute(dialect_insert(conn, categories).on_conflict_do_nothing(), rows)
-            found = dict(conn.execute(query).all())
+            found = {name: id_ for name, id_ in conn.execute(query)}
         ids.update(found)
     return ids

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select, update
 
 from .bulk import insert_rows
 from .counts import WriteCounts
-from .payloads import decode_payload, encode_with_digest
+from .payloads import encode_with_digest
 from .tables import logistics_records, tracked_orders
 
 ORDER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -46,7 +46,8 @@ def check_order_code(code: str, what: str = "order code") -> str:
     """``code`` stripped, or a ``ValueError`` naming what is wrong with it."""
     cleaned = code.strip() if isinstance(code, str) else code
     if not isinstance(cleaned, str) or not ORDER_CODE.match(cleaned) or "..." in cleaned:  # Dagster refuses "..." keys
-        raise ValueError(f"{what} {code!r}: expected letters, digits, '.', '_' or '-' (at most 64), e.g. SO.20190106.000003")
+        raise ValueError(f"{what} {code!r}: expected letters, digits, '.', '_' or '-' (at most 64), "
+                         "e.g. SO.20190106.000003")
     return cleaned
 
 
@@ -58,11 +59,12 @@ def track_orders(
     codes = list(dict.fromkeys(check_order_code(code) for code in order_codes))
     if delivery_record_code is not None:
         delivery_record_code = check_order_code(delivery_record_code, "delivery record code")
-    existing = set(conn.execute(select(tracked_orders.c.order_code).where(tracked_orders.c.order_code.in_(codes))).scalars())
+    column = tracked_orders.c.order_code
+    existing = set(conn.execute(select(column).where(column.in_(codes))).scalars())
     rows = [{"order_code": code, "delivery_record_code": delivery_record_code, "member_id": member_id, "added_at": now}
             for code in codes if code not in existing]
     insert_rows(conn, tracked_orders, rows, conflict=["order_code"])
-    return [row["order_code"] for row in rows]
+    return [code for code in codes if code not in existing]
 
 
 def _order(row: Any) -> TrackedOrder:
@@ -71,7 +73,8 @@ def _order(row: Any) -> TrackedOrder:
 
 def orders_since(conn: Connection, last_id: int) -> list[TrackedOrder]:
     """Orders added after ``last_id`` (the tracked-orders sensor's cursor), oldest first."""
-    return [_order(row) for row in conn.execute(select(tracked_orders).where(tracked_orders.c.id > last_id).order_by(tracked_orders.c.id))]
+    query = select(tracked_orders).where(tracked_orders.c.id > last_id).order_by(tracked_orders.c.id)
+    return [_order(row) for row in conn.execute(query)]
 
 
 def tracked_orders_by_code(conn: Connection, order_codes: Sequence[str] | None = None) -> dict[str, TrackedOrder]:
@@ -144,15 +147,6 @@ def mark_polled(conn: Connection, order_code: str, now: datetime, delivered: boo
     t = tracked_orders.c
     conn.execute(update(tracked_orders).where(t.order_code == order_code).values(last_polled_at=now))
     if delivered:
-        conn.execute(update(tracked_orders).where(t.order_code == order_code, t.delivered_at.is_(None)).values(delivered_at=now))
-
-
-def stored_logistics(conn: Connection, order_code: str) -> dict[str, list[Any]]:
-    """The stored entries of one order, by list, in the order they were first stored."""
-    table = logistics_records
-    lists: dict[str, list[Any]] = {}
-    for source, payload in conn.execute(
-        select(table.c.source_list, table.c.payload).where(table.c.order_code == order_code).order_by(table.c.id)
-    ):
-        lists.setdefault(source, []).append(decode_payload(payload))
-    return lists
+        conn.execute(
+            update(tracked_orders).where(t.order_code == order_code, t.delivered_at.is_(None)).values(delivered_at=now)
+        )

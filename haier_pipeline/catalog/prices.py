@@ -63,7 +63,8 @@ def apply_prices(conn: Connection, records: Sequence[PriceRecord], now: datetime
         latest = last_by_key(chunk, lambda record: record.product_code)
         failed = sum(1 for code in latest if not code)
         latest = {code: record for code, record in latest.items() if code}
-        current = fetch_by_keys(conn, products, "product_code", latest, ("id", "source", "market_price", *PRICE_COLUMNS))
+        current = fetch_by_keys(conn, products, "product_code", latest, ("id", "source", "market_price",
+                                                                         *PRICE_COLUMNS))
         updates, unchanged, skipped = [], 0, 0
         for code, record in latest.items():
             old = current.get(code)

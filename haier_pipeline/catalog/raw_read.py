@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from haier_pipeline.haier_api.jsonio import loads
+
 from .bulk import CHUNK_SIZE, chunked
-from .payloads import decode_payload
 from .tables import haier_raw_prices, haier_raw_products, haier_raw_stock
 
 
-def iter_raw_products(conn: Connection, listed_only: bool = True, *, page_size: int = CHUNK_SIZE) -> Iterator[tuple[str, Any]]:
+def iter_raw_products(conn: Connection, listed_only: bool = True, *,
+                      page_size: int = CHUNK_SIZE) -> Iterator[tuple[str, Any]]:
     """``(product_code, payload)`` in product-code order; by default only products in the latest listing."""
     table = haier_raw_products
     after = ""
@@ -29,7 +31,7 @@ def iter_raw_products(conn: Connection, listed_only: bool = True, *, page_size: 
         page = conn.execute(query.order_by(table.c.product_code).limit(page_size)).all()
         for code, text, listed in page:
             if listed or not listed_only:
-                yield code, decode_payload(text)
+                yield code, loads(text)
         if len(page) < page_size:
             return
         after = page[-1][0]
@@ -76,7 +78,7 @@ def _decoded(conn: Connection, ids: Any) -> Iterator[tuple[str, Any]]:
         select(table.c.product_code, table.c.payload).where(table.c.id.in_(ids)).order_by(table.c.product_code)
     ).all()
     for code, text in rows:
-        yield code, decode_payload(text)
+        yield code, loads(text)
 
 
 def iter_raw_stock(
@@ -92,7 +94,7 @@ def iter_raw_stock(
             query = query.where(table.c.county_code.in_(counties))
         page = conn.execute(query.order_by(table.c.id).limit(page_size)).all()
         for _, code, county, text in page:
-            yield code, county, decode_payload(text)
+            yield code, county, loads(text)
         if len(page) < page_size:
             return
         after = page[-1][0]

@@ -21,16 +21,8 @@ from .payloads import encode_with_digest
 from .raw_read import iter_latest_raw_prices, iter_raw_products, iter_raw_stock, listed_product_codes
 from .tables import haier_raw_prices, haier_raw_products, haier_raw_stock
 
-__all__ = [
-    "iter_latest_raw_prices",
-    "iter_raw_products",
-    "iter_raw_stock",
-    "listed_product_codes",
-    "mark_unlisted",
-    "store_raw_prices",
-    "store_raw_products",
-    "store_raw_stock",
-]
+__all__ = ["iter_latest_raw_prices", "iter_raw_products", "iter_raw_stock", "listed_product_codes", "mark_unlisted",
+           "store_raw_prices", "store_raw_products", "store_raw_stock"]
 
 _PRODUCT_UPDATE = ("payload", "payload_sha256", "is_sales", "listed", "changed_at", "run_id")
 _STOCK_UPDATE = ("payload", "payload_sha256", "changed_at", "run_id")
@@ -82,7 +74,8 @@ def mark_unlisted(conn: Connection, listed_codes: set[str], run_id: str | None, 
         return 0
     gone = [
         code
-        for code in conn.execute(select(haier_raw_products.c.product_code).where(haier_raw_products.c.listed.is_(True))).scalars()
+        for code in conn.execute(select(haier_raw_products.c.product_code).where(haier_raw_products.c.listed.is_(True)))
+        .scalars()
         if code not in listed_codes
     ]
     for chunk in chunked(gone, CHUNK_SIZE):
@@ -109,13 +102,9 @@ def store_raw_prices(
             .where(haier_raw_prices.c.product_code.in_(list(latest)))
             .group_by(haier_raw_prices.c.product_code)
         )
-        current = dict(
-            conn.execute(
-                select(haier_raw_prices.c.product_code, haier_raw_prices.c.payload_sha256).where(
-                    haier_raw_prices.c.id.in_(newest_ids)
-                )
-            ).all()
-        ) if latest else {}
+        query = select(haier_raw_prices.c.product_code, haier_raw_prices.c.payload_sha256).where(
+            haier_raw_prices.c.id.in_(newest_ids))
+        current: dict[str, str] = {code: sha for code, sha in conn.execute(query)} if latest else {}
         rows, first, unchanged = [], 0, 0
         for code, (_, payload) in latest.items():
             text, digest = encode_with_digest(payload)
@@ -123,7 +112,8 @@ def store_raw_prices(
                 unchanged += 1
                 continue
             first += code not in current
-            rows.append({"product_code": code, "payload": text, "payload_sha256": digest, "fetched_at": now, "run_id": run_id})
+            rows.append({"product_code": code, "payload": text, "payload_sha256": digest, "fetched_at": now,
+                         "run_id": run_id})
         insert_rows(conn, haier_raw_prices, rows)
         counts += WriteCounts(first, len(rows) - first, unchanged, failed)
     return counts
@@ -141,13 +131,19 @@ def store_raw_stock(
         # Filter on product codes only: the (product_code, county_code) unique index serves it, while a
         # county predicate can tempt PostgreSQL's planner onto the county index and a scan of every row.
         codes = list({code for code, _ in latest})
-        current = {
-            (row.product_code, row.county_code): row
-            for row in conn.execute(
-                select(haier_raw_stock.c.id, haier_raw_stock.c.product_code, haier_raw_stock.c.county_code,
-                       haier_raw_stock.c.payload_sha256).where(haier_raw_stock.c.product_code.in_(codes))
-            )
-        } if latest else {}
+        current = (
+            {
+                (row.product_code, row.county_code): row
+                for row in conn.execute(
+                    select(
+                        haier_raw_stock.c.id, haier_raw_stock.c.product_code, haier_raw_stock.c.county_code,
+                        haier_raw_stock.c.payload_sha256,
+                    ).where(haier_raw_stock.c.product_code.in_(codes))
+                )
+            }
+            if latest
+            else {}
+        )
         inserts, updates, unchanged = [], [], 0
         for (code, county), (_, _, payload) in latest.items():
             text, digest = encode_with_digest(payload)
@@ -159,7 +155,8 @@ def store_raw_stock(
                 updates.append({**row, "id": old.id})
             else:
                 unchanged += 1
-        insert_rows(conn, haier_raw_stock, inserts, conflict=["product_code", "county_code"], update_columns=_STOCK_UPDATE)
+        insert_rows(conn, haier_raw_stock, inserts, conflict=["product_code", "county_code"],
+                    update_columns=_STOCK_UPDATE)
         update_rows(conn, haier_raw_stock, "id", updates, _STOCK_UPDATE)
         counts += WriteCounts(len(inserts), len(updates), unchanged, failed)
     return counts

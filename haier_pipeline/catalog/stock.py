@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from haier_pipeline.haier_api.records import StockRecord
 
@@ -61,7 +62,7 @@ def upsert_product_stock(
     return counts
 
 
-def _current_stock(conn: Connection, keys: dict[tuple[str, str], StockRecord]) -> dict[tuple[str, str], object]:
+def _current_stock(conn: Connection, keys: dict[tuple[str, str], StockRecord]) -> dict[tuple[str, str], Row[Any]]:
     if not keys:
         return {}
     # Product codes only (see raw_store.store_raw_stock): served by the (product_code, county_code) index.
@@ -71,7 +72,8 @@ def _current_stock(conn: Connection, keys: dict[tuple[str, str], StockRecord]) -
     return {(row.product_code, row.county_code): row for row in conn.execute(query)}
 
 
-def mirror_first_county(conn: Connection, records: Sequence[StockRecord], first_county: str, now: datetime) -> WriteCounts:
+def mirror_first_county(conn: Connection, records: Sequence[StockRecord], first_county: str,
+                        now: datetime) -> WriteCounts:
     """Copy stock, warehouse code and grade of ``first_county`` records onto Haier products.
 
     ``skipped`` counts local products and codes the catalog does not hold.

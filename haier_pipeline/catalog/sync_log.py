@@ -48,7 +48,7 @@ def open_sync_log(conn: Connection, sync_type: str, run_id: str | None, now: dat
 
 def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
     """``"3 of 120 failed: A: reason; B: reason; … and 1 more"`` with at most 50 names."""
-    names = [name if len(name) <= NAME_LENGTH else name[: NAME_LENGTH - 1] + "…" for name in failures[:NAMES_IN_MESSAGE]]
+    names = [name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…" for name in failures[:NAMES_IN_MESSAGE]]
     text = f"{failed} of {total} failed"
     if names:
         text += ": " + "; ".join(names)
@@ -58,17 +58,13 @@ def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
 
 
 def close_sync_log(
-    conn: Connection,
-    log_id: int,
-    *,
-    total: int,
-    success: int,
-    failed: int,
-    failures: Sequence[str],
-    error: str | None,
+    conn: Connection, log_id: int, *, total: int, success: int, failed: int, failures: Sequence[str], error: str | None,
     now: datetime,
 ) -> str:
-    """Record the counts and final status (returned): ``failed`` with ``error``, ``partial`` with failures, else ``success``."""
+    """Record the counts and final status (returned).
+
+    ``failed`` with ``error``, ``partial`` with failures, else ``success``.
+    """
     failed = max(failed, len(failures))
     if error is not None:
         status = "failed"
@@ -100,7 +96,8 @@ def close_stale_sync_logs(conn: Connection, active_run_ids: set[str] | None, rea
     stale = [row.id for row in conn.execute(query) if active_run_ids is None or row.run_id not in active_run_ids]
     for chunk in chunked(stale):
         conn.execute(
-            update(log).where(log.c.id.in_(chunk)).values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now)
+            update(log).where(log.c.id.in_(chunk)).values(status="failed", message=reason[:ERROR_LENGTH],
+                                                          completed_at=now)
         )
     return len(stale)
 
@@ -109,7 +106,8 @@ def fail_sync_logs_for_run(conn: Connection, run_id: str, reason: str, now: date
     """Close the open rows of one run (e.g. from a run-failure sensor) as ``failed``; returns how many."""
     ids = list(conn.execute(select(log.c.id).where(log.c.run_id == run_id, log.c.status.in_(OPEN_STATUSES))).scalars())
     if ids:
-        conn.execute(update(log).where(log.c.id.in_(ids)).values(status="failed", message=reason[:ERROR_LENGTH], completed_at=now))
+        conn.execute(update(log).where(log.c.id.in_(ids)).values(status="failed", message=reason[:ERROR_LENGTH],
+                                                                 completed_at=now))
     return len(ids)
 
 

@@ -9,14 +9,13 @@ on the dialect.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NUMERIC, TypeDecorator, TypeEngine
-
 
 SQLITE_DIGITS = 15
 """SQLite's NUMERIC affinity keeps the first 15 significant digits of a decimal text (then stores a REAL)."""
@@ -77,7 +76,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if number is None or dialect.name != "sqlite":
             return number
         if abs(number) >= self._sqlite_safe and len(number.normalize().as_tuple().digits) > SQLITE_DIGITS:
-            raise ValueError(f"{number} needs more than {SQLITE_DIGITS} significant digits, the most SQLite keeps exactly")
+            raise ValueError(f"{number} needs more than {SQLITE_DIGITS} significant digits, the most SQLite keeps "
+                             "exactly")
         return str(number)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
@@ -102,15 +102,15 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime: pass an aware value such as datetime.now(timezone.utc)")
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class JsonList(TypeDecorator[list]):

@@ -14,18 +14,6 @@ from .prices import apply_prices, sale_price
 from .products import mark_delisted, product_name, upsert_products
 from .stock import mirror_first_county, upsert_product_stock
 
-__all__ = [
-    "WriteCounts",
-    "apply_prices",
-    "ensure_brands",
-    "ensure_categories",
-    "insert_media_images",
-    "mark_delisted",
-    "mirror_first_county",
-    "product_name",
-    "sale_price",
-    "set_product_images",
-    "set_product_images_bulk",
-    "upsert_product_stock",
-    "upsert_products",
-]
+__all__ = ["WriteCounts", "apply_prices", "ensure_brands", "ensure_categories", "insert_media_images",
+           "mark_delisted", "mirror_first_county", "product_name", "sale_price", "set_product_images",
+           "set_product_images_bulk", "upsert_product_stock", "upsert_products"]

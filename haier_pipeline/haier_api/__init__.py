@@ -1,8 +1,8 @@
-"""The Haier open-platform API client: auth, retries, rate limit, batching, parsing, Dagster resource.
+"""The Haier open-platform API client: auth, retries, rate limit, batching, parsing. Plain Python, no Dagster.
 
 ``HaierClient`` fetches raw payload records (``CallResult``); ``parsing`` turns
-them into the typed records of ``records``; ``HaierApiResource`` hands a client
-to Dagster assets, starting the built-in sandbox when no gateway is configured.
+them into the typed records of ``records``. The Dagster resource that hands a client
+to assets lives in ``haier_pipeline.resources``.
 """
 
 from .client import CallResult, HaierClient, batches, unique_codes
@@ -30,44 +30,8 @@ from .parsing import (
 from .records import BalanceRecord, ParseResult, PriceRecord, ProductRecord, RecordError, StockRecord
 from .stats import ClientStats
 
-
-def __getattr__(name: str):  # the resource pulls in dagster: import it only when asked for
-    if name == "HaierApiResource":
-        from .resource import HaierApiResource
-
-        return HaierApiResource
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "BalanceRecord",
-    "CallResult",
-    "ClientConfig",
-    "ClientStats",
-    "ConfigError",
-    "HaierApiError",
-    "HaierApiResource",
-    "HaierApplicationError",
-    "HaierAuthError",
-    "HaierClient",
-    "HaierRequestRejected",
-    "HaierUnavailable",
-    "MalformedRecord",
-    "ParseResult",
-    "PriceRecord",
-    "ProductRecord",
-    "RecordError",
-    "StockRecord",
-    "batches",
-    "parse_balance",
-    "parse_balances",
-    "parse_price",
-    "parse_prices",
-    "parse_product",
-    "parse_products",
-    "parse_stock",
-    "parse_stock_records",
-    "payload_records",
-    "unique_codes",
-    "unwrap_envelope",
-]
+__all__ = ["BalanceRecord", "CallResult", "ClientConfig", "ClientStats", "ConfigError", "HaierApiError",
+           "HaierApplicationError", "HaierAuthError", "HaierClient", "HaierRequestRejected", "HaierUnavailable",
+           "MalformedRecord", "ParseResult", "PriceRecord", "ProductRecord", "RecordError", "StockRecord", "batches",
+           "parse_balance", "parse_balances", "parse_price", "parse_prices", "parse_product", "parse_products",
+           "parse_stock", "parse_stock_records", "payload_records", "unique_codes", "unwrap_envelope"]

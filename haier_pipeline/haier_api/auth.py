@@ -90,15 +90,8 @@ class TokenProvider:
     """
 
     def __init__(
-        self,
-        transport: Transport,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        redactor: Redactor,
-        stats: ClientStats,
-        clock: Callable[[], float] = time.monotonic,
+        self, transport: Transport, token_url: str, client_id: str, client_secret: str, *, redactor: Redactor,
+        stats: ClientStats, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport
         self._urls = [token_url] + [url for url in (fallback_url(token_url),) if url]
@@ -154,7 +147,8 @@ class TokenProvider:
 
 def _why(payload: Any) -> str:
     if isinstance(payload, Mapping):
-        message = payload.get("message") or payload.get("msg") or payload.get("error_description") or payload.get("error")
+        message = next((payload[key] for key in ("message", "msg", "error_description", "error") if payload.get(key)),
+                       None)
         if isinstance(message, str) and message:
             return f" ({message[:200]})"
     return ""

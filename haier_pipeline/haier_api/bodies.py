@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
+
 from . import endpoints
 from .config import ClientConfig
 
@@ -14,7 +16,7 @@ def products_body(config: ClientConfig, product_codes: Sequence[str] | None) -> 
     body: dict[str, Any] = {"customerCode": config.customer_code}
     if config.send_to_code:
         body["sendToCode"] = config.send_to_code
-    elif config.supplier_code == endpoints.DEFAULT_SUPPLIER_CODE:
+    elif config.supplier_code == DEFAULT_SUPPLIER_CODE:
         config.require("send_to_code", "products calls with supplier 1001")
     if product_codes is not None:
         body["productCodes"] = list(product_codes)
@@ -45,7 +47,8 @@ def stock_body(config: ClientConfig, product_code: str, county_code: str) -> dic
     }
 
 
-def logistics_body(config: ClientConfig, order_code: str, delivery_record_code: str | None, member_id: int | None) -> dict[str, Any]:
+def logistics_body(config: ClientConfig, order_code: str, delivery_record_code: str | None,
+                   member_id: int | None) -> dict[str, Any]:
     """Logistics of one retail order."""
     body: dict[str, Any] = {"orderCode": order_code}
     if delivery_record_code:

@@ -107,15 +107,14 @@ class HaierClient:
         self._session = session or make_session(config.max_concurrency + 2)
         self._limiter = RateLimiter(config.rate_limit)
         policy = RetryPolicy(
-            max_attempts=config.max_attempts,
-            deadline=config.deadline,
-            timeout=config.timeout,
-            backoff_initial=config.backoff_initial,
-            backoff_max=config.backoff_max,
+            max_attempts=config.max_attempts, deadline=config.deadline, timeout=config.timeout,
+            backoff_initial=config.backoff_initial, backoff_max=config.backoff_max,
         )
-        self._transport = Transport(session=self._session, limiter=self._limiter, redactor=self.redactor, stats=self.stats, policy=policy)
+        self._transport = Transport(session=self._session, limiter=self._limiter, redactor=self.redactor,
+                                    stats=self.stats, policy=policy)
         self.tokens = TokenProvider(
-            self._transport, config.resolved_token_url, config.client_id, config.client_secret, redactor=self.redactor, stats=self.stats
+            self._transport, config.resolved_token_url, config.client_id, config.client_secret, redactor=self.redactor,
+            stats=self.stats,
         )
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -137,7 +136,8 @@ class HaierClient:
 
     def fetch_prices(self, product_codes: Iterable[str]) -> Iterator[CallResult]:
         """Prices 20 codes per call (deduplicated, order kept; only the last batch may be short)."""
-        calls = (_Call(endpoints.PRICES, bodies.prices_body(self.config, batch), batch) for batch in batches(unique_codes(product_codes)))
+        calls = (_Call(endpoints.PRICES, bodies.prices_body(self.config, batch),
+                       batch) for batch in batches(unique_codes(product_codes)))
         return self._run(calls)
 
     def fetch_stock(self, pairs: Iterable[tuple[str, str]]) -> Iterator[CallResult]:
@@ -150,7 +150,8 @@ class HaierClient:
                 require_code(county_code, "county code")
                 if (product_code, county_code) not in seen:
                     seen.add((product_code, county_code))
-                    yield _Call(endpoints.STOCK, bodies.stock_body(self.config, product_code, county_code), (product_code,), county_code)
+                    yield _Call(endpoints.STOCK, bodies.stock_body(self.config, product_code, county_code),
+                                (product_code,), county_code)
 
         return self._run(calls())
 
@@ -170,7 +171,8 @@ class HaierClient:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise HaierApplicationError(endpoints.LOGISTICS, batch, f"unexpected payload: {type(data).__name__}, not an object")
+            raise HaierApplicationError(endpoints.LOGISTICS, batch,
+                                        f"unexpected payload: {type(data).__name__}, not an object")
         lists: dict[str, list[Any]] = {}
         for key in endpoints.LOGISTICS_LISTS:
             value = data.get(key)
@@ -191,7 +193,8 @@ class HaierClient:
         self.stats.call_started(call.endpoint, len(call.product_codes))
         try:
             url = endpoints.url_for(self.config.base_url, call.endpoint)
-            payload = self._transport.post_json(url, call.body, endpoint=call.endpoint, batch=call.batch, auth=self.tokens)
+            payload = self._transport.post_json(url, call.body, endpoint=call.endpoint, batch=call.batch,
+                                                auth=self.tokens)
             return unwrap_envelope(payload, call.endpoint, call.batch)
         except HaierApiError as error:
             self.stats.call_failed(call.endpoint)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
+
 from . import endpoints
 
 SETTING_NAMES = {
@@ -43,7 +45,7 @@ class ClientConfig:
     password: str = field(repr=False)
     token_url: str | None = None  # default: <base_url>/oauth2/auth
     send_to_code: str | None = None
-    supplier_code: str = endpoints.DEFAULT_SUPPLIER_CODE
+    supplier_code: str = DEFAULT_SUPPLIER_CODE
     seller_password: str | None = field(default=None, repr=False)
     customer_password: str | None = field(default=None, repr=False)  # default: password
     rate_limit: float = 100.0
@@ -61,7 +63,7 @@ class ClientConfig:
                 continue
             parts = urlsplit(value or "")
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.username or parts.password:
-                raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials in it)")
+                raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials)")
         for name in ("client_id", "client_secret", "customer_code", "password"):
             _require_text(name, getattr(self, name))
         for name in ("send_to_code", "seller_password", "customer_password"):

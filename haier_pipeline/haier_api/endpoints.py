@@ -17,11 +17,14 @@ BALANCES: Final = "balances"
 TOKEN: Final = "token"
 
 PATHS: Final[dict[str, str]] = {
-    PRODUCTS: "/yilihuo/jsh-service-goods-mall-search/api/product-info/procurable-products-out/check-procurable-products",
+    PRODUCTS: "/yilihuo/jsh-service-goods-mall-search/api/product-info/procurable-products-out/"
+              "check-procurable-products",
     PRICES: "/yilihuo/jsh-service-goods-price/api/goods-price/price-daily-sales/price-query/pt-out-list-price",
     STOCK: "/yilihuo/jsh-service-stock-mall/api/page/stock/get-available-stock-open",
-    LOGISTICS: "/yilihuo/ylh-cloud-service-stock/api/page/stock/logistics/sass/get-thirdparty-logistics-info-by-order-code-auth",
-    BALANCES: "/yilihuo/jsh-service-finance-mall/api/page/account/account-balance-manager/get-payer-account-balance-by-customer-code",
+    LOGISTICS: "/yilihuo/ylh-cloud-service-stock/api/page/stock/logistics/sass/"
+               "get-thirdparty-logistics-info-by-order-code-auth",
+    BALANCES: "/yilihuo/jsh-service-finance-mall/api/page/account/account-balance-manager/"
+              "get-payer-account-balance-by-customer-code",
 }
 
 TOKEN_AUTH_PATH: Final = "/oauth2/auth"
@@ -33,13 +36,9 @@ MAX_CODES_PER_CALL: Final = 20
 SEARCH_TYPE: Final = "PTJSH"
 PRICE_TYPE: Final = "PT"
 STOCK_SOURCE: Final = "JSH-B"
-DEFAULT_SUPPLIER_CODE: Final = "1001"
-DEFAULT_COUNTY_CODE: Final = "110101"
 
 LOGISTICS_LISTS: Final = (
-    "getAllLogisticsInfoByOrderCode",
-    "getStockDeliveryLogisticsRecord",
-    "getStockDeliveryLogisticsRecordThirdparty",
+    "getAllLogisticsInfoByOrderCode", "getStockDeliveryLogisticsRecord", "getStockDeliveryLogisticsRecordThirdparty",
 )
 
 

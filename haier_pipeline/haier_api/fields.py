@@ -99,7 +99,8 @@ def url_list(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def decimal(
-    raw: Mapping[str, Any], key: str, *, required: bool = False, minimum: Decimal | None = None, maximum: Decimal | None = None
+    raw: Mapping[str, Any], key: str, *, required: bool = False, minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
 ) -> Decimal | None:
     """An exact decimal field: a JSON number parsed as ``Decimal`` (or an int), finite, with sane size."""
     value = _get(raw, key)

@@ -1,5 +1,7 @@
 """JSON in and out with exact decimals: numbers with a fraction become ``Decimal``, never float.
 
+The project's one codec: the client, the sandbox and the catalogue's stored payloads all use it.
+
 ``dumps`` writes ``Decimal`` back as a JSON number (not a string), digit for
 digit, so a stored raw payload re-parses to exactly what the gateway sent. The
 standard encoder cannot emit a Decimal as a number, so each one is written as a
@@ -46,3 +48,8 @@ def dumps(value: Any) -> str:
     """Serialise a decoded payload, writing every ``Decimal`` as the exact number it holds."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
     return _MARKED.sub(r"\1", text)
+
+
+def dump_bytes(value: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes, for an HTTP body."""
+    return dumps(value).encode("utf-8")

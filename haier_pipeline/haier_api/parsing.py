@@ -54,7 +54,7 @@ def unwrap_envelope(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> A
 
 
 def _is_envelope(payload: Mapping[str, Any]) -> bool:
-    return "success" in payload or ("code" in payload and ("data" in payload or "message" in payload or "msg" in payload))
+    return "success" in payload or ("code" in payload and any(key in payload for key in ("data", "message", "msg")))
 
 
 def payload_records(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> list[Any]:
@@ -65,10 +65,12 @@ def payload_records(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> l
         return payload
     if isinstance(payload, Mapping):
         return [payload]
-    raise HaierApplicationError(endpoint, tuple(batch), f"unexpected payload: {type(payload).__name__}, not a list or object")
+    raise HaierApplicationError(endpoint, tuple(batch),
+                                f"unexpected payload: {type(payload).__name__}, not a list or object")
 
 
-def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, Any]], T], product_code: str | None = None) -> T:
+def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, Any]], T],
+            product_code: str | None = None) -> T:
     code = product_code
     if code is None and isinstance(raw, Mapping):
         candidate = raw.get("productCode")
@@ -76,7 +78,8 @@ def _record(raw: Any, endpoint: str, index: int, build: Callable[[Mapping[str, A
     if not isinstance(raw, Mapping):
         raise MalformedRecord(RecordError(endpoint, index, code, f"record is {type(raw).__name__}, not an object"))
     if fields.nested_deeper_than(raw):
-        raise MalformedRecord(RecordError(endpoint, index, code, f"record nests deeper than {fields.MAX_RECORD_DEPTH} levels"))
+        raise MalformedRecord(RecordError(endpoint, index, code,
+                                          f"record nests deeper than {fields.MAX_RECORD_DEPTH} levels"))
     try:
         return build(raw)
     except BadField as bad:
@@ -100,14 +103,10 @@ def parse_product(raw: Any, index: int = 0) -> ProductRecord:
 
 def _product(raw: Mapping[str, Any]) -> ProductRecord:
     return ProductRecord(
-        product_code=fields.code(raw, "productCode"),
-        product_model=fields.text(raw, "productModel"),
-        product_group=fields.text(raw, "productGroupNamd"),
-        brand_name=fields.text(raw, "productBrandName"),
-        image_url=fields.url(raw, "productImageUrl"),
-        page_urls=fields.url_list(raw, "productLageUrls"),
-        is_sales=fields.flag(raw, "isSales"),
-        no_sales_reason=fields.text(raw, "noSalesReason"),
+        product_code=fields.code(raw, "productCode"), product_model=fields.text(raw, "productModel"),
+        product_group=fields.text(raw, "productGroupNamd"), brand_name=fields.text(raw, "productBrandName"),
+        image_url=fields.url(raw, "productImageUrl"), page_urls=fields.url_list(raw, "productLageUrls"),
+        is_sales=fields.flag(raw, "isSales"), no_sales_reason=fields.text(raw, "noSalesReason"),
     )
 
 
@@ -124,14 +123,10 @@ def parse_price(raw: Any, index: int = 0) -> PriceRecord:
 def _price(raw: Mapping[str, Any]) -> PriceRecord:
     stock_rebate, rebate_type = _rebate_policy(raw.get("stockRebatePolicy"))
     return PriceRecord(
-        product_code=fields.code(raw, "productCode"),
-        supply_price=fields.decimal(raw, "supplyPrice", minimum=ZERO),
-        invoice_price=fields.decimal(raw, "invoicePrice", minimum=ZERO),
-        stock_rebate=stock_rebate,
-        rebate_type=rebate_type,
-        rebate_money=fields.decimal(raw, "rebateMoney", minimum=ZERO),
-        reason=fields.text(raw, "reason"),
-        is_sales=fields.flag(raw, "isSales"),
+        product_code=fields.code(raw, "productCode"), supply_price=fields.decimal(raw, "supplyPrice", minimum=ZERO),
+        invoice_price=fields.decimal(raw, "invoicePrice", minimum=ZERO), stock_rebate=stock_rebate,
+        rebate_type=rebate_type, rebate_money=fields.decimal(raw, "rebateMoney", minimum=ZERO),
+        reason=fields.text(raw, "reason"), is_sales=fields.flag(raw, "isSales"),
     )
 
 
@@ -163,9 +158,7 @@ def _stock(raw: Mapping[str, Any], product_code: str, county_code: str) -> Stock
     elif hour is not None and not isinstance(hour, str):
         raise BadField(f"timelinessData.hour must be a string, got {type(hour).__name__}")
     return StockRecord(
-        product_code=product_code,
-        county_code=county_code,
-        stock=fields.stock_count(raw, "stock"),
+        product_code=product_code, county_code=county_code, stock=fields.stock_count(raw, "stock"),
         warehouse_code=fields.optional_text(raw, "secCode", max_length=fields.MAX_CODE_LENGTH),
         warehouse_grade=fields.optional_flag(raw, "warehouseGrade"),
         cut_time=fields.optional_text(timeliness, "cutTime", max_length=fields.MAX_CODE_LENGTH),
@@ -190,10 +183,8 @@ def _balance(raw: Mapping[str, Any]) -> BalanceRecord:
     assert balance is not None
     return BalanceRecord(
         sale_group_code=fields.text(raw, "saleGroupCode", max_length=fields.MAX_CODE_LENGTH),
-        sale_group_name=fields.text(raw, "saleGroupName"),
-        payer_account_code=fields.code(raw, "payerAccountCode"),
-        payer_account_name=fields.text(raw, "payerAccountName"),
-        balance=balance,
+        sale_group_name=fields.text(raw, "saleGroupName"), payer_account_code=fields.code(raw, "payerAccountCode"),
+        payer_account_name=fields.text(raw, "payerAccountName"), balance=balance,
     )
 
 

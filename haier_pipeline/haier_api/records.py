@@ -88,6 +88,6 @@ class ParseResult(Generic[T]):
     records: list[T] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
 
-    def extend(self, other: "ParseResult[T]") -> None:
+    def extend(self, other: ParseResult[T]) -> None:
         self.records.extend(other.records)
         self.errors.extend(other.errors)

@@ -14,7 +14,8 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-def stream(executor: Executor, work: Callable[[In], Out], inputs: Iterable[In], window: int) -> Generator[Out, None, None]:
+def stream(executor: Executor, work: Callable[[In], Out], inputs: Iterable[In], window: int) -> Generator[Out, None,
+                                                                                                          None]:
     """``work(item)`` for every input on ``executor``, at most ``window`` at a time, in completion order.
 
     Closing the iterator early cancels the calls not yet started.

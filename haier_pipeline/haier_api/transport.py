@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import requests
@@ -31,9 +31,7 @@ from .stats import ClientStats
 log = logging.getLogger("haier_pipeline.haier_api")
 
 _NOT_RETRYABLE_REQUEST_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
 )
 
@@ -98,8 +96,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if seconds != seconds or seconds == float("inf"):
         return None
     return max(0.0, seconds)
@@ -109,12 +107,7 @@ class Transport:
     """POSTs JSON to the gateway with rate limiting, retries, deadline, 401 handling and masked logs."""
 
     def __init__(
-        self,
-        *,
-        session: requests.Session,
-        limiter: RateLimiter,
-        redactor: Redactor,
-        stats: ClientStats,
+        self, *, session: requests.Session, limiter: RateLimiter, redactor: Redactor, stats: ClientStats,
         policy: RetryPolicy,
     ) -> None:
         self.session = session
@@ -122,15 +115,11 @@ class Transport:
         self.redactor = redactor
         self.stats = stats
         self.policy = policy
-        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial)
+        self._backoff = wait_exponential_jitter(multiplier=policy.backoff_initial, max=policy.backoff_max,
+                                                jitter=policy.backoff_initial)
 
     def post_json(
-        self,
-        url: str,
-        body: Mapping[str, Any],
-        *,
-        endpoint: str,
-        batch: Sequence[str] = (),
+        self, url: str, body: Mapping[str, Any], *, endpoint: str, batch: Sequence[str] = (),
         auth: Authenticator | None = None,
     ) -> Any:
         """POST ``body`` and return the decoded JSON (decimals as ``Decimal``), or raise a typed error."""
@@ -138,11 +127,8 @@ class Transport:
         deadline_at = time.monotonic() + self.policy.deadline
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.max_attempts) | stop_before_delay(self.policy.deadline),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retryable),
-            before_sleep=lambda state: self._before_retry(state, endpoint, batch),
-            reraise=True,
-            sleep=time.sleep,
+            wait=self._wait, retry=retry_if_exception_type(_Retryable),
+            before_sleep=lambda state: self._before_retry(state, endpoint, batch), reraise=True, sleep=time.sleep,
         )
         started = time.monotonic()
         try:
@@ -175,7 +161,8 @@ class Transport:
         )
 
     def _attempt(
-        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, auth: Authenticator | None,
+        deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
             self._wait_for_slot(endpoint, batch, deadline_at)
@@ -204,10 +191,12 @@ class Transport:
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0 or not self.limiter.acquire(timeout=remaining):
-            raise HaierUnavailable(endpoint, batch, f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
+            raise HaierUnavailable(endpoint, batch,
+                                   f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
     def _send(
-        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None, deadline_at: float
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
+        deadline_at: float,
     ) -> requests.Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorization is not None:
@@ -264,6 +253,6 @@ class Transport:
     def _log(self, endpoint: str, batch: Batch, body: Mapping[str, Any], outcome: str, latency: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "POST %s [%s] -> %s in %.1f ms body=%s",
-                endpoint, describe_batch(batch), outcome, latency * 1000, self.redactor.text(jsonio.dumps(self.redactor.body(body))),
+                "POST %s [%s] -> %s in %.1f ms body=%s", endpoint, describe_batch(batch), outcome, latency * 1000,
+                self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, select
 
@@ -69,18 +69,18 @@ def referenced_paths(conn: Connection, page: int = 1000) -> set[str]:
 
 
 def _rows(conn: Connection) -> Iterator[tuple[int, str, str | None]]:
-    yield from conn.execute(select(media_images.c.id, media_images.c.file, media_images.c.original_url))
+    yield from conn.execute(select(media_images.c.id, media_images.c.file, media_images.c.original_url)).tuples()
 
 
 def _age(store: MediaStore, relative: str, now: datetime) -> timedelta:
     stamp = (store.root / relative).stat().st_mtime
-    return now - datetime.fromtimestamp(stamp, timezone.utc)
+    return now - datetime.fromtimestamp(stamp, UTC)
 
 
 def plan_cleanup(catalog: Catalog, store: MediaStore, now: datetime | None = None,
                  grace: timedelta = DEFAULT_GRACE) -> CleanupPlan:
     """Survey the catalog and the media folder; change nothing."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     plan = CleanupPlan()
     with catalog.begin() as conn:
         referenced = referenced_paths(conn)
@@ -122,8 +122,8 @@ def apply_cleanup(catalog: Catalog, store: MediaStore, plan: CleanupPlan) -> Cle
         for chunk in chunked(sorted(doomed_rows)):
             result.rows_deleted += conn.execute(delete(media_images).where(media_images.c.id.in_(chunk))).rowcount
         still_recorded: set[str] = set()
-        for chunk in chunked(plan.orphan_files):
-            still_recorded.update(conn.execute(select(media_images.c.file).where(media_images.c.file.in_(chunk))).scalars())
+        for names in chunked(plan.orphan_files):
+            still_recorded.update(conn.execute(select(media_images.c.file).where(media_images.c.file.in_(names))).scalars())
     files = [*doomed_rows.values(), *(f for f in plan.orphan_files if f not in referenced and f not in still_recorded)]
     for relative in files:
         path = store.root / relative

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
@@ -25,7 +25,15 @@ from haier_pipeline.catalog.counts import WriteCounts
 
 from .fetch import Download, ImageFetcher
 from .options import ImageOptions
-from .records import ProductImages, StoredImage, haier_product_pages, media_row, record_chunk, stored_by_sha, stored_by_url
+from .records import (
+    ProductImages,
+    StoredImage,
+    haier_product_pages,
+    media_row,
+    record_chunk,
+    stored_by_sha,
+    stored_by_url,
+)
 from .rejections import ImageRejected, Rejection
 from .store import MediaStore
 from .validate import ImageFacts, validate_image
@@ -79,18 +87,12 @@ Outcome = tuple[Download, ImageFacts] | ImageRejected
 
 
 def localise_images(
-    catalog: Catalog,
-    store: MediaStore,
-    options: ImageOptions,
-    *,
-    product_codes: Sequence[str] | None = None,
-    recheck: bool = False,
-    now: datetime | None = None,
-    fetcher: ImageFetcher | None = None,
+    catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
+    recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
     chunk_size: int = PRODUCTS_PER_CHUNK,
 ) -> LocaliseReport:
     """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     started = time.monotonic()
     own_fetcher = fetcher is None
     fetcher = fetcher or ImageFetcher(
@@ -148,7 +150,8 @@ class _RunState:
         report.urls_seen += len(fresh)
         with catalog.begin() as conn:
             known = stored_by_url(conn, fresh)
-        to_fetch, fallback, dangling = [], {}, set()
+        to_fetch, fallback = [], {}
+        dangling: set[int] = set()
         for url in fresh:
             rows = known.get(url, [])
             on_disk = {row.id: self.store.exists(row.file) for row in rows}
@@ -215,7 +218,7 @@ class _RunState:
                                                                     sync_dir=False), first_of.values()))
         self.store.sync_dirs(paths)
         rows: list[dict[str, object]] = []
-        for (url, _download, facts), path in zip(first_of.values(), paths):
+        for (url, _download, facts), path in zip(first_of.values(), paths, strict=True):
             rows.append(media_row(path, url, facts, self.now))
             self.by_digest[facts.sha256] = path
             self.report.new_files.append(path)
@@ -227,7 +230,8 @@ class _RunState:
         return rows
 
 
-def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T,
+                                                                                                                    R]]:
     """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
     source = iter(items)
     running: dict[Future[R], T] = {}

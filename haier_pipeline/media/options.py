@@ -42,8 +42,8 @@ class ImageOptions:
 
 def gateway_is_loopback(base_url: str | None) -> bool:
     """A gateway on this machine (a standalone sandbox) serves its images on loopback too."""
-    from urllib.parse import urlsplit
     import ipaddress
+    from urllib.parse import urlsplit
 
     host = urlsplit(base_url or "").hostname or ""
     if host == "localhost":

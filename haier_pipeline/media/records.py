@@ -70,7 +70,7 @@ _PRODUCT_COLUMNS = (
 def haier_product_pages(
     conn_factory: Callable[[], AbstractContextManager[Connection]], codes: Sequence[str] | None, size: int
 ) -> Iterator[list[ProductImages]]:
-    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own short transaction."""
+    """Haier products in chunks (keyset pages by id, or the given codes), each page read in its own transaction."""
     if codes is not None:
         for chunk in chunked(list(dict.fromkeys(codes)), size):
             with conn_factory() as conn:

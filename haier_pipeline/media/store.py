@@ -16,7 +16,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .validate import EXTENSIONS
@@ -41,7 +41,7 @@ class MediaStore:
     def new_relative_path(self, extension: str, now: datetime) -> str:
         if extension not in EXTENSIONS:
             raise ValueError(f"refusing extension {extension!r}")
-        day = now.astimezone(timezone.utc)
+        day = now.astimezone(UTC)
         return f"{IMAGES_DIR}/{day:%Y/%m/%d}/{uuid.uuid4().hex}.{extension}"
 
     def path_of(self, relative: str) -> Path:

@@ -10,6 +10,7 @@ checked is the image host itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -26,7 +27,7 @@ class BlockedAddress(Exception):
 
 def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type[HTTPConnection]:
     class GuardedConnection(base):  # type: ignore[valid-type, misc]
-        def _new_conn(self):  # type: ignore[no-untyped-def]
+        def _new_conn(self) -> Any:
             sock = super()._new_conn()
             peer = str(sock.getpeername()[0])
             if not allowed(peer):
@@ -44,7 +45,7 @@ class GuardedAdapter(HTTPAdapter):
         self._allowed = allowed
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=retries, pool_block=False)
 
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         http_conn = _guarded(HTTPConnection, self._allowed)
         https_conn = _guarded(HTTPSConnection, self._allowed)

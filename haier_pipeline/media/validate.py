@@ -44,7 +44,7 @@ def _open(data: bytes) -> Image.Image:
 
 
 def validate_image(data: bytes, max_pixels: int) -> ImageFacts:
-    """Facts about ``data`` when it is a complete JPEG/PNG/WebP/GIF within ``max_pixels``; else :class:`ImageRejected`."""
+    """Facts about ``data`` when it is a complete JPEG/PNG/WebP/GIF within ``max_pixels``; else ``ImageRejected``."""
     if not data:
         raise ImageRejected(NOT_AN_IMAGE, "empty body")
     try:

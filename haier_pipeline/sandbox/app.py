@@ -16,11 +16,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from haier_pipeline.haier_api.endpoints import BALANCES, LOGISTICS, PRICES, PRODUCTS, STOCK
+from haier_pipeline.haier_api.jsonio import dump_bytes, loads
+
 from . import validation
 from .catalogue import Catalogue
-from .endpoints import BALANCE, BUSINESS_PATHS, LOGISTICS, PRICES, PRODUCTS, STOCK, TOKEN_PATHS, is_enveloped
+from .endpoints import BUSINESS_PATHS, TOKEN_PATHS, is_enveloped
 from .faults import FaultDecision, FaultInjector, TokenBucket, retry_after
-from .jsonio import dumps, loads
 from .options import FaultProfile, SandboxOptions
 from .stats import StatsRecorder
 from .tokens import TokenStore, bearer_token
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 JSON = "application/json;charset=UTF-8"
 HTML = "text/html;charset=UTF-8"
 _MAINTENANCE = "<html><head><title>系统维护</title></head><body><h1>系统维护中，请稍后访问</h1></body></html>"
-_BAD_GATEWAY = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center><hr><center>nginx</center></body></html>"
+_BAD_GATEWAY = (
+    "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center><hr><center>nginx</center></body></html>"
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Response:
 
 
 def _json(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    return Response(status, dumps(payload), JSON, headers)
+    return Response(status, dump_bytes(payload), JSON, headers)
 
 
 def _error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -195,15 +199,15 @@ class SandboxApp:
             return self._dumps(STOCK, catalogue.stock_answer(query.product_code, query.county_code), query.product_code)
         if endpoint == LOGISTICS:
             order = validation.check_logistics(body, options)
-            return dumps(catalogue.logistics_answer(order.order_code, order.delivery_record_code))
-        if endpoint == BALANCE:
-            return dumps(catalogue.balance_answer(validation.check_balance(body, options)))
+            return dump_bytes(catalogue.logistics_answer(order.order_code, order.delivery_record_code))
+        if endpoint == BALANCES:
+            return dump_bytes(catalogue.balance_answer(validation.check_balance(body, options)))
         raise AssertionError(endpoint)
 
     def _dumps(self, endpoint: str, payload: Any, product_code: str | None = None) -> bytes:
         poison = self.options.poison
         if poison is None:
-            return dumps(payload)
+            return dump_bytes(payload)
         return poison.encode(poison.patch(endpoint, payload, product_code, self.base_url))
 
     def _wait(self, fault: FaultDecision) -> None:
@@ -249,7 +253,8 @@ class SandboxApp:
         except validation.BadRequest as exc:
             return _json(400, {"error": "invalid_request", "error_description": str(exc)})
         if body.get("grant_type") != "client_credentials":
-            return _json(400, {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"})
+            return _json(400, {"error": "unsupported_grant_type",
+                               "error_description": "grant_type must be client_credentials"})
         if body.get("client_id") != self.options.client_id or body.get("client_secret") != self.options.client_secret:
             return _json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
         token = self.tokens.issue()

@@ -17,10 +17,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from haier_pipeline.haier_api.jsonio import dump_bytes
+
 from ..haier_api.records import BalanceRecord, PriceRecord, ProductRecord, StockRecord
 from .generations import GenerationState, generation_state
 from .images import IMAGE_PATH, ImageTruth, ServedImage, image_truth, serve_image
-from .jsonio import dumps
 from .listing import Listing, build_listing
 from .orders import STEPS, balance_payload, balance_records, logistics_payload, order_step
 from .payloads import price_payload, price_record, product_payload, product_record, supply_price
@@ -34,7 +35,8 @@ _MISSING_IMAGE = ServedImage(404, "text/html; charset=utf-8", b"<html><body><h1>
 class Catalogue:
     """Products, prices, stock, images, logistics and balances of one sandbox generation."""
 
-    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "", changes: str = "all") -> None:
+    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "",
+                 changes: str = "all") -> None:
         if size < 0 or generation < 0:
             raise ValueError("Catalogue: size and generation must be >= 0")
         self.size, self.seed, self.generation = size, seed, generation
@@ -70,7 +72,7 @@ class Catalogue:
 
     def listing_json(self) -> bytes:
         """The full listing serialised once (about 300 bytes a record)."""
-        return self._once("listing_json", lambda: dumps(self.listing().records))
+        return self._once("listing_json", lambda: dump_bytes(self.listing().records))
 
     def warm(self) -> None:
         """Build and serialise the full listing now (servers call this in the background at start)."""

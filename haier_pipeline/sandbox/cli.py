@@ -58,7 +58,8 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,
     )
     return SandboxOptions.from_env(
-        env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes, latency=args.latency,
+        env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes,
+        latency=args.latency,
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
     )
@@ -67,7 +68,8 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
 def banner(options: SandboxOptions, base_url: str, from_env: set[str], print_secrets: bool) -> list[str]:
     """The lines printed at start: the base URL, then ``export`` lines for the project's shell."""
     lines = [base_url, f"# Haier sandbox: {options.products} products, seed {options.seed}, "
-             f"latency {options.latency} s, rate limit {options.rate_limit or 'off'}/s, token path {options.token_path}"]
+             f"latency {options.latency} s, rate limit {options.rate_limit or 'off'}/s, "
+             f"token path {options.token_path}"]
     names = {var: name for name, var in CREDENTIAL_ENV.items()}
     for var, value in options.env(base_url).items():
         name = names.get(var)

@@ -1,32 +1,20 @@
-"""The gateway's paths, and which business answers come wrapped in an envelope.
+"""The gateway's paths (the client's own table, so the two never drift), and which answers come in an envelope.
 
-Paths are the contract's, verbatim. With ``envelope="mixed"`` (the default) products, stock and
-logistics answer ``{"success": true, "code": "200", "message": "ok", "data": ...}`` while prices and
-balance answer the bare payload, so a client meets both forms on every sync.
+With ``envelope="mixed"`` (the default) products, stock and logistics answer
+``{"success": true, "code": "200", "message": "ok", "data": ...}`` while prices and balances answer
+the bare payload, so a client meets both forms on every sync.
 """
 
 from __future__ import annotations
 
+from haier_pipeline.haier_api.endpoints import BALANCES, LOGISTICS, PATHS, PRICES, PRODUCTS, STOCK
+
 from .options import EnvelopeMode
 
-PRODUCTS = "products"
-PRICES = "prices"
-STOCK = "stock"
-LOGISTICS = "logistics"
-BALANCE = "balance"
-
-BUSINESS_PATHS = {
-    "/yilihuo/jsh-service-goods-mall-search/api/product-info/procurable-products-out/check-procurable-products": PRODUCTS,
-    "/yilihuo/jsh-service-goods-price/api/goods-price/price-daily-sales/price-query/pt-out-list-price": PRICES,
-    "/yilihuo/jsh-service-stock-mall/api/page/stock/get-available-stock-open": STOCK,
-    "/yilihuo/ylh-cloud-service-stock/api/page/stock/logistics/sass/get-thirdparty-logistics-info-by-order-code-auth":
-        LOGISTICS,
-    "/yilihuo/jsh-service-finance-mall/api/page/account/account-balance-manager/get-payer-account-balance-by-customer-code":
-        BALANCE,
-}
-PATH_OF = {name: path for path, name in BUSINESS_PATHS.items()}
+BUSINESS_PATHS = {path: name for name, path in PATHS.items()}
+PATH_OF = dict(PATHS)
 TOKEN_PATHS = {"/oauth2/auth": "auth", "/oauth2/token": "token"}
-ENVELOPED_WHEN_MIXED = {PRODUCTS: True, STOCK: True, LOGISTICS: True, PRICES: False, BALANCE: False}
+ENVELOPED_WHEN_MIXED = {PRODUCTS: True, STOCK: True, LOGISTICS: True, PRICES: False, BALANCES: False}
 
 
 def is_enveloped(endpoint: str, mode: EnvelopeMode) -> bool:

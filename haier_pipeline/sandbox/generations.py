@@ -10,10 +10,10 @@ States are cached, so generation ``g + 1`` is built from ``g`` rather than from 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 from .hashing import Draws
 
@@ -83,5 +83,6 @@ def generation_state(size: int, seed: int, generation: int, changes: str = "all"
     for index in _rng(seed, generation, "stock").sample(now_listed, _share(len(now_listed), STOCK_CHANGE_SHARE)):
         stock_versions[index] = stock_versions.get(index, 0) + 1
     return GenerationState(
-        generation, universe, MappingProxyType(delisted), MappingProxyType(price_moves), MappingProxyType(stock_versions)
+        generation, universe, MappingProxyType(delisted), MappingProxyType(price_moves),
+        MappingProxyType(stock_versions),
     )

@@ -50,8 +50,3 @@ class Weighted(Generic[T]):
         self.items = tuple(item for item, _ in pairs)
         self.bounds = tuple(accumulate(weight for _, weight in pairs))
         self.total = self.bounds[-1]
-
-
-def unit(*parts: object) -> float:
-    """A uniform number in ``[0, 1)`` keyed by ``parts``."""
-    return Draws(*parts).below(1 << 53) / float(1 << 53)

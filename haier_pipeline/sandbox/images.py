@@ -31,7 +31,8 @@ BOMB_SIDE = 20_000
 OVERSIZED_PADDING = 12 * 1024 * 1024
 LYING_SHARE = 0.08
 # per-mille upper bounds of each broken kind; everything above is "ok"
-_BROKEN = (("not_image", 5), ("missing", 10), ("bomb", 13), ("truncated", 17), ("oversized", 20))
+_BROKEN: tuple[tuple[ImageKind, int], ...] = (
+    ("not_image", 5), ("missing", 10), ("bomb", 13), ("truncated", 17), ("oversized", 20))
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _spec(seed: int, path: str) -> _Spec | None:
     declared = FORMAT_OF_EXTENSION[match.group(3)]
     draws = Draws(seed, "image", path)
     roll = draws.below(1000)
-    kind: ImageKind = next((name for name, bound in _BROKEN if roll < bound), "ok")  # type: ignore[assignment]
+    kind: ImageKind = next((name for name, bound in _BROKEN if roll < bound), "ok")
     real = declared
     if draws.chance(LYING_SHARE):
         real = draws.pick([name for name in CONTENT_TYPE if name != declared])

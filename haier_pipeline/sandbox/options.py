@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
 from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
@@ -98,7 +99,7 @@ class SandboxOptions:
     client_secret: str = field(default_factory=_secret, repr=False)
     customer_code: str = "8800633175"
     send_to_code: str = "8800633176"
-    supplier_code: str = "1001"
+    supplier_code: str = DEFAULT_SUPPLIER_CODE
     password: str = field(default_factory=_secret, repr=False)
     seller_password: str = field(default_factory=_secret, repr=False)
     customer_password: str = field(default_factory=_secret, repr=False)

@@ -22,7 +22,8 @@ CENT = Decimal("0.01")
 ORDER_CODE = re.compile(r"^SO\.(\d{8})\.\d{6}$")
 STEPS = ("订单已审核", "已出库", "运输中", "到达服务网点", "派送中", "已签收")
 DELIVERED = STEPS[-1]
-LISTS = ("getAllLogisticsInfoByOrderCode", "getStockDeliveryLogisticsRecord", "getStockDeliveryLogisticsRecordThirdparty")
+LISTS = ("getAllLogisticsInfoByOrderCode", "getStockDeliveryLogisticsRecord",
+         "getStockDeliveryLogisticsRecordThirdparty")
 _COURIERS = (("顺丰速运", "SF"), ("京东物流", "JDL"), ("中通快递", "ZTO"), ("日日顺物流", "RRS"))
 _SALE_GROUPS = (("S001", "冰箱产品组"), ("S002", "洗衣机产品组"), ("S003", "空调产品组"), ("S004", "热水器产品组"),
                 ("S005", "厨电产品组"), ("S006", "冷柜产品组"))
@@ -62,7 +63,8 @@ def logistics_payload(seed: int, code: str, generation: int, delivery_record: st
         for index, status in enumerate(STEPS[: step + 1]):
             at = (placed + timedelta(hours=7 * index + number)).strftime("%Y-%m-%d %H:%M:%S")
             if cloud:
-                lists[LISTS[0]].append({"orderCode": code, "deliveryRecordCode": record_code, "nodeCode": f"N{index:02d}",
+                lists[LISTS[0]].append({"orderCode": code, "deliveryRecordCode": record_code,
+                                        "nodeCode": f"N{index:02d}",
                                         "status": status, "operateTime": at, "operateDesc": f"{status}（云仓）"})
             else:
                 lists[LISTS[1]].append({"orderCode": code, "deliveryRecordCode": record_code,

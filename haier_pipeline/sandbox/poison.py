@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsonio import dumps
+from haier_pipeline.haier_api.jsonio import dumps
 
 ANY_CODE = "*"
 BASE = "@BASE@"
@@ -129,7 +129,7 @@ class Poison:
                 return [swap(item) for item in value]
             return value
 
-        text = dumps(swap(payload)).decode("utf-8")
+        text = dumps(swap(payload))
         for index, raw in enumerate(raws):
             text = text.replace(json.dumps(f"@@poison-raw-{index}@@"), raw, 1)
         return text.encode("utf-8")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from itertools import product
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from .hashing import Draws, Weighted
 
@@ -59,7 +59,8 @@ _ZERO = Decimal("0.00")
 _HALF = Decimal("0.50")
 
 
-class ProductSpec(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
     """The unchanging facts about one product (prices at generation 0; moves are applied by the catalogue)."""
 
     index: int

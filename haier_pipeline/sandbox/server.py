@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from .app import Request, Response, SandboxApp
@@ -63,10 +64,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(size) if size else b""
         request = Request(
-            method=self.command,
-            path=urlsplit(self.path).path,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
+            method=self.command, path=urlsplit(self.path).path,
+            headers={name.lower(): value for name, value in self.headers.items()}, body=body,
             client_host=self.client_address[0],
         )
         response = self.server.app.handle(request)
@@ -109,20 +108,20 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         host, port = self.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"http://{host!s}:{port}"
         self.app: SandboxApp
 
-    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             return  # a client that went away (killed, timed out) is not the sandbox's error: no traceback
         super().handle_error(request, client_address)
 
-    def shutdown_request(self, request) -> None:  # type: ignore[no-untyped-def]
+    def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
+
 from .options import SandboxOptions
 
 MAX_PRODUCT_CODES = 20
@@ -66,7 +68,7 @@ def product_codes(body: dict[str, Any], required: bool) -> list[str] | None:
 def check_products(body: dict[str, Any], options: SandboxOptions) -> list[str] | None:
     _equal(body, "customerCode", options.customer_code)
     supplier = _equal(body, "supplierCode", options.supplier_code)
-    if supplier == "1001" or body.get("sendToCode") is not None:
+    if supplier == DEFAULT_SUPPLIER_CODE or body.get("sendToCode") is not None:
         _equal(body, "sendToCode", options.send_to_code)
     _fixed(body, "searchType", "PTJSH")
     _secret(body, "passWord", options.password)

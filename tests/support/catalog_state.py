@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
 from sqlalchemy.pool import NullPool
 
 from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.payloads import decode_payload
+from haier_pipeline.haier_api.jsonio import loads
 from haier_pipeline.media.store import RELATIVE_PATH, TEMP_PREFIX
 from haier_pipeline.sandbox import Catalogue
 
@@ -139,16 +139,16 @@ def _raw_problems(conn: Connection, truth: Catalogue) -> list[str]:
     raw_products, raw_prices = tables.haier_raw_products.c, tables.haier_raw_prices.c
     for code, payload in conn.execute(select(raw_products.product_code, raw_products.payload)):
         answers = truth.product_answers([code])
-        if not answers or decode_payload(payload) != answers[0]:
+        if not answers or loads(payload) != answers[0]:
             problems.append(f"raw product {code}: payload is not the sandbox's answer")
     for code, payload in conn.execute(select(raw_prices.product_code, raw_prices.payload)):
         answers = truth.price_answers([code])
-        if not answers or decode_payload(payload) != answers[0]:
+        if not answers or loads(payload) != answers[0]:
             problems.append(f"raw price {code}: payload is not the sandbox's answer")
     raw_stock = select(tables.haier_raw_stock.c.product_code, tables.haier_raw_stock.c.county_code,
                        tables.haier_raw_stock.c.payload)
     for code, county, payload in conn.execute(raw_stock):
-        if decode_payload(payload) != truth.stock_answer(code, county):
+        if loads(payload) != truth.stock_answer(code, county):
             problems.append(f"raw stock {code}@{county}: payload is not the sandbox's answer")
     return problems
 

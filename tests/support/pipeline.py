@@ -40,7 +40,7 @@ def pipeline_env(sandbox, catalog_url: str, tmp: Path, **extra: str) -> dict[str
 
 @contextmanager
 def project_env(env: Mapping[str, str]) -> Iterator[None]:
-    """Replace every HAIER_* variable by ``env`` for the duration (resources read them through EnvVar)."""
+    """Replace every HAIER_* variable by ``env`` for the duration (``load_settings()`` reads them)."""
     with pytest.MonkeyPatch.context() as patch:
         for name in [name for name in os.environ if name.startswith("HAIER_")]:
             patch.delenv(name)

@@ -1,1 +1,0 @@
-"""Dagster assets: Haier's raw payloads, the catalog tables built from them, and product images."""

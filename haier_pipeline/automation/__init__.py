@@ -1,1 +1,0 @@
-"""Automation: the three sync jobs, their schedules (the original cron) and the sensors."""

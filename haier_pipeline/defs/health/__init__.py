@@ -1,0 +1,1 @@
+"""The health domain's Dagster definitions (see its ``definitions`` module)."""

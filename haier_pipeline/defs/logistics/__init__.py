@@ -1,0 +1,1 @@
+"""The logistics domain's Dagster definitions (see its ``definitions`` module)."""

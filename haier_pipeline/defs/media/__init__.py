@@ -1,0 +1,1 @@
+"""The media domain's Dagster definitions (see its ``definitions`` module)."""

@@ -1,0 +1,158 @@
+"""Image assets: product images made local (downloaded, validated, stored once) and the cleanup of unused ones.
+
+``product_images`` hangs off the ``products`` table: it reads each Haier product's image
+URLs, stores the images under the media root and fills ``products.main_images`` /
+``detail_images``. Rejected images are counted and named (metadata and a ``manual`` sync-log
+row whose failures start with ``images:``); they never fail the run. ``media_cleanup`` reports
+images no product references any more and deletes them only when ``dry_run`` is false.
+Image limits come from the ``HAIER_IMAGE_*`` settings, through the ``media`` resource.
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import func, select
+
+from haier_pipeline.catalog.tables import media_images
+from haier_pipeline.constants import MEDIA_POOL
+from haier_pipeline.defs.metadata import failures_markdown, markdown_list
+from haier_pipeline.media.cleanup import CleanupPlan, apply_cleanup, plan_cleanup
+from haier_pipeline.media.localise import LocaliseReport, localise_images
+from haier_pipeline.media.options import ImageOptions
+from haier_pipeline.media.store import MediaStore
+from haier_pipeline.media.thumbnails import thumbnails_markdown
+from haier_pipeline.resources import CatalogResource, MediaResource, SyncScope
+from haier_pipeline.runs.tracking import close_abandoned_logs, tracked_sync
+
+MEDIA_GROUP = "media"
+MAINTENANCE_GROUP = "media_maintenance"
+THUMBNAILS = 4
+
+
+class ProductImagesConfig(dg.Config):
+    """Run options for the images pass."""
+
+    recheck: bool = Field(
+        default=False,
+        description="Download images already stored again, to pick up changed content (new bytes are stored once).",
+    )
+
+
+class MediaCleanupConfig(dg.Config):
+    """Run options for the cleanup; nothing is deleted unless ``dry_run`` is false."""
+
+    dry_run: bool = Field(default=True, description="Only report what would be deleted.")
+    grace_minutes: int = Field(default=60, ge=0, description="Leave files without a row alone until this old.")
+
+
+def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int, options: ImageOptions,
+                    latest: list[str]) -> dict:
+    seconds = max(report.seconds, 1e-9)
+    reasons = report.rejected_by_reason()
+    return {
+        "products_seen": report.products_seen,
+        "image_urls": report.urls_seen,
+        "reused": report.reused,
+        "downloaded": report.downloaded,
+        "deduplicated": report.deduplicated,
+        "rejected": len(report.rejected),
+        "rejected_by_reason": dg.MetadataValue.md(
+            "\n".join(f"- {reason}: {count}" for reason, count in reasons.items()) or "_none_"
+        ),
+        "rejections": failures_markdown([r.describe() for r in report.rejected]),
+        "kept_after_failed_recheck": report.kept_after_failed_recheck,
+        "products_updated": report.product_writes.updated,
+        "dangling_rows_removed": report.dangling_rows_removed,
+        "http_requests": report.http_requests,
+        "bytes_downloaded": report.bytes_downloaded,
+        "bytes_written": report.bytes_written,
+        "duration_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+        "images_per_second": dg.MetadataValue.float(round(report.fetched / seconds, 2)),
+        "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 6)),
+        "image_rate_reached": dg.MetadataValue.float(report.rate_reached),
+        "image_rate_by_host": dg.MetadataValue.json(report.host_pace),
+        "image_rate_ceiling": f"{options.rate_per_host:g}/s per host" if options.rate_per_host else "none (adaptive)",
+        "loopback_hosts_allowed": options.policy.allow_loopback,
+        "private_hosts_allowed": options.policy.allow_private,
+        "dagster/row_count": stored_total,
+        "thumbnails": dg.MetadataValue.md(thumbnails_markdown(store, [*reversed(report.new_files), *latest])),
+    }
+
+
+@dg.asset(
+    group_name=MEDIA_GROUP,
+    kinds={"pillow", "sql"},
+    pool=MEDIA_POOL,
+    deps=[dg.AssetKey("products")],
+    description="Every Haier product's main and page images, validated with Pillow and stored once under the "
+                "media root.",
+)
+def product_images(
+    context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
+    sync_scope: SyncScope,
+) -> dg.MaterializeResult:
+    close_abandoned_logs(context, catalog)
+    options = media.images
+    store = MediaStore(media.root)
+    if options.policy.allow_loopback or options.policy.allow_private:
+        context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
+    with tracked_sync(catalog, "manual", context.run_id) as tracker:
+        report = localise_images(
+            catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
+        )
+        tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
+        for rejection in report.rejected:
+            tracker.failed(rejection.describe())
+    with catalog.begin() as conn:
+        stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
+        newest = select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)
+        latest = list(conn.execute(newest).scalars())
+    if report.rejected:
+        context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
+    return dg.MaterializeResult(
+        metadata={**images_metadata(report, store, stored_total, options, latest), "sync_status": tracker.status}
+    )
+
+
+def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
+    return {
+        "dry_run": dry_run,
+        "unreferenced_rows": len(plan.unreferenced_rows),
+        "dangling_rows": len(plan.dangling_rows),
+        "orphan_files": len(plan.orphan_files),
+        "temp_files": len(plan.temp_files),
+        "referenced_but_missing": len(plan.missing_referenced),
+        "reclaimable_bytes": plan.reclaimable_bytes,
+        "candidates": markdown_list(
+            [f for _, f in plan.unreferenced_rows]
+            + [f for _, f in plan.dangling_rows]
+            + plan.orphan_files
+            + plan.temp_files
+        ),
+    }
+
+
+@dg.asset(
+    group_name=MAINTENANCE_GROUP, kinds={"pillow", "sql"}, pool=MEDIA_POOL, deps=[product_images],
+    description="Images no product references any more: reported, and deleted only when dry_run is false.",
+)
+def media_cleanup(
+    context: dg.AssetExecutionContext, config: MediaCleanupConfig, catalog: CatalogResource, media: MediaResource
+) -> dg.MaterializeResult:
+    store = MediaStore(media.root)
+    plan = plan_cleanup(catalog, store, grace=timedelta(minutes=config.grace_minutes))
+    metadata = cleanup_metadata(plan, config.dry_run)
+    if config.dry_run:
+        context.log.info(f"dry run: {plan.candidates} candidate(s), {plan.reclaimable_bytes} bytes; nothing deleted")
+        return dg.MaterializeResult(metadata={**metadata, "rows_deleted": 0, "files_deleted": 0, "bytes_freed": 0})
+    result = apply_cleanup(catalog, store, plan)
+    context.log.info(f"deleted {result.rows_deleted} row(s) and {result.files_deleted} file(s)")
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "rows_deleted": result.rows_deleted,
+            "files_deleted": result.files_deleted,
+            "bytes_freed": result.bytes_freed,
+        }
+    )

@@ -1,0 +1,1 @@
+"""The sync domain's Dagster definitions (see its ``definitions`` module)."""

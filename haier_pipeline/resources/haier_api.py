@@ -1,0 +1,141 @@
+"""The Dagster resources that hand assets a ready :class:`HaierClient`: Haier's gateway, or the built-in sandbox.
+
+``build_resources`` picks one class per deployment (as Dagster's example projects pick a real or an
+offline client): :class:`HaierApiResource` when ``HAIER_BASE_URL`` is set, :class:`SandboxApiResource`
+when the settings ask for the sandbox. Neither falls back to the other at run time.
+
+Where the gateway is and who we are come from the settings only. ``settings`` is a resource
+dependency — a plain Python object given by the definitions, not a run-config field — so the
+Launchpad can tune the client (``max_attempts``, ``timeout``…) but cannot redirect it or read a
+secret into it: run config naming ``base_url``, ``token_url`` or a credential is refused by
+Dagster's config check ("unexpected config entry") before any step runs, and no secret ever
+appears in run config or in the UI.
+"""
+
+
+import logging
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from haier_pipeline.haier_api.client import HaierClient
+from haier_pipeline.haier_api.config import ClientConfig
+from haier_pipeline.settings import Settings
+
+log = logging.getLogger("haier_pipeline.haier_api")
+
+SANDBOX_WARNING = "using the built-in sandbox, not Haier: HAIER_BASE_URL is unset, so no real data is fetched"
+CREDENTIALS = ("client_id", "client_secret", "customer_code", "send_to_code", "supplier_code", "password",
+               "seller_password", "customer_password")
+
+
+class HaierApiResource(dg.ConfigurableResource):
+    """Haier API access for assets: ``get_client()`` returns one shared, thread-safe client per run."""
+
+    settings: dg.ResourceDependency[Settings] = Field(description="The validated HAIER_* settings (not run config).")
+    rate_limit: float = Field(
+        default=100.0, description="client-side calls per second, evenly spaced (Haier allows 100)"
+    )
+    max_concurrency: int = Field(default=8, description="calls in flight at once")
+    timeout: float = Field(default=30.0, description="seconds per HTTP attempt")
+    max_attempts: int = Field(default=4, description="attempts per call (1 + at most 3 retries)")
+    deadline: float = Field(default=120.0, description="seconds per call, retries included")
+
+    _client: HaierClient | None = PrivateAttr(default=None)
+    _stack: ExitStack | None = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True for the built-in sandbox (:class:`SandboxApiResource`)."""
+        return False
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._start(context.log)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def get_client(self) -> HaierClient:
+        """The run's client (created on first use)."""
+        return self._start(None)
+
+    def close(self) -> None:
+        """Close the client (and stop the sandbox, if this resource started one)."""
+        with self._lock:
+            client, self._client = self._client, None
+            stack, self._stack = self._stack, None
+        if client is not None:
+            client.close()
+        if stack is not None:
+            stack.close()
+
+    def _start(self, dagster_log: Any) -> HaierClient:
+        with self._lock:
+            if self._client is None:
+                stack = ExitStack()
+                try:
+                    self._client = HaierClient(self._config(stack, dagster_log))
+                except BaseException:
+                    stack.close()
+                    raise
+                self._stack = stack
+            return self._client
+
+    def _tuning(self) -> dict[str, Any]:
+        return {
+            "rate_limit": self.rate_limit,
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "max_attempts": self.max_attempts,
+            "deadline": self.deadline,
+        }
+
+    def _credentials(self) -> dict[str, Any]:
+        """The credential settings that hold a value."""
+        values = {name: getattr(self.settings, name) for name in CREDENTIALS}
+        return {name: value for name, value in values.items() if value}
+
+    def _config(self, stack: ExitStack, dagster_log: Any) -> ClientConfig:
+        base_url = self.settings.base_url or ""  # ClientConfig names HAIER_BASE_URL when it is missing
+        values: dict[str, Any] = {
+            "client_id": "",
+            "client_secret": "",
+            "customer_code": "",
+            "password": "",
+            **self._credentials(),
+        }
+        return ClientConfig(base_url=base_url, token_url=self.settings.token_url, **values, **self._tuning())
+
+
+class SandboxApiResource(HaierApiResource):
+    """The built-in sandbox gateway, started in-process for the life of the run, and said so loudly.
+
+    Chosen by ``build_resources`` when no gateway is configured (and, with a catalogue or media
+    folder configured, only when ``HAIER_SANDBOX=1`` asks for it), so a demo works out of the box
+    and is never mistaken for Haier. Credentials set in the settings are the sandbox's too.
+    """
+
+    _sandbox: Any = PrivateAttr(default=None)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return True
+
+    @property
+    def sandbox(self) -> Any:
+        """The running sandbox (``RunningSandbox``) once the client exists, else ``None``."""
+        return self._sandbox
+
+    def _config(self, stack: ExitStack, dagster_log: Any) -> ClientConfig:
+        from haier_pipeline.sandbox import SandboxOptions, run_sandbox  # only demo runs pay for the sandbox import
+
+        for target in (log, dagster_log):
+            if target is not None:
+                target.warning(SANDBOX_WARNING)
+        options = SandboxOptions(products=self.settings.sandbox_products, **self._credentials())
+        self._sandbox = stack.enter_context(run_sandbox(options))
+        return ClientConfig.from_env(self._sandbox.env(), **self._tuning())
