@@ -11,8 +11,8 @@ for the rows and one statement, where an executemany of updates costs a round tr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 import hashlib
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -101,7 +101,8 @@ def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[Mapping
         return
     staged = _staged(conn, table, rows, [key, *columns])
     if staged is not None:
-        conn.execute(update(table).where(table.c[key] == staged.c[key]).values({name: staged.c[name] for name in columns}))
+        values = {name: staged.c[name] for name in columns}
+        conn.execute(update(table).where(table.c[key] == staged.c[key]).values(values))
         return
     statement = (
         update(table)
@@ -117,7 +118,9 @@ def last_by_key(items: Iterable[T], key: Any) -> dict[Any, T]:
     return {key(item): item for item in items}
 
 
-def _staged(conn: Connection, target: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> TableClause | None:
+def _staged(
+    conn: Connection, target: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> TableClause | None:
     """On PostgreSQL, ``COPY`` ``rows`` (``names`` of them) into an empty temporary table shaped like ``target``'s
     columns and return it; ``None`` where a plain executemany is used instead (SQLite, small chunks)."""
     if conn.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
@@ -136,5 +139,5 @@ def _staged(conn: Connection, target: Table, rows: Sequence[Mapping[str, Any]], 
     with driver.cursor() as cursor, cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([process(value) if process is not None else value
-                            for process, value in zip(processors, (row[n] for n in names))])
+                            for process, value in zip(processors, (row[n] for n in names), strict=True)])
     return table(name, *(column(n) for n in names))

@@ -7,7 +7,6 @@ and store; this module only records the outcome, set-based like every other writ
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -79,7 +78,8 @@ def map_image_urls(conn: Connection, url_files: Mapping[str, str]) -> int:
             select(media_images.c.id, media_images.c.file).where(media_images.c.file.in_(chunk))))
     rows = [{"url_sha256": url_digest(url), "url": url, "media_image_id": ids[file]}
             for url, file in url_files.items() if file in ids]
-    for chunk in chunked(rows):
-        conn.execute(delete(media_image_urls).where(media_image_urls.c.url_sha256.in_([row["url_sha256"] for row in chunk])))
-        conn.execute(media_image_urls.insert(), chunk)
+    for batch in chunked(rows):
+        digests = [row["url_sha256"] for row in batch]
+        conn.execute(delete(media_image_urls).where(media_image_urls.c.url_sha256.in_(digests)))
+        conn.execute(media_image_urls.insert(), batch)
     return len(rows)

@@ -16,8 +16,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
 from .politeness import MAX_THROTTLED_ATTEMPTS, THROTTLING_STATUSES, AdaptivePoliteness, retry_after_seconds
+from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
 from .transport import BlockedAddress, image_session
 from .urls import UrlPolicy, check_url, system_resolver
 

@@ -101,7 +101,8 @@ class AdaptivePoliteness:
         pace = self._hosts.get(host)
         if pace is None:
             start = START_RATE if self.ceiling is None else min(START_RATE, self.ceiling)
-            pace = self._hosts[host] = HostPace(rate=start, window=min(START_WINDOW, self.max_window), ceiling=self.ceiling)
+            window = min(START_WINDOW, self.max_window)
+            pace = self._hosts[host] = HostPace(rate=start, window=window, ceiling=self.ceiling)
         return pace
 
     def acquire(self, host: str, deadline: float | None = None) -> bool:

@@ -71,7 +71,8 @@ class ThreadedExecutor(Executor):
             iterator=self._iterate,
             execution_context_manager=PlanExecutionContextManager(
                 job=plan_context.job, retry_mode=plan_context.retry_mode, execution_plan=plan_context.execution_plan,
-                run_config=plan_context.run_config, dagster_run=plan_context.dagster_run, instance=plan_context.instance,
+                run_config=plan_context.run_config, dagster_run=plan_context.dagster_run,
+                instance=plan_context.instance,
                 raise_on_error=plan_context.raise_on_error, output_capture=plan_context.output_capture,
             ),
         ))
@@ -149,12 +150,13 @@ def _step_events(key: str, step_context: Any, events: queue.Queue[tuple[str, Any
             description="Like the multiprocess executor's: at most `limit` running steps per op tag key/value. "
                         f"Default: steps tagged `{GATEWAY_TAG}` one at a time.",
         ),
-        "retries": dg.Field(dict, default_value={"enabled": {}}, description="Step retries: {enabled: {}} or {disabled: {}}."),
+        "retries": dg.Field(dict, default_value={"enabled": {}},
+                            description="Step retries: {enabled: {}} or {disabled: {}}."),
     },
 )
 def threaded_executor(init_context: dg.InitExecutorContext) -> ThreadedExecutor:
     """Independent steps at the same time, in threads of the run's process (module docstring)."""
-    config = init_context.executor_config
+    config: dict[str, Any] = dict(init_context.executor_config)
     return ThreadedExecutor(
         retries=RetryMode.from_config(config["retries"]) or RetryMode.ENABLED,
         max_concurrent=max(1, int(config["max_concurrent"])),

@@ -9,7 +9,8 @@
 The full sync runs its independent steps at the same time in threads of one process
 (``haier_pipeline.runs.executor.threaded_executor``): images come from image hosts, not the gateway,
 so they download while stock is fetched; gateway steps still run one at a time on the run's one
-rate-limited client. The price and stock syncs are one chain of steps each and run in-process. Each run carries its sync kind as a tag (the run
+rate-limited client. The price and stock syncs are one chain of steps each and run in-process.
+Each run carries its sync kind as a tag (the run
 queue lets one run per kind at a time); scheduled runs also carry ``haier/trigger=schedule``. Stock
 runs are unpartitioned: one run covers every configured county.
 """
