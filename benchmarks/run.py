@@ -90,7 +90,9 @@ def prepare_environment(args: argparse.Namespace, data: Path) -> tuple[str, ...]
     os.environ.update({"HAIER_COUNTY_CODES": ",".join(counties), "DAGSTER_DISABLE_TELEMETRY": "1",
                        "HAIER_DATA_DIR": str(data), "HAIER_MEDIA_ROOT": str(data / "media"),
                        "HAIER_CATALOG_DB_URL": f"sqlite:///{data / 'catalog.sqlite'}",
-                       "HAIER_RATE_LIMIT": f"{args.rate_limit:g}"})
+                       "HAIER_RATE_LIMIT": f"{args.rate_limit:g}",
+                       # the project is imported before the sandbox's address is known: consent to a sandbox here
+                       "HAIER_SANDBOX": "1"})
     return counties
 
 
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                              changes="prices")
     with start_sandbox_process(options) as sandbox:
         os.environ.update(sandbox.env())
+        os.environ.pop("HAIER_SANDBOX", None)  # a gateway address now: no sandbox consent needed (or allowed)
         settings = load_settings()
         defs = build_definitions(settings)
         catalog_url = settings.catalog_db_url
