@@ -37,7 +37,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "haier_api": api_class(
             settings=settings, rate_limit=settings.rate_limit, max_concurrency=settings.max_concurrency
         ),
-        "catalog": CatalogResource(db_url=settings.catalog_db_url),
+        "catalog": CatalogResource(db_url=settings.catalog_db_url, sync_lock_wait=settings.sync_lock_wait),
         "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings)),
         "sync_scope": SyncScope(configured_counties=settings.county_codes, secrets=settings.secrets()),
         "alerts": AlertResource(webhook_url=settings.alert_webhook_url),

@@ -23,6 +23,7 @@ from haier_pipeline.constants import (
     SHOP_TABLE_DEFAULTS,
     SHOP_TABLE_NAME,
 )
+from haier_pipeline.haier_api.config import plaintext_problem
 
 COUNTY_CODE = re.compile(r"^\d{6}$")
 SHOP_TABLE_SETTINGS = {
@@ -63,6 +64,7 @@ class Settings:
     image_concurrency: int = 8
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
+    sync_lock_wait: float = 1800.0  # seconds a sync waits for a running sync of its kind before it is refused
     shop_db_url: str | None = field(default=None, repr=False)  # unset: no shop publishing (may hold a password)
     shop_tables: Mapping[str, str] = field(default_factory=lambda: dict(SHOP_TABLE_DEFAULTS))
     shop_media_root: Path | None = None  # None: the catalogue's own media root
@@ -109,6 +111,15 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name}: must be an http(s) URL with a host")
     return value.rstrip("/")
+
+
+def _gateway_url(env: Mapping[str, str], name: str) -> str | None:
+    """A URL the credentials are sent to: https, or plain http only on loopback (the sandbox)."""
+    value = _url(env, name)
+    problem = plaintext_problem(value) if value else None
+    if problem:
+        raise SettingsError(f"{name}: {problem}")
+    return value
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -174,8 +185,8 @@ def _flag(env: Mapping[str, str], name: str) -> bool | None:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every ``HAIER_*`` setting; raise :class:`SettingsError` naming the first bad one."""
     env = os.environ if env is None else env
-    base_url = _url(env, "HAIER_BASE_URL")
-    token_url = _url(env, "HAIER_TOKEN_URL")
+    base_url = _gateway_url(env, "HAIER_BASE_URL")
+    token_url = _gateway_url(env, "HAIER_TOKEN_URL")
     required = ("HAIER_CLIENT_ID", "HAIER_CLIENT_SECRET", "HAIER_TOKEN_URL", "HAIER_CUSTOMER_CODE", "HAIER_PASSWORD")
     if base_url is not None:
         missing = [name for name in required if not _text(env, name)]
@@ -213,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
+        sync_lock_wait=_number(env, "HAIER_SYNC_LOCK_WAIT", 1800.0, float, 0, 86_400),
         **_shop_settings(env, media_root),
     )
 

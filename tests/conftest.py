@@ -53,7 +53,8 @@ def instance():
 DATABASE_INDEPENDENT = (
     "test_sandbox_", "test_client_", "test_settings_", "test_media_policy", "test_media_validate",
     "test_media_store", "test_media_options", "test_automation_alerts", "test_automation_schedules",
-    "test_automation_concurrency", "test_automation_cli",
+    "test_automation_concurrency", "test_automation_cli", "test_deploy_proxy",
+    "test_metadata_markdown",
 )
 
 

@@ -1,11 +1,13 @@
-"""Bad records inside good answers: each refused (or, where it is only unusual, stored verbatim), counted and named.
+"""Bad records inside good answers: each refused (a bad field alone where the record can do without it; stored
+verbatim where it is only unusual), counted and named; every encoding the contract allows read exactly.
 
 One sandbox lies about chosen products — missing and wrong-typed fields, absurd values (negative
 stock, prices with 10 decimals, 10 MB strings, NaN, 1e999), control characters, junk nested a
 thousand levels deep, Unicode and emoji, SQL metacharacters in every string field, path
 traversal in names — and one full sync runs against it (module fixture). The run succeeds; every
 other product is exactly the sandbox's; each bad record is absent from the catalogue (raw and
-derived), counted in its sync-log row and named there with its reason.
+derived) — or, for a bad price or flag field, present with that field NULL — counted in its
+sync-log row and named there with its reason.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ from support.bad_input import PoisonedSync, clean_codes, listing_record, sync
 from support.catalog_db import catalog_url_for_tests
 from support.catalog_state import reading
 
-PRODUCTS, SEED = 90, 21
+PRODUCTS, SEED = 300, 21  # enough that the poisoned records stay under the 5 % a green run allows
 COUNTIES = ("110101", "310104")
 TEN_MB = 10 * 1024 * 1024
 NESTED = Raw("[" * 900 + "]" * 900)
 
 LISTING = {  # case -> (field overrides, reason named in the log)
-    "isSales missing": ({"isSales": DROP}, 'isSales must be "0" or "1", got None'),
-    "isSales out of range": ({"isSales": "2"}, "isSales must be \"0\" or \"1\", got '2'"),
+    "isSales missing": ({"isSales": DROP}, "isSales is missing"),
+    "isSales out of range": ({"isSales": "2"}, "isSales must be 1/0 or true/false, got '2'"),
     "model is a number": ({"productModel": 12345}, "productModel must be a string, got int"),
     "page images not a list": ({"productLageUrls": {"url": "x"}}, "productLageUrls must be a list of strings, got dict"),
     "10 MB model": ({"productModel": "M" * TEN_MB}, f"productModel is {TEN_MB} characters long (limit 1000)"),
@@ -41,28 +43,40 @@ LISTING = {  # case -> (field overrides, reason named in the log)
     "escape codes in the brand": ({"productBrandName": "\u001b[31m海尔"}, "productBrandName contains control characters"),
     "junk nested 900 deep": ({"extra": NESTED}, "record nests deeper than 32 levels"),
 }
-PRICES = {
-    "10 decimals": ({"supplyPrice": Decimal("2999.1234567891")},
+PRICES = {  # case -> (field overrides, the column left NULL, reason named in the log): the record itself is kept
+    "10 decimals": ({"supplyPrice": Decimal("2999.1234567891")}, "supply_price",
                     "supplyPrice Decimal('2999.1234567891') has more than 6 decimal places"),
-    "negative price": ({"supplyPrice": Decimal("-1.00")}, "supplyPrice Decimal('-1.00') is below 0"),
-    "price as a string": ({"supplyPrice": "2999.00"}, "supplyPrice must be a decimal number, got str"),
-    "NaN invoice": ({"invoicePrice": Raw("NaN")}, "invoicePrice is not a finite number"),
-    "1e999 price": ({"supplyPrice": Raw("1e999")}, "supplyPrice Decimal('1E+999') is out of range"),
-    "discount over 100 %": ({"stockRebatePolicy": Decimal("1.5")}, "stockRebatePolicy Decimal('1.5') is above 1"),
-    "SQL as rebate type": ({"stockRebatePolicy": "COM'; DROP TABLE products;--"},
-                           "stockRebatePolicy \"COM'; DROP TABLE products;--\" is neither a rate nor one of"),
-    "rebate of 1.5e-7": ({"rebateMoney": Raw("1.5e-7")}, "rebateMoney Decimal('1.5E-7') has more than 6 decimal places"),
+    "negative price": ({"supplyPrice": Decimal("-1.00")}, "supply_price", "supplyPrice Decimal('-1.00') is below 0"),
+    "price as text": ({"supplyPrice": "面议"}, "supply_price", "supplyPrice is not a number: '面议'"),
+    "NaN invoice": ({"invoicePrice": Raw("NaN")}, "invoice_price", "invoicePrice is not a finite number (NaN)"),
+    "1e999 price": ({"supplyPrice": Raw("1e999")}, "supply_price", "supplyPrice Decimal('1E+999') is out of range"),
+    "negative discount": ({"stockRebatePolicy": Decimal("-0.1")}, "stock_rebate",
+                          "stockRebatePolicy Decimal('-0.1') is below 0"),
+    "SQL as rebate type": ({"stockRebatePolicy": "COM'; DROP TABLE products;--"}, "rebate_type",
+                           "stockRebatePolicy \"COM'; DROP TABLE products;--\" is neither a number nor a rebate type code"),
+    "rebate of 1.5e-7": ({"rebateMoney": Raw("1.5e-7")}, "rebate_money",
+                         "rebateMoney Decimal('1.5E-7') has more than 6 decimal places"),
+}
+ACCEPTED_PRICES = {  # encodings the contract allows: read exactly, nothing refused
+    "prices as strings": lambda p: {name: text for name, text in (
+        ("supplyPrice", f" {p.supply_price} "), ("invoicePrice", str(p.invoice_price)),
+        ("rebateMoney", f"{p.rebate_money}\t")) if "None" not in text},
+    "flag as a number": lambda p: {"isSales": 1},
+    "flag as a boolean": lambda p: {"isSales": True},
 }
 STOCK = {
     "negative stock": ({"stock": "-5"}, "stock '-5' is not a non-negative whole number"),
-    "stock as a number": ({"stock": 12}, "stock must be a string of digits, got int 12"),
+    "stock as text": ({"stock": "有货"}, "stock is not a number: '有货'"),
     "fractional stock": ({"stock": "1.5"}, "stock '1.5' is not a non-negative whole number"),
-    "11-digit stock": ({"stock": "99999999999"}, "stock '99999999999' is not a non-negative whole number"),
+    "11-digit stock": ({"stock": "99999999999"}, "stock '99999999999' is out of range"),
     "stock missing": ({"stock": DROP}, "stock is missing"),
     "timeliness a list": ({"timelinessData": [1, 2]}, "timelinessData must be an object, got list"),
     "10 MB warehouse": ({"secCode": "W" * TEN_MB}, f"secCode is {TEN_MB} characters long (limit 64)"),
-    "warehouse grade 7": ({"warehouseGrade": "7"}, "warehouseGrade must be \"0\" or \"1\", got '7'"),
 }
+KEPT_STOCK = {  # one field refused, the stock figure still lands
+    "warehouse grade 7": ({"warehouseGrade": "7"}, "warehouseGrade must be 1/0 or true/false, got '7'"),
+}
+ACCEPTED_STOCK = {"stock as a number": {"stock": 12}, "stock 12.0 with blanks": {"stock": " 12.0 "}}
 SQL = ["x'); DROP TABLE products; --", "'; DELETE FROM categories WHERE '1'='1", 'Robert"); DROP TABLE brands;--',
        "%_\\ OR 1=1 /* */ --", "http://img.example/x';DROP TABLE media_images;--.jpg", "$1; SELECT pg_sleep(10)"]
 VERBATIM = {  # accepted: stored exactly as sent
@@ -85,7 +99,7 @@ REFUSED_CODES = {  # not usable as keys
 
 def assign(truth: Catalogue) -> dict[str, str]:
     """A distinct clean, procurable product code for every case."""
-    cases = [*LISTING, *PRICES, *STOCK, *VERBATIM]
+    cases = [*LISTING, *PRICES, *ACCEPTED_PRICES, *STOCK, *KEPT_STOCK, *ACCEPTED_STOCK, *VERBATIM]
     codes = clean_codes(truth)
     assert len(codes) >= len(cases)
     return dict(zip(cases, codes))
@@ -94,12 +108,16 @@ def assign(truth: Catalogue) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def poisoned(tmp_path_factory, request) -> PoisonedSync:
     tmp = tmp_path_factory.mktemp("bad-records")
-    code_of = assign(Catalogue(PRODUCTS, SEED))
+    truth = Catalogue(PRODUCTS, SEED)
+    code_of = assign(truth)
+    prices = truth.expected_prices()
     fields = {
         "products": {code_of[case]: changes for case, (changes, _) in LISTING.items()}
         | {code_of[case]: changes for case, changes in VERBATIM.items()},
-        "prices": {code_of[case]: changes for case, (changes, _) in PRICES.items()},
-        "stock": {code_of[case]: changes for case, (changes, _) in STOCK.items()},
+        "prices": {code_of[case]: changes for case, (changes, _, _) in PRICES.items()}
+        | {code_of[case]: restyle(prices[code_of[case]]) for case, restyle in ACCEPTED_PRICES.items()},
+        "stock": {code_of[case]: changes for case, (changes, _) in (STOCK | KEPT_STOCK).items()}
+        | {code_of[case]: changes for case, changes in ACCEPTED_STOCK.items()},
     }
     extra = [listing_record(code) for code in ODD_CODES.values()] + [listing_record(code) for code, _ in REFUSED_CODES.values()]
     poison = Poison(fields=fields, extra_listing=extra)
@@ -113,20 +131,24 @@ def poisoned(tmp_path_factory, request) -> PoisonedSync:
 
 def test_the_run_succeeds_and_every_other_product_is_exact(poisoned):
     assert poisoned.result.success, [e.message for e in poisoned.result.all_events if e.is_failure]
-    touched = set(poisoned.code_of.values())
+    refused = {poisoned.code_of[case] for case in [*LISTING, *PRICES, *STOCK, *KEPT_STOCK, *VERBATIM]}
     products, prices = poisoned.truth.expected_products(), poisoned.truth.expected_prices()
     rows, stock = poisoned.rows("products"), poisoned.stock_rows()
     for code, record in products.items():
-        if code in touched:
+        if code in refused:
             continue
-        row = rows[code]
+        row = rows[code]  # accepted encodings included: they read exactly like the plain ones
         assert (row["product_model"], row["product_group"], row["is_sales"]) == (
             record.product_model, record.product_group, record.is_sales), code
-        want = prices[code].supply_price
-        assert (row["supply_price"] is None and want is None) or Decimal(row["supply_price"]) == want, code
+        for column in ("supply_price", "invoice_price", "rebate_money"):
+            want = getattr(prices[code], column)
+            assert (row[column] is None and want is None) or Decimal(row[column]) == want, (code, column)
         if record.is_sales == "1":
             for county in COUNTIES:
-                assert stock[(code, county)]["stock"] == poisoned.truth.expected_stock(county)[code].stock
+                want_stock = poisoned.truth.expected_stock(county)[code].stock
+                if code in {poisoned.code_of[case] for case in ACCEPTED_STOCK}:
+                    want_stock = 12
+                assert stock[(code, county)]["stock"] == want_stock, (code, county)
 
 
 @pytest.mark.parametrize("case", list(LISTING))
@@ -141,19 +163,34 @@ def test_a_malformed_listing_record_is_refused_counted_and_named(poisoned, case)
 
 
 @pytest.mark.parametrize("case", list(PRICES))
-def test_a_bad_price_is_refused_and_the_product_keeps_no_price(poisoned, case):
-    code, reason = poisoned.code_of[case], PRICES[case][1]
+def test_a_bad_price_field_is_refused_alone_the_record_lands_and_is_named(poisoned, case):
+    code, (_, column, reason) = poisoned.code_of[case], PRICES[case]
     row = poisoned.rows("products")[code]  # the product itself is fine
-    assert (row["supply_price"], row["invoice_price"], row["stock_rebate"], row["rebate_money"], row["price"]) == (
-        None, None, None, None, None)
+    want = poisoned.truth.expected_prices()[code]
+    assert row[column] is None
+    for other in ("supply_price", "invoice_price", "rebate_money"):
+        if other != column:
+            expected = getattr(want, other)
+            assert (row[other] is None and expected is None) or Decimal(row[other]) == expected, other
+    if column == "supply_price":
+        assert row["price"] is None  # no sale price from a refused supply price
     with reading(poisoned.url) as conn:
         stored = conn.execute(select(func.count()).select_from(tables.haier_raw_prices)
                               .where(tables.haier_raw_prices.c.product_code == code)).scalar_one()
-    assert stored == 0
+    assert stored == 1
     log = poisoned.log("prices")
-    assert f"prices: {code}: {reason}" in log["message"]
+    assert f"prices: {code}: {reason} (record kept, field stored as NULL)" in log["message"]
     # + the products Haier never had: asked for, and left out of the answer
     assert log["status"] == "partial" and log["failed_count"] == len(PRICES) + len(ODD_CODES)
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED_PRICES))
+def test_prices_in_any_encoding_the_contract_allows_are_read_exactly(poisoned, case):
+    code = poisoned.code_of[case]
+    row, want = poisoned.rows("products")[code], poisoned.truth.expected_prices()[code]
+    assert (row["supply_price"], row["invoice_price"], row["rebate_money"], row["is_sales"]) == (
+        want.supply_price, want.invoice_price, want.rebate_money, want.is_sales)
+    assert f"prices: {code}:" not in poisoned.log("prices")["message"]
 
 
 @pytest.mark.parametrize("case", list(STOCK))
@@ -164,7 +201,24 @@ def test_bad_stock_is_refused_in_every_county_and_named_with_it(poisoned, case):
     log = poisoned.log("stock")
     for county in COUNTIES:
         assert f"stock: {code}@{county}: {reason}" in log["message"]
-    assert log["status"] == "partial" and log["failed_count"] == len(STOCK) * len(COUNTIES)
+    assert log["status"] == "partial" and log["failed_count"] == (len(STOCK) + len(KEPT_STOCK)) * len(COUNTIES)
+
+
+@pytest.mark.parametrize("case", list(KEPT_STOCK))
+def test_a_bad_stock_field_is_refused_alone_and_the_figure_lands(poisoned, case):
+    code, reason = poisoned.code_of[case], KEPT_STOCK[case][1]
+    rows, log = poisoned.stock_rows(), poisoned.log("stock")
+    for county in COUNTIES:
+        want = poisoned.truth.expected_stock(county)[code]
+        assert (rows[(code, county)]["stock"], rows[(code, county)]["warehouse_grade"]) == (want.stock, None)
+        assert f"stock: {code}@{county}: {reason} (record kept, field stored as NULL)" in log["message"]
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED_STOCK))
+def test_stock_as_an_integer_or_a_padded_decimal_string_is_read(poisoned, case):
+    code = poisoned.code_of[case]
+    assert all(poisoned.stock_rows()[(code, county)]["stock"] == 12 for county in COUNTIES)
+    assert f"stock: {code}@" not in poisoned.log("stock")["message"]
 
 
 @pytest.mark.parametrize("case", list(VERBATIM))

@@ -14,15 +14,19 @@ from support.catalog_readers import balances_of_run
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource
-from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from haier_pipeline.sandbox import AnswerStyle, SandboxOptions, run_sandbox
 from haier_pipeline.settings import SettingsError, load_settings
 
 CHECK = "balances_above_threshold"
 
 
-@pytest.fixture
-def sandbox_env(catalog_url, tmp_path, monkeypatch):
-    with run_sandbox(SandboxOptions(products=10)) as sandbox:
+@pytest.fixture(params=["number", "string", "mixed"])
+def sandbox_env(catalog_url, tmp_path, monkeypatch, request):
+    """A sandbox writing payerAccountBalance as JSON numbers, as strings (as many Java gateways do), or mixed."""
+    with run_sandbox(SandboxOptions(products=10, style=AnswerStyle(numbers=request.param))) as sandbox:
+        lines = sandbox.catalogue.balance_answer(sandbox.options.customer_code)
+        sent = {type(line["payerAccountBalance"]) for line in lines}
+        assert sent <= {"number": {Decimal}, "string": {str}, "mixed": {Decimal, str}}[request.param]
         env = {**sandbox.env(), "HAIER_CATALOG_DB_URL": catalog_url, "HAIER_MEDIA_ROOT": str(tmp_path / "media")}
         for name, value in env.items():
             monkeypatch.setenv(name, value)

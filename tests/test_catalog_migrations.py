@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import multiprocessing
+from decimal import Decimal
 import warnings
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from support.catalog_db import catalog_url_for_tests
 from support.catalog_records import T0, product
 
 ALL_TABLES = set(tables.metadata.tables)
-LATEST = "0004_image_urls"  # the newest shipped revision; the tests below follow head_revisions()
+HEAD = "0004_image_urls"  # the newest revision shipped
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def url(tmp_path, request):
 def test_empty_database_upgrades_to_head_with_every_table(url):
     engine = prepare_database(url)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == head_revisions() == {LATEST}
+    assert current_revisions(engine) == head_revisions() == {HEAD}
 
 
 def test_prepare_database_is_cached_and_a_database_at_head_runs_no_ddl(url):
@@ -83,7 +84,7 @@ def test_downgrade_to_base_and_upgrade_again(url):
     assert current_revisions(engine) == set()
     upgrade_database(engine)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
-    assert current_revisions(engine) == {LATEST}
+    assert current_revisions(engine) == {HEAD}
 
 
 SECOND_REVISION = '''
@@ -91,8 +92,8 @@ SECOND_REVISION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "{head}"
+revision = "0099_test"
+down_revision = "0004_image_urls"
 branch_labels = None
 depends_on = None
 
@@ -114,7 +115,7 @@ def downgrade():
 def migrations_with_second_revision(tmp_path: Path) -> Path:
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0002_test_shelf_note.py").write_text(SECOND_REVISION.replace("{head}", LATEST))
+    (copy / "versions" / "0099_test_shelf_note.py").write_text(SECOND_REVISION)
     return copy
 
 
@@ -129,7 +130,7 @@ def _product_snapshot(engine):
 def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_second_revision):
     engine = create_catalog_engine(url)
     try:
-        upgrade_database(engine, LATEST, script_location=migrations_with_second_revision)
+        upgrade_database(engine, HEAD, script_location=migrations_with_second_revision)
         records = [product("GA0000001"), product("GA0000002", brand_name="卡萨帝")]
         with engine.begin() as conn:
             brand_ids = ensure_brands(conn, [r.brand_name for r in records])
@@ -139,7 +140,7 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
         before = _product_snapshot(engine)
 
         upgrade_database(engine, script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {"0002"}
+        assert current_revisions(engine) == {"0099_test"}
         assert "shelf_note" in {c["name"] for c in inspect(engine).get_columns("products")}
         rows, raw = _product_snapshot(engine)
         assert [{k: v for k, v in row.items() if k != "shelf_note"} for row in rows] == before[0]
@@ -150,11 +151,55 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
                 with conn.begin_nested():
                     conn.execute(tables.products.insert().values(product_code="GA0000001", name="dup", source="haier"))
 
-        downgrade_database(engine, LATEST, script_location=migrations_with_second_revision)
-        assert current_revisions(engine) == {LATEST}
+        downgrade_database(engine, HEAD, script_location=migrations_with_second_revision)
+        assert current_revisions(engine) == {HEAD}
         assert "shelf_note" not in {c["name"] for c in inspect(engine).get_columns("products")}
         assert "shelf_events" not in inspect(engine).get_table_names()
         assert _product_snapshot(engine) == before
+    finally:
+        engine.dispose()
+
+
+OLD_PRODUCTS = [  # code, supply, invoice, stock_rebate, rebate_money: written by the 0001 schema (4 places)
+    ("GA0000001", "2999.0000", "2909.0300", "0.030000", "0.0000"),  # rate: 2999 × 0.97 = 2909.03
+    ("GA0000002", "2999.0000", "2799.0000", "100.000000", "100.0000"),  # amount: 2999 − 100 − 100
+    ("GA0000003", "1009.5000", "999.4000", "0.010000", "0.0000"),  # rate, half-even: 999.405 -> 999.40
+    ("GA0000004", "2999.0000", "1.0000", "0.050000", "0.0000"),  # neither formula
+]
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_an_old_catalogue_upgrades_to_price_encodings_in_place(url):
+    """0001 -> 0002_price_encodings keeps every value, widens money to 6 places and fills stock_rebate_kind."""
+    engine = create_catalog_engine(url)
+    try:
+        upgrade_database(engine, "0001")
+        with engine.begin() as conn:
+            for code, supply, invoice, rebate, money in OLD_PRODUCTS:
+                conn.execute(text(
+                    "INSERT INTO products (product_code, name, source, is_sales, supply_price, invoice_price, "
+                    "stock_rebate, rebate_money, price, stock, product_page_urls, main_images, detail_images, is_active, "
+                    "created_at, updated_at) VALUES (:code, 'n', 'haier', '1', :supply, :invoice, :rebate, :money, "
+                    ":supply, 0, '[]', '[]', '[]', :yes, :now, :now)"),
+                    {"code": code, "supply": supply, "invoice": invoice, "rebate": rebate, "money": money,
+                     "yes": True, "now": T0.replace(tzinfo=None)})
+        upgrade_database(engine)
+        assert current_revisions(engine) == {HEAD}
+        with engine.begin() as conn:
+            rows = {row.product_code: row for row in conn.execute(select(tables.products))}
+            for code, supply, invoice, rebate, money in OLD_PRODUCTS:
+                row = rows[code]
+                assert (row.supply_price, row.invoice_price, row.stock_rebate, row.rebate_money, row.price) == (
+                    Decimal(supply), Decimal(invoice), Decimal(rebate), Decimal(money), Decimal(supply)), code
+            assert {code: row.stock_rebate_kind for code, row in rows.items()} == {
+                "GA0000001": "rate", "GA0000002": "amount", "GA0000003": "rate", "GA0000004": "unknown"}
+            six_places = Decimal("8990.123456")  # now kept to the last accepted digit
+            conn.execute(tables.products.update().where(tables.products.c.product_code == "GA0000001")
+                         .values(supply_price=six_places, price_reason="价格未生效"))
+            row = conn.execute(select(tables.products).where(tables.products.c.product_code == "GA0000001")).one()
+        assert row.supply_price == six_places and row.price_reason == "价格未生效"
+        downgrade_database(engine, "0001")
+        assert "stock_rebate_kind" not in {c["name"] for c in inspect(engine).get_columns("products")}
     finally:
         engine.dispose()
 

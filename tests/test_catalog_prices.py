@@ -43,13 +43,26 @@ def test_prices_are_stored_exactly(listed):
                                            stock_rebate=Decimal("0.035"), rebate_money=Decimal("100"))], later(1))
         assert counts == WriteCounts(updated=1)
         got = row(conn, "GA1")
-    assert got["supply_price"] == Decimal("2999.0000") and str(got["supply_price"]) == "2999.0000"
-    assert str(got["invoice_price"]) == "2849.0500" and str(got["stock_rebate"]) == "0.035000"
-    assert str(got["rebate_money"]) == "100.0000"
+    assert got["supply_price"] == Decimal("2999.000000") and str(got["supply_price"]) == "2999.000000"
+    assert str(got["invoice_price"]) == "2849.050000" and str(got["stock_rebate"]) == "0.035000"
+    assert str(got["rebate_money"]) == "100.000000"
+    assert (got["stock_rebate_kind"], got["price_reason"]) == ("unknown", None)  # 2999 × 0.965 − 100 ≠ 2849.05
+
+
+def test_every_decimal_place_the_parser_accepts_is_kept(listed):
+    """One scale rule: six decimal places accepted, six stored (no silent rounding to four)."""
+    with listed.begin() as conn:
+        apply_prices(conn, [price("GA1", "2999.123456", invoice_price=Decimal("2849.067283"),
+                                  stock_rebate=Decimal("0.05"), rebate_money=Decimal("0.000001"), reason="价格未生效")],
+                     later(1))
+        got = row(conn, "GA1")
+    assert (got["supply_price"], got["invoice_price"], got["rebate_money"]) == (
+        Decimal("2999.123456"), Decimal("2849.067283"), Decimal("0.000001"))
+    assert got["price_reason"] == "价格未生效"
     assert got["updated_at"] == got["last_sync_at"] == later(1)
 
 
-@pytest.mark.parametrize("value", ["0.0001", "99999999999.9999", "-3.1000", "10000000000000.0000"])
+@pytest.mark.parametrize("value", ["0.000001", "999999999.999999", "-3.100000", "100000000000.000000"])
 def test_money_round_trips_exactly(engine, value):
     with engine.begin() as conn:
         conn.execute(P.insert().values(product_code="X", name="x", market_price=Decimal(value)))
@@ -57,7 +70,7 @@ def test_money_round_trips_exactly(engine, value):
 
 
 def test_full_numeric_precision_on_postgresql_and_a_loud_refusal_on_sqlite(engine):
-    value = Decimal("99999999999999.9999")  # NUMERIC(18, 4)'s largest value: 18 significant digits
+    value = Decimal("999999999999.999999")  # NUMERIC(18, 6)'s largest value: 18 significant digits
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             with pytest.raises(Exception, match="15 significant digits"):

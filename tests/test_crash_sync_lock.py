@@ -1,8 +1,9 @@
-"""The catalog's sync and run locks: held by one process, named in the refusal, freed by SIGKILL alone.
+"""The catalog's sync and run locks: held by one process, waited for by name, freed by SIGKILL alone.
 
-A child process (plain Python, no Dagster) takes a lock and waits; the test is refused while it
-lives, and gets the lock the moment the child is killed — no clean-up, no time-out. On SQLite
-and, with ``HAIER_TEST_DB=postgresql``, on PostgreSQL.
+A child process (plain Python, no Dagster) takes a lock and waits; a second sync of that kind waits
+for it (saying which run it waits for), is refused only past its bounded wait, and gets the lock the
+moment the child is killed — no clean-up, no time-out. On SQLite and, with
+``HAIER_TEST_DB=postgresql``, on PostgreSQL, where a lock session that drops is noticed too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -19,12 +21,15 @@ from datetime import datetime, timezone
 import dagster as dg
 import pytest
 
-from haier_pipeline.runs.liveness import ABANDONED_REASON
-from haier_pipeline.runs.tracking import close_abandoned_logs
 from haier_pipeline.catalog.engine import prepare_database, release_database
-from haier_pipeline.catalog.locks import SyncBusy, run_lock, runs_alive, sync_lock
+from haier_pipeline.catalog.locks import HEARTBEAT, LockLost, SyncBusy, run_lock, runs_alive, sync_lock
 from haier_pipeline.catalog.sync_log import open_sync_log
 from haier_pipeline.resources import CatalogResource
+from haier_pipeline.runs.liveness import ABANDONED_REASON
+from haier_pipeline.runs.tracking import close_abandoned_logs
+from sqlalchemy import text
+
+from support.catalog_db import wants_postgres
 from support.catalog_state import reading
 
 HOLDER = r"""
@@ -60,7 +65,31 @@ def sigkill(child: subprocess.Popen) -> None:
     child.wait(timeout=30)
 
 
-def test_a_second_sync_of_a_kind_is_refused_by_name_and_a_kill_frees_the_lock(catalog_url):
+def test_a_second_sync_of_a_kind_waits_naming_the_holder_and_gets_the_lock_when_it_is_killed(catalog_url):
+    engine = prepare_database(catalog_url)
+    notices: list[tuple[str | None, float]] = []
+    entered = threading.Event()
+
+    def second() -> None:
+        with sync_lock(engine, "stock", "run-waiting", wait=120,
+                       on_wait=lambda who, waited: notices.append((who.run_id if who else None, waited))):
+            entered.set()
+
+    with holder(catalog_url, "stock", "run-holding-stock") as child:
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while not notices and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert notices and notices[0][0] == "run-holding-stock"  # "waiting for run-holding-stock"
+        assert not entered.wait(1.0)  # still waiting, not refused, not entered alongside
+        sigkill(child)
+        assert entered.wait(30)
+        waiter.join(10)
+    release_database(catalog_url)
+
+
+def test_a_second_sync_of_a_kind_is_refused_by_name_past_its_wait_and_a_kill_frees_the_lock(catalog_url):
     engine = prepare_database(catalog_url)
     with holder(catalog_url, "prices", "run-holding-prices") as child:
         with pytest.raises(SyncBusy) as refused:
@@ -68,6 +97,7 @@ def test_a_second_sync_of_a_kind_is_refused_by_name_and_a_kill_frees_the_lock(ca
                 pytest.fail("two price syncs held the lock at once")
         message = str(refused.value)
         assert "'prices' sync is already running" in message and "run-holding-prices" in message
+        assert "waited 0 s" in message
         assert refused.value.holder is not None and refused.value.holder.pid
         with sync_lock(engine, "stock", "run-late", wait=0.3):  # other kinds are not blocked
             pass
@@ -130,4 +160,26 @@ def test_the_next_run_closes_only_the_rows_of_dead_runs(catalog_url):
         assert rows == {"run-alive": "processing:", "run-killed": f"failed:{ABANDONED_REASON}"}
         sigkill(alive)
         assert close_abandoned_logs(context, catalog) == 1
+    release_database(catalog_url)
+
+
+@pytest.mark.skipif(not wants_postgres(), reason="sessions that can drop exist on PostgreSQL only")
+def test_a_dropped_lock_session_is_noticed_and_a_dropped_run_session_comes_back(catalog_url):
+    engine = prepare_database(catalog_url)
+    with sync_lock(engine, "prices", "run-dropped", wait=0) as held:
+        run = run_lock(engine, "run-dropped")
+        held.check()  # fine while the session lives
+        with engine.connect() as conn:  # an operator, a failover or a firewall ends both sessions
+            ended = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE application_name LIKE '%run-dropped'")).scalars().all()
+        assert len(ended) == 2 and all(ended)
+        deadline = time.monotonic() + 5 * HEARTBEAT + 5
+        while not held.lost.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(LockLost, match="stopping rather than syncing unlocked"):
+            held.check()
+        # The run itself is alive: its heartbeat reopened its session before the second look.
+        assert runs_alive(engine, ["run-dropped"]) == {"run-dropped"}
+        run.release()
+        assert runs_alive(engine, ["run-dropped"], confirm=0) == set()
     release_database(catalog_url)

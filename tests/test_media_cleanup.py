@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
 
 from haier_pipeline.catalog import tables
-from haier_pipeline.media.cleanup import apply_cleanup, plan_cleanup
+from haier_pipeline.catalog.locks import ACQUIRE_WAIT
+from haier_pipeline.media.cleanup import apply_cleanup, delete_unused, plan_cleanup
 from haier_pipeline.media.fetch import FetchLimits
 from haier_pipeline.media.localise import localise_images
 from haier_pipeline.media.options import ImageOptions
@@ -99,3 +101,46 @@ def test_a_reference_added_after_the_survey_saves_the_image(image_host: ImageHos
         conn.execute(update(tables.products).where(tables.products.c.product_code == "DROP").values(main_images=[drop]))
     result = apply_cleanup(Catalog(catalog_engine), store, plan)
     assert (result.rows_deleted, result.files_deleted) == (0, 0) and (tmp_path / drop).is_file()
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_cleanup_waits_for_a_running_images_pass_then_refuses_and_deletes_nothing(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
+    import dagster as dg
+
+    from haier_pipeline.defs.media.assets import media_cleanup
+    from haier_pipeline.catalog.locks import IMAGES_LOCK, sync_lock
+    from haier_pipeline.resources import CatalogResource, MediaResource
+
+    media_root = tmp_path / "media"
+    store = setup_media(image_host, catalog_engine, media_root)
+    drop = file_of(catalog_engine, "/drop.png")
+    before = files_under(media_root)
+    with catalog_engine.connect() as conn:
+        rows_before = sorted(conn.execute(select(tables.media_images.c.file)).scalars())
+    resources = {"catalog": CatalogResource(db_url=catalog_engine.url.render_as_string(hide_password=False)),
+                 "media": MediaResource(media_root=str(media_root))}
+    run_config = {"ops": {"media_cleanup": {"config": {"dry_run": False}}}}
+
+    with sync_lock(catalog_engine, IMAGES_LOCK, "images-pass-run"):  # an images pass is running
+        started = time.monotonic()
+        result = dg.materialize([media_cleanup], resources=resources, run_config=run_config, raise_on_error=False)
+        waited = time.monotonic() - started
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+        failure = failure.cause or failure  # Dagster wraps the asset's own exception
+        assert failure.cls_name == "ImagesPassRunning"
+        assert "an images pass (product_images) is running" in failure.message and "images-pass-run" in failure.message
+        assert "nothing was deleted" in failure.message
+        assert waited >= ACQUIRE_WAIT  # it waited for the pass before giving up
+        assert files_under(media_root) == before and (media_root / drop).is_file()
+        with catalog_engine.connect() as conn:
+            assert sorted(conn.execute(select(tables.media_images.c.file)).scalars()) == rows_before
+
+    plan, deleted = delete_unused(Catalog(catalog_engine), catalog_engine, store, run_id="cleanup-run")
+    assert [file for _, file in plan.unreferenced_rows] == [drop]
+    assert (deleted.rows_deleted, deleted.files_deleted) == (1, 1) and not (media_root / drop).exists()

@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from test_media_support import (  # noqa: F401 - fixtures
+    Catalog,
+    ImageHost,
+    Route,
+    add_products,
+    catalog_engine,
+    image_host,
+    make_image,
+)
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.media.fetch import FetchLimits
@@ -14,9 +23,6 @@ from haier_pipeline.media.localise import localise_images
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.store import RELATIVE_PATH, MediaStore, sha256_file
 from haier_pipeline.media.urls import UrlPolicy
-from test_media_support import (  # noqa: F401 - fixtures
-    Catalog, ImageHost, Route, add_products, catalog_engine, image_host, make_image,
-)
 
 OPTIONS = ImageOptions(policy=UrlPolicy(allow_loopback=True), limits=FetchLimits(max_bytes=200_000), rate_per_host=500,
                        concurrency=4)
@@ -67,7 +73,8 @@ def test_images_are_stored_once_recorded_truthfully_and_listed_in_order(image_ho
     lists = product_lists(catalog_engine)
     assert lists["P1"] == ([by_url[u_red].file], [by_url[u_green].file, by_url[u_blue].file])
     assert lists["P2"] == ([by_url[u_red].file], [by_url[u_blue].file])  # rejected pages left out, order kept
-    assert image_host.hit_count() == 6  # each distinct URL fetched once, the shared page included
+    # Each distinct URL fetched once, the shared page included; the HTML page under 200 once more before rejection.
+    assert image_host.hit_count() == 7 and image_host.hits["/p2/page1.jpg"] == 2
 
 
 def test_a_second_pass_fetches_nothing_already_stored(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
@@ -84,7 +91,7 @@ def test_a_second_pass_fetches_nothing_already_stored(image_host: ImageHost, cat
 
     assert (second.downloaded, second.deduplicated, second.reused, second.bytes_written) == (0, 0, 12, 0)
     assert second.product_writes.updated == 0
-    assert dict(image_host.hits) == {"/img/broken.png": 1}  # only the rejected image is tried again
+    assert dict(image_host.hits) == {"/img/broken.png": 2}  # only the rejected image is tried again (twice: cut off)
     assert (media_rows(catalog_engine), product_lists(catalog_engine), files_under(tmp_path)) == before
 
 
@@ -174,3 +181,22 @@ def test_names_in_urls_never_reach_the_stored_path(image_host: ImageHost, catalo
     assert RELATIVE_PATH.match(row.file) and files_under(root) == [row.file]
     assert row.original_url == url and image_host.hit_count() == 1
     assert {p.name for p in tmp_path.iterdir()} <= {"catalog.sqlite", "catalog.sqlite-shm", "catalog.sqlite-wal", "media"}
+
+
+def test_a_200_that_is_not_the_image_is_fetched_once_more_in_the_same_pass(image_host: ImageHost,
+                                                                           catalog_engine: Engine, tmp_path: Path) -> None:
+    """A transient error page or cut-off body under 200 does not cost the image until the next day."""
+    picture, other = make_image("PNG", (30, 20)), make_image("JPEG", (16, 16))
+    flaky_page = image_host.add("/flaky/page.png", b"<html>502 Bad Gateway</html>",
+                                headers={"Content-Type": "image/png"}, then=Route(body=picture))
+    flaky_cut = image_host.add("/flaky/cut.jpg", other[: len(other) // 2], then=Route(body=other))
+    always_bad = image_host.add("/bad/page.png", b"<html>gone</html>")
+    add_products(catalog_engine, [("P1", flaky_page, [flaky_cut, always_bad])])
+
+    report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path / "media"), OPTIONS)
+
+    assert report.downloaded == 2 and [(r.url, r.reason) for r in report.rejected] == [(always_bad, "not_an_image")]
+    assert dict(image_host.hits) == {"/flaky/page.png": 2, "/flaky/cut.jpg": 2, "/bad/page.png": 2}
+    by_url = {row.original_url: row for row in media_rows(catalog_engine)}
+    assert by_url[flaky_page].sha256 == hashlib.sha256(picture).hexdigest()
+    assert by_url[flaky_cut].sha256 == hashlib.sha256(other).hexdigest()

@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, insert
+from support.catalog_db import catalog_url_for_tests
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
-from support.catalog_db import catalog_url_for_tests
 
 
 def make_image(fmt: str = "PNG", size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -43,6 +43,7 @@ class Route:
     cut_after: int | None = None  # send only this many body bytes, then close (Content-Length stays full)
     hold: threading.Event | None = None  # with cut_after: wait for this before closing
     sent_part: threading.Event = field(default_factory=threading.Event)
+    then: Route | None = None  # how the path answers from its second request on (a transient fault)
 
 
 class ImageHost:
@@ -73,7 +74,10 @@ class ImageHost:
                     host._lock.notify_all()
                 if host.gate is not None and number > host.gate[0]:
                     host.gate[1].wait(30)
-                route = host._throttled() or host.routes.get(self.path, host.fallback)
+                route = host.routes.get(self.path, host.fallback)
+                if route.then is not None and host.hits[self.path] > 1:
+                    route = route.then
+                route = host._throttled() or route
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     if value:  # an empty value leaves the header out (e.g. no Content-Length)
@@ -171,7 +175,11 @@ def load_sandbox_products(engine: Engine, catalogue) -> None:  # type: ignore[no
     """Write a sandbox catalogue's products with the catalog layer's own writers."""
     from datetime import datetime, timezone
 
-    from haier_pipeline.catalog.writes import ensure_brands, ensure_categories, upsert_products
+    from haier_pipeline.catalog.writes import (
+        ensure_brands,
+        ensure_categories,
+        upsert_products,
+    )
 
     records = list(catalogue.expected_products().values())
     with engine.begin() as conn:

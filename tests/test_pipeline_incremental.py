@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.instrument import count_statements
-from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from haier_pipeline.sandbox import AnswerStyle, SandboxOptions, run_sandbox
 from support.pipeline import assert_catalogue_matches, catalogue_rows, pipeline_env, run_job
 
 CATALOG_ASSETS = ("brands", "categories", "products", "product_stock")
@@ -22,9 +22,16 @@ def metadata(result: dg.ExecuteInProcessResult, key: str) -> dict:
     return {name: value.value for name, value in event.materialization.metadata.items()}
 
 
-@pytest.fixture
-def synced(tmp_path, catalog_url):
-    with run_sandbox(SandboxOptions(products=300, rate_limit=None)) as sandbox:
+STYLES = {  # the contract's own examples, and a gateway that writes every number its own way
+    "contract": AnswerStyle(),
+    "mixed-amount-number-flags-half-even": AnswerStyle(numbers="mixed", discount="amount", flags="number",
+                                                       rounding="half_even"),
+}
+
+
+@pytest.fixture(params=list(STYLES))
+def synced(tmp_path, catalog_url, request):
+    with run_sandbox(SandboxOptions(products=300, rate_limit=None, style=STYLES[request.param])) as sandbox:
         env = pipeline_env(sandbox, catalog_url, tmp_path)
         first = run_job(env)
         yield sandbox, env, first
@@ -79,4 +86,4 @@ def test_a_changed_catalogue_applies_exactly_the_changes(synced, catalog_url):
                  and old.expected_prices().get(code) == new.expected_prices().get(code)
                  and old_stock.get(code) == new_stock.get(code)]
     assert untouched and all(after[code]["updated_at"] == before[code]["updated_at"] for code in untouched)
-    assert_catalogue_matches(catalog_url, new, env["HAIER_COUNTY_CODES"].split(","))
+    assert_catalogue_matches(catalog_url, new, env["HAIER_COUNTY_CODES"].split(","), first_sync=False)

@@ -173,3 +173,16 @@ def test_stopped_sandbox_closes_idle_connections() -> None:
         assert session.post(url, json=body, headers={"Authorization": token}, timeout=10).status_code == 200
     with pytest.raises(requests.ConnectionError):
         session.post(url, json=body, headers={"Authorization": token}, timeout=10)
+
+
+def test_the_busiest_one_second_window_is_counted_sliding() -> None:
+    """Calls received in any one-second window, wherever it starts: a burst counts whole, spread calls do not add up."""
+    with run_sandbox(SandboxOptions(products=10, rate_limit=None)) as running:
+        _outcomes(running, 10)  # back to back: well inside one second
+        assert running.stats().max_calls_in_one_second == 10
+        running.reset_stats()
+        for _ in range(3):  # three calls more than a second apart: no window holds two of them
+            _outcomes(running, 1)
+            time.sleep(1.2)  # spacing the calls is what is measured, not a synchronisation
+        stats = running.stats()
+        assert stats.total_calls == 3 and stats.max_calls_in_one_second == 1

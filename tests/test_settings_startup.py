@@ -106,8 +106,9 @@ def test_a_partial_resource_config_tunes_the_client_and_keeps_the_configured_gat
         from haier_pipeline.definitions import build_definitions
 
         job = build_definitions(load_settings()).resolve_job_def("haier_full_sync")
-        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                        run_config={"resources": {"haier_api": {"config": {"max_attempts": 10}}}})
+        with dg.DagsterInstance.ephemeral() as instance:  # held: a dropped instance fails the run's weakref
+            result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                            run_config={"resources": {"haier_api": {"config": {"max_attempts": 10}}}})
         served = sandbox.stats()
     assert result.success
     assert served.calls["products"] == 1  # the configured gateway, not a built-in sandbox

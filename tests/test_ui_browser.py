@@ -7,23 +7,17 @@ other (dagster.yaml allows one run per sync kind). Screenshots go to tests/artif
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from pathlib import Path
 
 import pytest
 
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, show_asset_graph
 from support.dagster_dev import DagsterDev, dagster_dev
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUN_TIMEOUT = 300.0
 PAGE_TIMEOUT_MS = 60_000
@@ -45,15 +39,6 @@ query Checks($path: [String!]!, $name: String!) {
 RUN_TIMES = """
 query Times($runId: ID!) { runOrError(runId: $runId) { ... on Run { status startTime endTime } } }
 """
-
-
-def require_chromium() -> None:
-    """Skip without Debian's chromium on a workstation; under CI (CI=true) its absence is a failure."""
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium before the tests")
-    pytest.skip(f"{CHROMIUM} not installed (Debian's chromium); set CI=true to make this a failure")
 
 
 @pytest.fixture(scope="module")
@@ -125,18 +110,7 @@ def final_screenshot(request, page):
 
 
 def test_the_asset_graph_shows_every_asset(server, full_sync_run, page, final_screenshot):
-    page.goto(f"{server.url}/asset-groups")
-    # The global lineage may start with its groups collapsed: expand them from the graph's settings menu,
-    # which sits with the zoom controls (wait for those, or the navigation's own Settings is the last one).
-    page.locator("button:has([aria-label='zoom_in'])").first.wait_for(state="visible")
-    page.locator("button:has([aria-label='settings'])").last.click()
-    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
-    toggle.wait_for(state="visible")
-    if toggle.inner_text().startswith("Expand"):
-        toggle.click()
-    page.keyboard.press("Escape")
-    for name in ASSETS:
-        page.get_by_text(name, exact=True).first.wait_for(state="visible")
+    show_asset_graph(page, server.url, ASSETS)
     path = screenshot(page, "asset-graph")
     assert path.stat().st_size > 10_000
 

@@ -28,7 +28,7 @@ from haier_pipeline.haier_api.records import PriceRecord
 
 from .bulk import CHUNK_SIZE, fetch_by_keys, insert_rows, update_rows
 from .tables import haier_raw_prices, product_price_history, products
-from .types import MONEY, RATE
+from .types import MONEY
 
 TRACKED = ("supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales")
 """The columns whose change opens a new history row."""
@@ -56,7 +56,7 @@ class HistoryCounts:
 def tracked_values(record: PriceRecord) -> tuple[Any, ...]:
     """A price answer's tracked terms, at the columns' scale, in :data:`TRACKED` order."""
     return (
-        MONEY.quantize(record.supply_price), MONEY.quantize(record.invoice_price), RATE.quantize(record.stock_rebate),
+        MONEY.quantize(record.supply_price), MONEY.quantize(record.invoice_price), MONEY.quantize(record.stock_rebate),
         record.rebate_type, MONEY.quantize(record.rebate_money), record.is_sales,
     )
 

@@ -1,7 +1,8 @@
 """Haier's price answers onto products, keeping the shop's own sale price once it has one.
 
-Supply price, invoice price, direct-discount rate, rebate type and money, and ``is_sales``
-mirror the latest answer (a missing supply price — ``价格未生效`` — is stored as NULL).
+Supply price, invoice price, the direct discount (and its kind: rate, amount or unknown), rebate
+type and money, the answer's reason and ``is_sales`` mirror the latest answer (a missing supply
+price — ``价格未生效`` — or a refused field is stored as NULL).
 ``price`` is the shop's: set from the market price, else the supply price, only while it is
 NULL or 0. Values are compared as decimals at the column's scale (2999.00 == 2999.0000),
 so an unchanged answer writes nothing.
@@ -16,14 +17,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from haier_pipeline.haier_api.pricing import rebate_kind
 from haier_pipeline.haier_api.records import PriceRecord
 
 from .bulk import chunked, differs, fetch_by_keys, last_by_key, update_rows
 from .counts import WriteCounts
 from .tables import products
-from .types import MONEY, RATE
+from .types import MONEY
 
-PRICE_COLUMNS = ("supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales", "price")
+PRICE_COLUMNS = ("supply_price", "invoice_price", "stock_rebate", "stock_rebate_kind", "rebate_type", "price_reason",
+                 "rebate_money", "is_sales", "price")
 _UPDATED = (*PRICE_COLUMNS, "updated_at", "last_sync_at")
 
 
@@ -44,14 +47,18 @@ def sale_price(current: Decimal | None, market_price: Decimal | None, supply_pri
 
 def price_values(record: PriceRecord, current: Any) -> dict[str, Any]:
     """The product columns a price answer determines, given the product's current row."""
-    supply = MONEY.quantize(record.supply_price)
+    supply, invoice = MONEY.quantize(record.supply_price), MONEY.quantize(record.invoice_price)
+    discount, rebate = MONEY.quantize(record.stock_rebate), MONEY.quantize(record.rebate_money)
     return {
         "supply_price": supply,
-        "invoice_price": MONEY.quantize(record.invoice_price),
-        "stock_rebate": RATE.quantize(record.stock_rebate),
+        "invoice_price": invoice,
+        "stock_rebate": discount,
+        "stock_rebate_kind": rebate_kind(supply, invoice, discount, rebate),
         "rebate_type": record.rebate_type,
-        "rebate_money": MONEY.quantize(record.rebate_money),
-        "is_sales": record.is_sales,
+        "price_reason": record.reason or None,
+        "rebate_money": rebate,
+        # A refused flag changes nothing.
+        "is_sales": record.is_sales if record.is_sales is not None else current.is_sales,
         "price": sale_price(current.price, current.market_price, supply),
     }
 

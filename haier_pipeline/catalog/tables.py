@@ -27,7 +27,7 @@ from sqlalchemy import (
     true,
 )
 
-from .types import MONEY, RATE, JsonList, UtcDateTime
+from .types import MONEY, JsonList, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -96,8 +96,10 @@ products = Table(
     Column("supply_price", MONEY, nullable=True),
     Column("invoice_price", MONEY, nullable=True),
     Column("market_price", MONEY, nullable=True),
-    Column("stock_rebate", RATE, nullable=True),
+    Column("stock_rebate", MONEY, nullable=True),  # the direct discount exactly as sent: a rate or an amount
+    Column("stock_rebate_kind", String(16), nullable=True),  # rate / amount / unknown, by the invoice formula
     Column("rebate_type", String(16), nullable=True),
+    Column("price_reason", Text, nullable=True),  # the price answer's reason (商品暂不可采 / 价格未生效)
     Column("rebate_money", MONEY, nullable=True),
     Column("price", MONEY, nullable=True),
     Column("stock", Integer, nullable=False, server_default="0"),
@@ -231,7 +233,7 @@ product_price_history = Table(
     Column("product_code", String(CODE), nullable=False),
     Column("supply_price", MONEY, nullable=True),
     Column("invoice_price", MONEY, nullable=True),
-    Column("stock_rebate", RATE, nullable=True),
+    Column("stock_rebate", MONEY, nullable=True),
     Column("rebate_type", String(16), nullable=True),
     Column("rebate_money", MONEY, nullable=True),
     Column("is_sales", String(8), nullable=True),

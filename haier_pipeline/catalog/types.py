@@ -130,5 +130,6 @@ class JsonList(TypeDecorator[list]):
         return json.loads(value) if value else []
 
 
-MONEY = ExactDecimal(18, 4)
-RATE = ExactDecimal(12, 6)
+MONEY = ExactDecimal(18, 6)
+"""Money and the direct discount (a rate or an amount): 12 digits before the point and 6 after — exactly what
+the field reader accepts (``haier_api.fields``: ``MAX_DECIMAL_DIGITS_BEFORE_POINT``, ``MAX_DECIMAL_PLACES``)."""

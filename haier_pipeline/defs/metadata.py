@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Table
 
+from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import HaierApiResource
 
 FAILURES_SHOWN = 20
@@ -20,22 +21,30 @@ def table_schema(table: Table) -> dg.TableSchema:
 
 
 def markdown_preview(rows: Sequence[Mapping[Any, Any]], limit: int = 5, empty: str = "_no rows_") -> dg.MetadataValue:
-    """The first ``limit`` rows as a markdown table (``empty`` when there are none): the project's one table helper."""
+    """The first ``limit`` rows as a markdown table (``empty`` when there are none): the project's one table helper.
+
+    Every value is escaped: rows carry Haier's strings, which must not render as images or links.
+    """
     if not rows:
         return dg.MetadataValue.md(empty)
     import pandas as pd  # imported when a table is drawn: pandas costs ~1 s of every process start
 
-    frame = pd.DataFrame([dict(row) for row in rows[:limit]]).astype(str)
+    frame = pd.DataFrame(
+        [{key: escape_markdown(value, table_cell=True) for key, value in dict(row).items()} for row in rows[:limit]]
+    )
     return dg.MetadataValue.md(frame.to_markdown(index=False))
 
 
 def markdown_list(lines: Sequence[str], shown: int = FAILURES_SHOWN, total: int | None = None,
                   note: str = "") -> dg.MetadataValue:
-    """The first ``shown`` lines as a markdown list, then how many more (of ``total``) there are."""
+    """The first ``shown`` lines as a markdown list, then how many more (of ``total``) there are.
+
+    Each line is escaped: lines name Haier's codes, messages and URLs, which must not render as markup.
+    """
     if not lines:
         return dg.MetadataValue.md("_none_")
     total = len(lines) if total is None else total
-    out = [f"- {line}" for line in lines[:shown]]
+    out = [f"- {escape_markdown(line)}" for line in lines[:shown]]
     if total > shown:
         out.append(f"- … and {total - shown} more{note}")
     return dg.MetadataValue.md("\n".join(out))

@@ -8,6 +8,7 @@ to assets lives in ``haier_pipeline.resources``.
 from .client import CallResult, HaierClient, batches, unique_codes
 from .config import ClientConfig, ConfigError
 from .errors import (
+    HaierAnswerRefused,
     HaierApiError,
     HaierApplicationError,
     HaierAuthError,
@@ -30,7 +31,8 @@ from .parsing import (
 from .records import BalanceRecord, ParseResult, PriceRecord, ProductRecord, RecordError, StockRecord
 from .stats import ClientStats
 
-__all__ = ["BalanceRecord", "CallResult", "ClientConfig", "ClientStats", "ConfigError", "HaierApiError",
+__all__ = ["BalanceRecord", "CallResult", "ClientConfig", "ClientStats", "ConfigError", "HaierAnswerRefused",
+           "HaierApiError",
            "HaierApplicationError", "HaierAuthError", "HaierClient", "HaierRequestRejected", "HaierUnavailable",
            "MalformedRecord", "ParseResult", "PriceRecord", "ProductRecord", "RecordError", "StockRecord", "batches",
            "parse_balance", "parse_balances", "parse_price", "parse_prices", "parse_product", "parse_products",

@@ -142,7 +142,8 @@ class TokenProvider:
             log.info("fetched a token from %s (%s, expires in %g s)", path, token_type, expires_in)
             return Token(value, token_type, expires_in, self._clock() + expires_in - margin)
         message = "no token: " + "; ".join(reasons)
-        raise (HaierUnavailable if unavailable else HaierAuthError)(endpoints.TOKEN, (), self._redactor.text(message))
+        failure = HaierUnavailable if unavailable else HaierAuthError
+        raise failure(endpoints.TOKEN, (), self._redactor.text(message, limit=1000))
 
 
 def _why(payload: Any) -> str:
@@ -150,5 +151,5 @@ def _why(payload: Any) -> str:
         message = next((payload[key] for key in ("message", "msg", "error_description", "error") if payload.get(key)),
                        None)
         if isinstance(message, str) and message:
-            return f" ({message[:200]})"
+            return f" ({message})"  # clipped by the caller, after masking
     return ""

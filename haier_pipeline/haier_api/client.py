@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -32,7 +31,6 @@ from .streaming import stream
 from .transport import RetryPolicy, Transport, make_session
 
 log = logging.getLogger("haier_pipeline.haier_api")
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
@@ -105,10 +103,11 @@ class HaierClient:
         self.redactor = Redactor(config.secrets())
         self._owns_session = session is None
         self._session = session or make_session(config.max_concurrency + 2)
-        self._limiter = RateLimiter(config.rate_limit)
+        self._limiter = RateLimiter(config.rate_limit, store=config.rate_limit_store, account=config.account_key)
         policy = RetryPolicy(
             max_attempts=config.max_attempts, deadline=config.deadline, timeout=config.timeout,
             backoff_initial=config.backoff_initial, backoff_max=config.backoff_max,
+            max_response_bytes=config.max_response_bytes,
         )
         self._transport = Transport(session=self._session, limiter=self._limiter, redactor=self.redactor,
                                     stats=self.stats, policy=policy)
@@ -118,8 +117,6 @@ class HaierClient:
         )
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        if urlsplit(config.base_url).scheme != "https" and urlsplit(config.base_url).hostname not in _LOOPBACK:
-            log.warning("HAIER_BASE_URL is not https: credentials and tokens would travel unencrypted")
 
     # -- batch endpoints: streamed, concurrent ------------------------------------------------
 

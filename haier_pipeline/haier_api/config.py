@@ -6,11 +6,14 @@ plain option) at fault and never echoes a secret.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from sqlalchemy.engine import URL, make_url
 
 from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
 
@@ -28,6 +31,30 @@ SETTING_NAMES = {
     "seller_password": "HAIER_SELLER_PASSWORD",
     "customer_password": "HAIER_CUSTOMER_PASSWORD",
 }
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and addresses in 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_problem(url: str) -> str | None:
+    """Why ``url`` may not carry credentials (plain http to a host off this machine), or ``None``."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return None
+    return "must be an https URL (plain http only to 127.0.0.1/localhost): the client secret and passwords travel in it"
+
+
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""Largest gateway answer read (a 100,000-product listing is about 30 MB); reading stops past it."""
 
 
 class ConfigError(ValueError):
@@ -55,6 +82,9 @@ class ClientConfig:
     deadline: float = 120.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
+    # Where the account's call budget is shared (``ratelimit.py``): the catalogue's database URL; None: this process.
+    rate_limit_store: str | None = field(default=None, repr=False)
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         for name in ("base_url", "token_url"):
@@ -64,6 +94,9 @@ class ClientConfig:
             parts = urlsplit(value or "")
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.username or parts.password:
                 raise ConfigError(f"{SETTING_NAMES[name]}: must be an http(s) URL with a host (and no credentials)")
+            problem = plaintext_problem(value)
+            if problem:
+                raise ConfigError(f"{SETTING_NAMES[name]}: {problem}")
         for name in ("client_id", "client_secret", "customer_code", "password"):
             _require_text(name, getattr(self, name))
         for name in ("send_to_code", "seller_password", "customer_password"):
@@ -75,9 +108,11 @@ class ClientConfig:
         _positive("timeout", self.timeout)
         _positive("deadline", self.deadline)
         _positive("backoff_max", self.backoff_max)
+        if self.rate_limit_store is not None:
+            _store_url(self.rate_limit_store)
         if not (isinstance(self.backoff_initial, (int, float)) and 0 <= self.backoff_initial < math.inf):
             raise ConfigError("backoff_initial: must be a number of seconds >= 0")
-        for name in ("max_concurrency", "max_attempts"):
+        for name in ("max_concurrency", "max_attempts", "max_response_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be a whole number >= 1, got {value!r}")
@@ -107,10 +142,18 @@ class ClientConfig:
         """``HAIER_CUSTOMER_PASSWORD``, defaulting to ``HAIER_PASSWORD``."""
         return self.customer_password or self.password
 
+    @property
+    def account_key(self) -> str:
+        """The name of this account's shared call budget: a hash of gateway, client id and customer code."""
+        from .ratelimit import account_key
+
+        return account_key(self.base_url, self.client_id, self.customer_code)
+
     def secrets(self) -> tuple[str, ...]:
-        """Every secret value, for masking."""
-        values = (self.client_secret, self.password, self.seller_password, self.customer_password)
-        return tuple(value for value in values if value)
+        """Every secret value, for masking (the budget store's database password included)."""
+        store_password = _store_url(self.rate_limit_store).password if self.rate_limit_store else None
+        values = (self.client_secret, self.password, self.seller_password, self.customer_password, store_password)
+        return tuple(str(value) for value in values if value)
 
     def require(self, name: str, purpose: str) -> str:
         """An optional setting that ``purpose`` needs, or a :class:`ConfigError` naming it."""
@@ -118,6 +161,17 @@ class ClientConfig:
         if not value:
             raise ConfigError(f"{SETTING_NAMES[name]}: required for {purpose}")
         return value
+
+
+def _store_url(value: str) -> URL:
+    try:
+        url = make_url(value)
+    except (ValueError, TypeError):
+        raise ConfigError("rate_limit_store: must be a SQLAlchemy URL (sqlite:///… or postgresql…)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"rate_limit_store: {url.get_backend_name()!r} cannot hold the shared budget "
+                          "(sqlite or postgresql)")
+    return url
 
 
 def _require_text(name: str, value: object) -> None:

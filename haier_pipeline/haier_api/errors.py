@@ -2,17 +2,19 @@
 
 Every error names the endpoint and the batch involved (product codes, order
 code or county) so a failed batch can be reported and retried on its own. The
-message is masked for credential-shaped text on construction; callers mask
-known secret values (``Redactor``) before building one.
+message is masked for credential-shaped text on construction; the client then
+masks known secret values (``Redactor``) in the message *and* the batch with
+:meth:`HaierApiError.masked`, and only then shortens the message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .redact import mask_patterns
+from .redact import clip, mask_patterns
 
 Batch = tuple[str, ...]
+MESSAGE_LIMIT = 2000
 
 
 def describe_batch(batch: Batch, limit: int = 3) -> str:
@@ -33,7 +35,7 @@ class HaierApiError(Exception):
         elif isinstance(batch, str):
             batch = (batch,)
         self.endpoint = endpoint
-        self.batch: Batch = tuple(batch)
+        self.batch: Batch = tuple(mask_patterns(str(item)) for item in batch)
         self.message = mask_patterns(message)
         super().__init__(f"{endpoint} [{describe_batch(self.batch)}]: {self.message}")
 
@@ -41,11 +43,15 @@ class HaierApiError(Exception):
         return (_rebuild, (type(self), self.__dict__.copy()))
 
     def masked(self, redact: Callable[[str], str]) -> HaierApiError:
-        """The same error with ``redact`` applied to every message it carries (e.g. known secret values)."""
+        """The same error with ``redact`` applied to its batch and every message it carries, then shortened.
+
+        Masking comes first: a secret cut in half by shortening would no longer be recognised.
+        """
         state = self.__dict__.copy()
+        state["batch"] = tuple(redact(item) for item in state["batch"])
         for key in ("message", "server_message"):
             if isinstance(state.get(key), str):
-                state[key] = redact(state[key])
+                state[key] = clip(redact(state[key]), MESSAGE_LIMIT)
         return _rebuild(type(self), state)
 
 
@@ -67,6 +73,14 @@ class HaierRequestRejected(HaierApiError):
         self.status = status
         self.server_message = mask_patterns(message)
         super().__init__(endpoint, batch, f"HTTP {status}: {message}")
+
+
+class HaierAnswerRefused(HaierApiError):
+    """An answer this client will not take: a redirect (never followed), or more bytes than the ceiling."""
+
+    def __init__(self, endpoint: str, batch: Sequence[str] | str | None, message: str, status: int) -> None:
+        self.status = status
+        super().__init__(endpoint, batch, message)
 
 
 class HaierApplicationError(HaierApiError):

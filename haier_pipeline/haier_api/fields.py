@@ -1,4 +1,7 @@
-"""Field-level checks shared by the record parsers: strict types, sane sizes, exact decimals.
+"""The one field reader every record parser uses: tolerant of Haier's encodings, exact, sane sizes.
+
+BigDecimal fields are read from JSON numbers or numeric strings into exact ``Decimal`` (never through
+float); flags from ``"1"``/``"0"``, ``1``/``0`` or ``true``/``false``; counts from digit strings or integers.
 
 Each check raises :class:`BadField` with a reason naming the field; the record
 parsers turn that into a :class:`~haier_pipeline.haier_api.records.RecordError`.
@@ -7,9 +10,11 @@ parsers turn that into a :class:`~haier_pipeline.haier_api.records.RecordError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAX_CODE_LENGTH = 64
 MAX_TEXT_LENGTH = 1000
@@ -17,16 +22,34 @@ MAX_URL_LENGTH = 2048
 MAX_DECIMAL_PLACES = 6
 MAX_DECIMAL_DIGITS_BEFORE_POINT = 12
 MAX_STOCK_DIGITS = 9
+MAX_NUMBER_TEXT = 64  # characters of a numeric string (after trimming blanks)
 MAX_PAGE_URLS = 200
 MAX_RECORD_DEPTH = 32  # Haier's records nest 2 levels; deeper junk could not even be stored (recursive encoder)
 
-_DIGITS = re.compile(r"^[0-9]+$")
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$")
+_SCALE = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+_FLAG_TEXT = {"1": "1", "0": "0", "true": "1", "false": "0"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, newline and return are text
 
 
 class BadField(ValueError):
     """One field of one record is missing or malformed."""
+
+
+class Refusals:
+    """The fields of one record refused one by one: each reads as None and is named here, the record lands."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def read(self, reader: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """``reader(*args, **kwargs)``, or None (with the reason kept) when it refuses the field."""
+        try:
+            return reader(*args, **kwargs)
+        except BadField as bad:
+            self.reasons.append(str(bad))
+            return None
 
 
 def _get(raw: Mapping[str, Any], key: str) -> Any:
@@ -63,15 +86,28 @@ def code(raw: Mapping[str, Any], key: str) -> str:
 
 
 def flag(raw: Mapping[str, Any], key: str) -> str:
-    """A required ``"0"``/``"1"`` string flag."""
+    """A required flag as ``"0"``/``"1"``, read from ``"1"``/``"0"``, ``1``/``0`` or ``true``/``false``."""
     value = _get(raw, key)
-    if value not in ("0", "1"):
-        raise BadField(f"{key} must be \"0\" or \"1\", got {_show(value)}")
-    return value
+    if value is None:
+        raise BadField(f"{key} is missing")
+    return as_flag(value, key)
+
+
+def as_flag(value: Any, key: str) -> str:
+    """One flag value in any of Haier's encodings, as ``"0"``/``"1"``."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int) and value in (0, 1):
+        return str(value)
+    if isinstance(value, str):
+        cleaned = value.strip().lower()
+        if cleaned in _FLAG_TEXT:
+            return _FLAG_TEXT[cleaned]
+    raise BadField(f"{key} must be 1/0 or true/false, got {_show(value)}")
 
 
 def optional_flag(raw: Mapping[str, Any], key: str) -> str | None:
-    """A ``"0"``/``"1"`` string flag that may be missing or null."""
+    """A flag that may be missing or null."""
     return None if _get(raw, key) is None else flag(raw, key)
 
 
@@ -102,7 +138,7 @@ def decimal(
     raw: Mapping[str, Any], key: str, *, required: bool = False, minimum: Decimal | None = None,
     maximum: Decimal | None = None,
 ) -> Decimal | None:
-    """An exact decimal field: a JSON number parsed as ``Decimal`` (or an int), finite, with sane size."""
+    """A BigDecimal field (JSON number or numeric string) as an exact ``Decimal``; missing/null gives None."""
     value = _get(raw, key)
     if value is None:
         if required:
@@ -111,40 +147,68 @@ def decimal(
     return as_decimal(value, key, minimum=minimum, maximum=maximum)
 
 
+def numeric_text(value: str) -> Decimal | None:
+    """A numeric string (blanks around it tolerated) as an exact ``Decimal``; None when it is not a number."""
+    cleaned = value.strip()
+    return Decimal(cleaned) if len(cleaned) <= MAX_NUMBER_TEXT and _NUMBER.match(cleaned) else None
+
+
 def as_decimal(value: Any, key: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
-    """Check one value is an acceptable exact decimal and return it as ``Decimal``."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+    """One BigDecimal value — a JSON number (int or ``Decimal``) or a numeric string — as an exact ``Decimal``.
+
+    Refused: text, NaN, Infinity, booleans, binary floats (they are never exact), more than
+    ``MAX_DECIMAL_PLACES`` significant decimal places, and magnitudes the catalogue cannot hold.
+    """
+    if isinstance(value, str):
+        number = numeric_text(value)
+        if number is None:
+            raise BadField(f"{key} is not a number: {_show(value)}")
+    elif isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         kind = "a binary float" if isinstance(value, float) else type(value).__name__
         raise BadField(f"{key} must be a decimal number, got {kind} {_show(value)}")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         if abs(value) >= 10**MAX_DECIMAL_DIGITS_BEFORE_POINT:
             raise BadField(f"{key} {_show(value)} is out of range")
-        value = Decimal(value)
-    if not value.is_finite():
-        raise BadField(f"{key} is not a finite number ({value})")
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > MAX_DECIMAL_PLACES:
-        raise BadField(f"{key} {_show(value)} has more than {MAX_DECIMAL_PLACES} decimal places")
-    if value != 0 and value.adjusted() >= MAX_DECIMAL_DIGITS_BEFORE_POINT:
+        number = Decimal(value)
+    else:
+        number = value
+    if not number.is_finite():
+        raise BadField(f"{key} is not a finite number ({number})")
+    if number != 0 and number.adjusted() >= MAX_DECIMAL_DIGITS_BEFORE_POINT:
         raise BadField(f"{key} {_show(value)} is out of range")
-    if minimum is not None and value < minimum:
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MAX_DECIMAL_PLACES:  # trailing zeros beyond the scale lose nothing: 8990.3700000 is 8990.370000
+        scaled = number.quantize(_SCALE)
+        if scaled != number:
+            raise BadField(f"{key} {_show(value)} has more than {MAX_DECIMAL_PLACES} decimal places")
+        number = scaled
+    if minimum is not None and number < minimum:
         raise BadField(f"{key} {_show(value)} is below {minimum}")
-    if maximum is not None and value > maximum:
+    if maximum is not None and number > maximum:
         raise BadField(f"{key} {_show(value)} is above {maximum}")
-    return value
+    return number
 
 
-def stock_count(raw: Mapping[str, Any], key: str) -> int:
-    """Haier's stock: a string of digits (``"12"``), never negative, never fractional."""
+def whole_number(raw: Mapping[str, Any], key: str) -> int:
+    """A required count (``stock``, ``hour``): a digit string or JSON integer; ``"12.0"``/``12.0`` are 12.
+
+    A fraction or a negative number is refused, as is anything with more than ``MAX_STOCK_DIGITS`` digits.
+    """
     value = _get(raw, key)
     if value is None:
         raise BadField(f"{key} is missing")
-    if not isinstance(value, str):
-        raise BadField(f"{key} must be a string of digits, got {type(value).__name__} {_show(value)}")
-    if not _DIGITS.match(value) or len(value) > MAX_STOCK_DIGITS:
+    number = as_decimal(value, key)
+    if number < 0 or number != number.to_integral_value():
         raise BadField(f"{key} {_show(value)} is not a non-negative whole number")
-    return int(value)
+    if number >= 10**MAX_STOCK_DIGITS:
+        raise BadField(f"{key} {_show(value)} is out of range")
+    return int(number)
+
+
+def stock_count(raw: Mapping[str, Any], key: str) -> int:
+    """Haier's stock: a whole number ≥ 0 (see :func:`whole_number`)."""
+    return whole_number(raw, key)
 
 
 def mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -15,11 +15,19 @@ from typing import Any, TypeVar
 from . import endpoints, fields
 from .errors import HaierApplicationError
 from .fields import BadField
-from .records import BalanceRecord, ParseResult, PriceRecord, ProductRecord, RecordError, StockRecord
+from .records import (
+    BalanceRecord,
+    ParseResult,
+    PriceRecord,
+    ProductRecord,
+    RecordError,
+    StockRecord,
+)
 
 T = TypeVar("T")
 
-REBATE_TYPES = frozenset({"COM", "FHQ", "BF", "DTDBF"})
+REBATE_TYPES = frozenset({"COM", "FHQ", "BF", "DTDBF"})  # known codes; unknown ones are kept as given
+MAX_REBATE_TYPE_LENGTH = 16  # products.rebate_type is VARCHAR(16)
 SUCCESS_CODES = frozenset({"200", "0", "success"})
 ZERO, ONE = Decimal(0), Decimal(1)
 
@@ -49,7 +57,8 @@ def unwrap_envelope(payload: Any, endpoint: str, batch: Iterable[str] = ()) -> A
         message = payload.get("message", payload.get("msg"))
         text = message if isinstance(message, str) and message else "no message"
         detail = f"code {code}: {text}" if code is not None else text
-        raise HaierApplicationError(endpoint, tuple(batch), f"gateway reported failure: {detail[:500]}")
+        # Not shortened here: the client masks known secrets first, then clips (HaierApiError.masked).
+        raise HaierApplicationError(endpoint, tuple(batch), f"gateway reported failure: {detail}")
     return payload.get("data")
 
 
@@ -121,23 +130,33 @@ def parse_price(raw: Any, index: int = 0) -> PriceRecord:
 
 
 def _price(raw: Mapping[str, Any]) -> PriceRecord:
-    stock_rebate, rebate_type = _rebate_policy(raw.get("stockRebatePolicy"))
+    code = fields.code(raw, "productCode")  # the one field a record cannot do without
+    refusals = fields.Refusals()
+    policy = refusals.read(_rebate_policy, raw.get("stockRebatePolicy"))
+    stock_rebate, rebate_type = policy if policy is not None else (None, None)
     return PriceRecord(
-        product_code=fields.code(raw, "productCode"), supply_price=fields.decimal(raw, "supplyPrice", minimum=ZERO),
-        invoice_price=fields.decimal(raw, "invoicePrice", minimum=ZERO), stock_rebate=stock_rebate,
-        rebate_type=rebate_type, rebate_money=fields.decimal(raw, "rebateMoney", minimum=ZERO),
-        reason=fields.text(raw, "reason"), is_sales=fields.flag(raw, "isSales"),
+        product_code=code,
+        supply_price=refusals.read(fields.decimal, raw, "supplyPrice", minimum=ZERO),
+        invoice_price=refusals.read(fields.decimal, raw, "invoicePrice", minimum=ZERO),
+        stock_rebate=stock_rebate,
+        rebate_type=rebate_type,
+        rebate_money=refusals.read(fields.decimal, raw, "rebateMoney", minimum=ZERO),
+        reason=refusals.read(fields.text, raw, "reason") or "",
+        is_sales=refusals.read(fields.optional_flag, raw, "isSales"),
+        refused=tuple(refusals.reasons),
     )
 
 
 def _rebate_policy(value: Any) -> tuple[Decimal | None, str | None]:
-    if value is None:
+    """``stockRebatePolicy``: a number (JSON or numeric string) is the discount, other text the rebate type."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
-    if isinstance(value, str):
-        if value not in REBATE_TYPES:
-            raise BadField(f"stockRebatePolicy {value[:40]!r} is neither a rate nor one of {sorted(REBATE_TYPES)}")
-        return None, value
-    return fields.as_decimal(value, "stockRebatePolicy", minimum=ZERO, maximum=ONE), None
+    if isinstance(value, str) and fields.numeric_text(value) is None:
+        code = value.strip()
+        if code.lstrip("+-").lower() in ("nan", "infinity", "inf") or len(code) > MAX_REBATE_TYPE_LENGTH:
+            raise BadField(f"stockRebatePolicy {value[:40]!r} is neither a number nor a rebate type code")
+        return None, fields.code({"stockRebatePolicy": code}, "stockRebatePolicy")
+    return fields.as_decimal(value, "stockRebatePolicy", minimum=ZERO), None
 
 
 def parse_prices(raws: Iterable[Any]) -> ParseResult[PriceRecord]:
@@ -152,20 +171,29 @@ def parse_stock(raw: Any, product_code: str, county_code: str, index: int = 0) -
 
 def _stock(raw: Mapping[str, Any], product_code: str, county_code: str) -> StockRecord:
     timeliness = fields.mapping(raw, "timelinessData")
-    hour = timeliness.get("hour")
-    if isinstance(hour, int) and not isinstance(hour, bool):
-        hour = str(hour)
-    elif hour is not None and not isinstance(hour, str):
-        raise BadField(f"timelinessData.hour must be a string, got {type(hour).__name__}")
+    named = {f"timelinessData.{key}": value for key, value in timeliness.items()}  # reasons name the full path
+    refusals = fields.Refusals()
+    hour = refusals.read(_hour, named)
     return StockRecord(
-        product_code=product_code, county_code=county_code, stock=fields.stock_count(raw, "stock"),
+        product_code=product_code,
+        county_code=county_code,
+        stock=fields.stock_count(raw, "stock"),  # without a count there is nothing to store
         warehouse_code=fields.optional_text(raw, "secCode", max_length=fields.MAX_CODE_LENGTH),
-        warehouse_grade=fields.optional_flag(raw, "warehouseGrade"),
+        warehouse_grade=refusals.read(fields.optional_flag, raw, "warehouseGrade"),
         cut_time=fields.optional_text(timeliness, "cutTime", max_length=fields.MAX_CODE_LENGTH),
         expected_delivery=fields.optional_text(timeliness, "achieveUserOrderCut", max_length=fields.MAX_CODE_LENGTH),
-        delivery_hours=hour[: fields.MAX_CODE_LENGTH] if hour else None,
-        is_transfer=fields.optional_flag(timeliness, "isTranfer"),
+        delivery_hours=hour,
+        is_transfer=refusals.read(fields.optional_flag, named, "timelinessData.isTranfer"),
+        refused=tuple(refusals.reasons),
     )
+
+
+def _hour(named: Mapping[str, Any]) -> str | None:
+    """Delivery hours as the digits of a whole number (``"24"``); missing or empty gives None."""
+    value = named.get("timelinessData.hour")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(fields.whole_number(named, "timelinessData.hour"))
 
 
 def parse_stock_records(raws: Iterable[Any], product_code: str, county_code: str) -> ParseResult[StockRecord]:

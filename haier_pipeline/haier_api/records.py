@@ -34,11 +34,12 @@ class PriceRecord:
     product_code: str
     supply_price: Decimal | None
     invoice_price: Decimal | None
-    stock_rebate: Decimal | None  # the direct-discount rate (stockRebatePolicy as a number)
-    rebate_type: str | None  # COM / FHQ / BF / DTDBF (stockRebatePolicy as a string)
+    stock_rebate: Decimal | None  # the direct discount, exactly as sent (stockRebatePolicy as a number)
+    rebate_type: str | None  # COM / FHQ / BF / DTDBF or any other code (stockRebatePolicy as text)
     rebate_money: Decimal | None
     reason: str
-    is_sales: str
+    is_sales: str | None  # None: Haier's flag was refused (the product keeps its current one)
+    refused: tuple[str, ...] = ()  # fields refused one by one (stored as NULL), each with its reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class StockRecord:
     expected_delivery: str | None
     delivery_hours: str | None
     is_transfer: str | None
+    refused: tuple[str, ...] = ()  # fields refused one by one (stored as NULL), each with its reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +77,12 @@ class RecordError:
     index: int
     product_code: str | None
     reason: str
+    kept: bool = False  # the record landed with the named fields stored as NULL
 
     def describe(self) -> str:
         who = self.product_code or f"record #{self.index}"
-        return f"{self.endpoint}: {who}: {self.reason}"
+        kept = " (record kept, field stored as NULL)" if self.kept else ""
+        return f"{self.endpoint}: {who}: {self.reason}{kept}"
 
 
 @dataclass(slots=True)

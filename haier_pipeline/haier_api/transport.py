@@ -5,6 +5,11 @@ an attempt count *and* a total deadline; every attempt waits for a rate-limiter
 slot first. It either returns decoded JSON or raises a typed
 :class:`~haier_pipeline.haier_api.errors.HaierApiError` naming endpoint and
 batch: it never returns ``None`` for a failure.
+
+Redirects are never followed: a 3xx is refused by name, since following it would resend the
+JSON body — client secret or passwords included — to wherever the ``Location`` points. Each
+call is cut at its deadline even while bytes are still trickling in (:mod:`.deadline`), and an
+answer larger than ``max_response_bytes`` is refused (reading stops at the ceiling).
 """
 
 from __future__ import annotations
@@ -16,14 +21,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_exponential_jitter
 
 from . import jsonio
-from .errors import Batch, HaierApiError, HaierAuthError, HaierRequestRejected, HaierUnavailable, describe_batch
+from .config import MAX_RESPONSE_BYTES
+from .deadline import DeadlineAdapter, Exchange, hard_deadline, read_capped
+from .errors import (
+    Batch,
+    HaierAnswerRefused,
+    HaierApiError,
+    HaierAuthError,
+    HaierRequestRejected,
+    HaierUnavailable,
+    describe_batch,
+)
 from .ratelimit import RateLimiter
 from .redact import Redactor
 from .stats import ClientStats
@@ -34,6 +49,8 @@ _NOT_RETRYABLE_REQUEST_ERRORS = (
     requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
 )
+ERROR_BODY_BYTES = 64 * 1024  # enough of an error page to quote its message
+DEADLINE_GRACE = 0.25  # seconds
 
 
 class Credential(Protocol):
@@ -63,6 +80,14 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _TooLarge(Exception):
+    """A successful answer passed the byte ceiling."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard one call tries: attempts in total (Haier: at most 3 retries), a deadline, backoff shape."""
@@ -72,12 +97,27 @@ class RetryPolicy:
     timeout: float = 30.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A gateway's answer, read whole (within the byte ceiling and the deadline)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
 def make_session(pool_size: int) -> requests.Session:
     """A session whose connection pool is big enough for every worker thread at once."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -157,7 +197,8 @@ class Transport:
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.info(
             "retrying %s [%s] after %s (attempt %d/%d), waiting %.2f s",
-            endpoint, describe_batch(batch), reason, state.attempt_number, self.policy.max_attempts, sleep,
+            endpoint, self.redactor.text(describe_batch(batch)), reason, state.attempt_number,
+            self.policy.max_attempts, sleep,
         )
 
     def _attempt(
@@ -167,7 +208,13 @@ class Transport:
         for repeat in (False, True):
             self._wait_for_slot(endpoint, batch, deadline_at)
             credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
-            response = self._send(url, body, endpoint, batch, credential.header if credential else None, deadline_at)
+            try:
+                authorization = credential.header if credential else None
+                response = self._send(url, body, endpoint, batch, authorization, deadline_at)
+            except _TooLarge as too_large:
+                raise HaierAnswerRefused(
+                    endpoint, batch, f"answer larger than {too_large.limit} bytes (stopped reading)", 200
+                ) from None
             if response.status_code != 401:
                 return self._decode(response, endpoint, batch)
             self.stats.add(unauthorized_401=1)
@@ -197,31 +244,65 @@ class Transport:
     def _send(
         self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
         deadline_at: float,
-    ) -> requests.Response:
+    ) -> Answer:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorization is not None:
             headers["Authorization"] = authorization
         timeout = max(0.001, min(self.policy.timeout, deadline_at - time.monotonic()))
         started = time.perf_counter()
-        try:
-            # Not streamed: the whole body is read here, so a connection cut mid-body is caught below.
-            response = self.session.post(url, data=jsonio.dumps(body).encode("utf-8"), headers=headers, timeout=timeout)
-        except _NOT_RETRYABLE_REQUEST_ERRORS as error:
-            raise HaierApiError(endpoint, batch, f"bad request setup: {self.redactor.text(str(error))}") from None
-        except requests.RequestException as error:
-            latency = time.perf_counter() - started
-            self.stats.attempt_finished(endpoint, latency)
-            self.stats.add(network_errors=1)
-            reason = f"{type(error).__name__}: {self.redactor.text(str(error))[:300]}"
-            self._log(endpoint, batch, body, f"failed ({reason})", latency)
-            raise _Retryable(reason) from None
+        # The watchdog comes a moment after the deadline, so an idle connection ends in its own ReadTimeout.
+        with hard_deadline(deadline_at + DEADLINE_GRACE) as exchange:
+            try:
+                answer = self._exchange(url, jsonio.dumps(body).encode("utf-8"), headers, timeout, exchange)
+            except _NOT_RETRYABLE_REQUEST_ERRORS as error:
+                raise HaierApiError(endpoint, batch, f"bad request setup: {self.redactor.text(str(error))}") from None
+            except requests.RequestException as error:
+                latency = time.perf_counter() - started
+                self.stats.attempt_finished(endpoint, latency)
+                self.stats.add(network_errors=1)
+                if exchange.expired and not isinstance(error, requests.Timeout):
+                    reason = self._cut_off()
+                else:
+                    reason = f"{type(error).__name__}: {self.redactor.text(str(error), limit=300)}"
+                self._log(endpoint, batch, body, f"failed ({reason})", latency)
+                raise _Retryable(reason) from None
         latency = time.perf_counter() - started
         self.stats.attempt_finished(endpoint, latency)
-        self._log(endpoint, batch, body, f"HTTP {response.status_code}", latency)
-        return response
+        if exchange.expired:  # a connection shut down at the deadline can read as a short, complete body
+            self._log(endpoint, batch, body, f"failed ({self._cut_off()})", latency)
+            raise _Retryable(self._cut_off())
+        self._log(endpoint, batch, body, f"HTTP {answer.status_code}", latency)
+        return answer
 
-    def _decode(self, response: requests.Response, endpoint: str, batch: Batch) -> Any:
+    def _exchange(
+        self, url: str, data: bytes, headers: Mapping[str, str], timeout: float, exchange: Exchange
+    ) -> Answer:
+        """POST and read the answer whole, refusing redirects and bodies over the ceiling."""
+        response = self.session.post(
+            url, data=data, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+        )
+        with response:
+            status = response.status_code
+            if 300 <= status < 400:
+                return Answer(status, response.headers, b"", response.reason or "")
+            limit = self.policy.max_response_bytes if 200 <= status < 300 else ERROR_BODY_BYTES
+            content, over = read_capped(response, exchange, limit)
+            if over and 200 <= status < 300:
+                raise _TooLarge(limit)
+            return Answer(status, response.headers, content, response.reason or "")
+
+    def _cut_off(self) -> str:
+        return f"cut off at the call's deadline ({self.policy.deadline:g} s) while the answer was still arriving"
+
+    def _decode(self, response: Answer, endpoint: str, batch: Batch) -> Any:
         status = response.status_code
+        if 300 <= status < 400:
+            # Following would resend this JSON body (client secret, passwords) to the Location's host.
+            where = urlsplit(response.headers.get("Location") or "").netloc or "no Location"
+            raise HaierAnswerRefused(
+                endpoint, batch, f"HTTP {status} redirect to {self.redactor.text(where, limit=200)} refused: gateway "
+                "calls follow no redirects (following would resend the request body, credentials included)", status,
+            )
         if 200 <= status < 300:
             try:
                 return jsonio.loads(response.content)
@@ -235,7 +316,7 @@ class Transport:
             raise _Retryable(f"HTTP {status}")
         raise HaierRequestRejected(endpoint, batch, self._server_message(response), status)
 
-    def _server_message(self, response: requests.Response) -> str:
+    def _server_message(self, response: Answer) -> str:
         try:
             payload = jsonio.loads(response.content)
         except ValueError:
@@ -248,11 +329,12 @@ class Transport:
                     break
         if message is None:
             message = response.text.strip() or response.reason or "no message"
-        return self.redactor.text(str(message))[:500]
+        return self.redactor.text(str(message), limit=500)
 
     def _log(self, endpoint: str, batch: Batch, body: Mapping[str, Any], outcome: str, latency: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "POST %s [%s] -> %s in %.1f ms body=%s", endpoint, describe_batch(batch), outcome, latency * 1000,
+                "POST %s [%s] -> %s in %.1f ms body=%s", endpoint, self.redactor.text(describe_batch(batch)), outcome,
+                latency * 1000,
                 self.redactor.text(jsonio.dumps(self.redactor.body(body))),
             )

@@ -9,7 +9,8 @@ about to record. Rows uploaded by the shop itself (no ``original_url``) are neve
 
 Deleting re-checks the references inside the deleting transaction, deletes the rows first and
 the files after the commit: a crash in between leaves unreferenced files (found next time),
-never a row pointing at a missing file.
+never a row pointing at a missing file. :func:`delete_unused` surveys and deletes under the
+images pass's lock, so no pass can pick a file for reuse between the survey and the delete.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from haier_pipeline.catalog.bulk import chunked
+from haier_pipeline.catalog.locks import ACQUIRE_WAIT, IMAGES_LOCK, SyncBusy, sync_lock
 from haier_pipeline.catalog.tables import media_images, products
 
 from .localise import Catalog
@@ -43,6 +45,15 @@ class CleanupPlan:
     @property
     def candidates(self) -> int:
         return len(self.unreferenced_rows) + len(self.dangling_rows) + len(self.orphan_files) + len(self.temp_files)
+
+
+class ImagesPassRunning(RuntimeError):
+    """An images pass holds the images lock: deleting now could remove a file it is about to record."""
+
+    def __init__(self, busy: SyncBusy) -> None:
+        who = busy.holder.describe() if busy.holder else "another run"
+        super().__init__(f"an images pass (product_images) is running against this catalogue: {who}; "
+                         "nothing was deleted — run the cleanup again when it has finished")
 
 
 @dataclass
@@ -144,3 +155,17 @@ def apply_cleanup(catalog: Catalog, store: MediaStore, plan: CleanupPlan) -> Cle
         result.files_deleted += 1
         result.bytes_freed += size
     return result
+
+
+def delete_unused(catalog: Catalog, engine: Engine, store: MediaStore, *, run_id: str | None,
+                  grace: timedelta = DEFAULT_GRACE, wait: float = ACQUIRE_WAIT) -> tuple[CleanupPlan, CleanupResult]:
+    """Survey and delete while holding the images lock.
+
+    :class:`ImagesPassRunning` (nothing deleted) if an images pass holds it for longer than ``wait``.
+    """
+    try:
+        with sync_lock(engine, IMAGES_LOCK, run_id, wait):
+            plan = plan_cleanup(catalog, store, grace=grace)
+            return plan, apply_cleanup(catalog, store, plan)
+    except SyncBusy as busy:
+        raise ImagesPassRunning(busy) from None

@@ -1,7 +1,9 @@
 """Download one image URL with a hard ceiling on bytes and time, following at most three redirects.
 
 The body is streamed and the read stops as soon as it passes ``max_bytes``, so a hostile or
-broken server can cost at most ``max_bytes`` of memory and ``total_timeout`` seconds per image.
+broken server can cost at most ``max_bytes`` of memory and ``total_timeout`` seconds per image:
+a server that drips bytes is cut off at the deadline (the connection is shut down under the
+read, :mod:`haier_pipeline.haier_api.deadline`), not only checked between 64 KiB chunks.
 Redirects are followed by hand, with the URL policy applied to every hop. Content encodings
 are refused up front (``Accept-Encoding: identity``) so a small gzip body cannot inflate.
 """
@@ -15,6 +17,8 @@ from functools import lru_cache
 from urllib.parse import urljoin
 
 import requests
+
+from haier_pipeline.haier_api.deadline import Exchange, hard_deadline, read_capped
 
 from .politeness import MAX_THROTTLED_ATTEMPTS, THROTTLING_STATUSES, AdaptivePoliteness, retry_after_seconds
 from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
@@ -76,6 +80,15 @@ class ImageFetcher:
     def fetch(self, url: str) -> Download:
         """The image's bytes, or :class:`ImageRejected` naming why not."""
         deadline = time.monotonic() + self.limits.total_timeout
+        with hard_deadline(deadline) as exchange:
+            try:
+                return self._fetch(url, deadline, exchange)
+            except ImageRejected:
+                if exchange.expired:
+                    raise self._too_slow() from None
+                raise
+
+    def _fetch(self, url: str, deadline: float, exchange: Exchange) -> Download:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
             parts = check_url(current, self.policy)
@@ -90,7 +103,9 @@ class ImageFetcher:
                     continue
                 if response.status_code != 200:
                     raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code}")
-                data = self._read_bounded(response, deadline)
+                data = self._read_bounded(response, exchange)
+                if exchange.expired:  # a connection shut at the deadline can read as a short, complete body
+                    raise self._too_slow()
                 return Download(url, current, data, response.headers.get("Content-Type"))
         raise ImageRejected(BLOCKED_URL, f"more than {self.limits.max_redirects} redirects")
 
@@ -112,6 +127,9 @@ class ImageFetcher:
             response.close()
         raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code} (throttled {MAX_THROTTLED_ATTEMPTS} times)")
 
+    def _too_slow(self) -> ImageRejected:
+        return ImageRejected(NETWORK_ERROR, f"download took over {self.limits.total_timeout:g} s (cut off)")
+
     def _get(self, url: str) -> requests.Response:
         with self._lock:
             self.requests_sent += 1
@@ -127,23 +145,19 @@ class ImageFetcher:
         except requests.RequestException as exc:
             raise ImageRejected(NETWORK_ERROR, f"request failed ({type(exc).__name__})") from None
 
-    def _read_bounded(self, response: requests.Response, deadline: float) -> bytes:
+    def _read_bounded(self, response: requests.Response, exchange: Exchange) -> bytes:
         ceiling = self.limits.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > ceiling:
             raise ImageRejected(OVERSIZED, f"declares {int(declared)} bytes, over the {ceiling}-byte ceiling")
         if response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
             raise ImageRejected(NETWORK_ERROR, "compressed transfer encoding refused")
-        body = bytearray()
         try:
-            for chunk in response.iter_content(CHUNK_BYTES):
-                body += chunk
-                if len(body) > ceiling:
-                    raise ImageRejected(OVERSIZED, f"more than {ceiling} bytes (stopped reading)")
-                if time.monotonic() > deadline:
-                    raise ImageRejected(NETWORK_ERROR, f"download took over {self.limits.total_timeout:g} s")
+            body, over = read_capped(response, exchange, ceiling, CHUNK_BYTES)
         except requests.exceptions.ChunkedEncodingError:
-            raise ImageRejected(TRUNCATED, f"connection closed after {len(body)} bytes") from None
+            raise ImageRejected(TRUNCATED, "connection closed before the body ended") from None
         except requests.RequestException as exc:
-            raise ImageRejected(NETWORK_ERROR, f"read failed after {len(body)} bytes ({type(exc).__name__})") from None
-        return bytes(body)
+            raise ImageRejected(NETWORK_ERROR, f"read failed ({type(exc).__name__})") from None
+        if over:
+            raise ImageRejected(OVERSIZED, f"more than {ceiling} bytes (stopped reading)")
+        return body

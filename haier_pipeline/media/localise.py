@@ -34,7 +34,7 @@ from .records import (
     stored_by_sha,
     stored_by_url,
 )
-from .rejections import ImageRejected, Rejection
+from .rejections import NOT_AN_IMAGE, TRUNCATED, ImageRejected, Rejection
 from .store import MediaStore
 from .validate import ImageFacts, validate_image
 
@@ -84,6 +84,7 @@ class LocaliseReport:
 
 
 Outcome = tuple[Download, ImageFacts] | ImageRejected
+RETRIED_ONCE = frozenset({NOT_AN_IMAGE, TRUNCATED})  # fetched once more in the same pass before being rejected
 
 
 def localise_images(
@@ -131,12 +132,18 @@ class _RunState:
     def fetch_with(self, fetcher: ImageFetcher) -> Callable[[str], Outcome]:
         max_pixels = self.options.max_pixels
 
-        def fetch(url: str) -> Outcome:
+        def attempt(url: str) -> Outcome:
             try:
                 download = fetcher.fetch(url)
                 return download, validate_image(download.data, max_pixels)
             except ImageRejected as rejection:
                 return rejection
+
+        def fetch(url: str) -> Outcome:
+            outcome = attempt(url)
+            if isinstance(outcome, ImageRejected) and outcome.reason in RETRIED_ONCE:
+                outcome = attempt(url)  # a 200 that was not the image (error page, cut-off body) may be transient
+            return outcome
 
         return fetch
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
 from urllib3.util.retry import Retry
+
+from haier_pipeline.haier_api.deadline import DeadlineAdapter, watched
 
 USER_AGENT = "haier-pipeline-images/1.0"
 
@@ -38,20 +38,15 @@ def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type
     return GuardedConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose pools use connections that enforce ``allowed(peer_ip)``."""
+class GuardedAdapter(DeadlineAdapter):
+    """An adapter whose connections enforce ``allowed(peer_ip)`` and the download's hard deadline."""
 
     def __init__(self, allowed: Callable[[str], bool], pool_size: int, retries: Retry) -> None:
         self._allowed = allowed
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=retries, pool_block=False)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        http_conn = _guarded(HTTPConnection, self._allowed)
-        https_conn = _guarded(HTTPSConnection, self._allowed)
-        http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
-        https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
-        self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+    def connection_class(self, base: type[HTTPConnection]) -> type[HTTPConnection]:
+        return _guarded(watched(base), self._allowed)
 
 
 def image_session(allowed: Callable[[str], bool], pool_size: int) -> requests.Session:

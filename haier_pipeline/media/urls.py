@@ -6,7 +6,9 @@ process read ``file://`` paths, the cloud metadata service (169.254.169.254,
 resolved and every address it resolves to must be public. Loopback is allowed only when the
 project runs against its own sandbox (which serves images on 127.0.0.1), private ranges only
 when the operator says so (``HAIER_IMAGE_ALLOW_PRIVATE_HOSTS``); link-local, metadata,
-multicast and unspecified addresses never are.
+multicast and unspecified addresses never are, nor IPv6 forms that carry or reach an IPv4
+address through a translator or relay (NAT64, 6to4, IPv4-compatible) or the retired site-local
+range — any of them could lead to a private or metadata address the IPv4 checks would refuse.
 """
 
 from __future__ import annotations
@@ -27,6 +29,17 @@ MAX_URL_LENGTH = 2048
 # Cloud instance-metadata endpoints outside the link-local range (Alibaba Cloud, AWS IPv6, Oracle).
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("100.100.100.200", "fd00:ec2::254", "192.0.0.192")
+)
+# IPv6 ranges never fetched from, whatever the settings: translators and tunnels to IPv4, and site-local.
+REFUSED_IPV6_NETWORKS = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefix
+        "2002::/16",  # 6to4
+        "::/96",  # IPv4-compatible (deprecated)
+        "fec0::/10",  # site-local (deprecated)
+    )
 )
 
 
@@ -64,6 +77,8 @@ def address_allowed(address: str | IPAddress, *, loopback: bool = False, private
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip in METADATA_ADDRESSES or ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and not ip.is_loopback and any(ip in n for n in REFUSED_IPV6_NETWORKS):
         return False
     if ip.is_global:
         return True

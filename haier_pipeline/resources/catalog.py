@@ -23,6 +23,9 @@ class CatalogResource(dg.ConfigurableResource):
     """
 
     db_url: dg.ResourceDependency[str] = Field(repr=False, description="SQLAlchemy URL of the catalog database.")
+    sync_lock_wait: float = Field(
+        default=1800.0, description="Seconds a sync waits for another run's sync of the same kind to finish "
+        "before it is refused (HAIER_SYNC_LOCK_WAIT).")
 
     _run_lock: Any = PrivateAttr(default=None)
 

@@ -22,7 +22,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from haier_pipeline.haier_api.client import HaierClient
-from haier_pipeline.haier_api.config import ClientConfig
+from haier_pipeline.haier_api.config import MAX_RESPONSE_BYTES, ClientConfig
 from haier_pipeline.settings import Settings
 
 log = logging.getLogger("haier_pipeline.haier_api")
@@ -42,7 +42,12 @@ class HaierApiResource(dg.ConfigurableResource):
     max_concurrency: int = Field(default=8, description="calls in flight at once")
     timeout: float = Field(default=30.0, description="seconds per HTTP attempt")
     max_attempts: int = Field(default=4, description="attempts per call (1 + at most 3 retries)")
-    deadline: float = Field(default=120.0, description="seconds per call, retries included")
+    deadline: float = Field(
+        default=120.0, description="seconds per call, retries included; an answer still arriving then is cut off"
+    )
+    max_response_bytes: int = Field(
+        default=MAX_RESPONSE_BYTES, description="largest answer read (~300 bytes per listed product); larger: refused"
+    )
 
     _client: HaierClient | None = PrivateAttr(default=None)
     _stack: ExitStack | None = PrivateAttr(default=None)
@@ -92,6 +97,9 @@ class HaierApiResource(dg.ConfigurableResource):
             "timeout": self.timeout,
             "max_attempts": self.max_attempts,
             "deadline": self.deadline,
+            # One budget per account, shared by every run of this catalogue (haier_api/ratelimit.py).
+            "rate_limit_store": self.settings.catalog_db_url,
+            "max_response_bytes": self.max_response_bytes,
         }
 
     def _credentials(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import dagster as dg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
-from haier_pipeline.catalog.locks import RunLock, run_lock, runs_alive
+from haier_pipeline.catalog.locks import CONFIRM_DEAD, RunLock, run_lock, runs_alive
 from haier_pipeline.catalog.sync_log import fail_open_sync_logs, fail_sync_logs_for_run, open_sync_logs
 from haier_pipeline.constants import CATALOG_TAG, SYNC_KIND_TAG
 
@@ -41,6 +41,9 @@ class CatalogHandle(Protocol):
 
     @property
     def db_url(self) -> str: ...
+
+    @property
+    def sync_lock_wait(self) -> float: ...
 
     def engine(self) -> Engine: ...
 
@@ -79,8 +82,8 @@ def reap_dead_runs(catalog: CatalogHandle, instance: dg.DagsterInstance, own_run
     candidates = [run for run in started if run.run_id != own_run_id and run.tags.get(SYNC_KIND_TAG)]
     engine = catalog.engine()
 
-    def dead(runs: list[dg.DagsterRun]) -> list[dg.DagsterRun]:
-        alive = runs_alive(engine, [run.run_id for run in runs])
+    def dead(runs: list[dg.DagsterRun], confirm: float = CONFIRM_DEAD) -> list[dg.DagsterRun]:
+        alive = runs_alive(engine, [run.run_id for run in runs], confirm=confirm)
         return [run for run in runs if run.run_id not in alive
                 and getattr(instance.get_run_by_id(run.run_id), "status", None) == dg.DagsterRunStatus.STARTED]
 
@@ -88,7 +91,7 @@ def reap_dead_runs(catalog: CatalogHandle, instance: dg.DagsterInstance, own_run
     deadline = time.monotonic() + FINISHING_GRACE
     while suspects and time.monotonic() < deadline:  # a run between lock release and RUN_SUCCESS finishes now
         time.sleep(0.1)
-        suspects = dead(suspects)
+        suspects = dead(suspects, confirm=0)  # already missed twice (PostgreSQL); now only the grace
     reaped = []
     for run in suspects:
         by = f"run {own_run_id}" if own_run_id else "the sync health sensor"

@@ -3,20 +3,22 @@
 A run that raises closes its row as ``failed`` with the reason; a run that is killed outright
 leaves ``processing`` behind, which the next run (``close_abandoned_logs``) or the run-failure
 sensor closes. While its row is open a sync holds its kind's lock (``catalog/locks.py``), so a
-second sync of the same kind is refused; and a row whose run holds no run lock
+second sync of the same kind waits its turn (logging "waiting for run X"), up to the catalogue's
+``sync_lock_wait``, and is refused only after that; and a row whose run holds no run lock
 (``liveness.py``) belongs to a dead run — whatever a Dagster instance, which never hears of
 a ``kill -9``, still says about that run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
-from haier_pipeline.catalog.locks import SyncBusy, sync_lock
+from haier_pipeline.catalog.locks import Holder, SyncBusy, sync_lock
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 
 from .liveness import CatalogHandle, close_dead_logs, utc_now
@@ -32,6 +34,7 @@ class SyncTracker:
     total: int = 0
     success: int = 0
     failures: list[str] = field(default_factory=list)
+    ensure_locked: Callable[[], None] = lambda: None  # raises once the sync's lock is lost (before every write)
 
     def succeeded(self, count: int = 1) -> None:
         self.total += count
@@ -67,28 +70,37 @@ def close_abandoned_logs(context: dg.AssetExecutionContext, catalog: CatalogHand
 
 
 @contextmanager
-def tracked_sync(catalog: CatalogHandle, sync_type: str, run_id: str) -> Iterator[SyncTracker]:
+def tracked_sync(catalog: CatalogHandle, sync_type: str, run_id: str, log: Any = None) -> Iterator[SyncTracker]:
     """Open the run's log row for ``sync_type``; close it with the tracker's counts or the error.
 
-    Holds ``sync_type``'s lock throughout; refused (:class:`SyncBusy`, logged as ``failed``) while
-    another run holds it.
+    Holds ``sync_type``'s lock throughout. While another run holds it, waits (``log`` hears "waiting for
+    run X"), for at most the catalogue's ``sync_lock_wait`` seconds; refused (:class:`SyncBusy`, logged as
+    ``failed``) only then.
     """
+
+    def waiting(holder: Holder | None, waited: float) -> None:
+        if log is not None:
+            who = holder.describe() if holder else "another run"
+            log.info(f"waiting for {who} to finish its {sync_type!r} sync ({waited:.0f} s so far; "
+                     f"at most {catalog.sync_lock_wait:.0f} s)")
+
     with ExitStack() as held:
         try:
-            held.enter_context(sync_lock(catalog.engine(), sync_type, run_id))
+            lock = held.enter_context(sync_lock(catalog.engine(), sync_type, run_id, catalog.sync_lock_wait, waiting))
         except SyncBusy as busy:
             with catalog.begin() as conn:
                 refused = open_sync_log(conn, sync_type, run_id, utc_now())
                 close_sync_log(conn, refused, total=0, success=0, failed=0, failures=[],
                                error=f"refused: {busy}", now=utc_now())
             raise
-        yield from _tracked(catalog, sync_type, run_id)
+        yield from _tracked(catalog, sync_type, run_id, lock.check)
 
 
-def _tracked(catalog: CatalogHandle, sync_type: str, run_id: str) -> Iterator[SyncTracker]:
+def _tracked(catalog: CatalogHandle, sync_type: str, run_id: str,
+             ensure_locked: Callable[[], None]) -> Iterator[SyncTracker]:
     with catalog.begin() as conn:
         log_id = open_sync_log(conn, sync_type, run_id, utc_now())
-    tracker = SyncTracker()
+    tracker = SyncTracker(ensure_locked=ensure_locked)
     try:
         yield tracker
     except BaseException as exc:

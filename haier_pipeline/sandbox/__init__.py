@@ -16,6 +16,8 @@ from .images import ImageTruth
 from .options import FaultProfile, SandboxOptions, credentials_from_env
 from .running import RunningSandbox, SandboxProcess, run_sandbox, start_sandbox_process
 from .stats import SandboxStats
+from .styles import AnswerStyle
 
-__all__ = ["BUSINESS_PATHS", "PATH_OF", "Catalogue", "FaultProfile", "ImageTruth", "RunningSandbox", "SandboxOptions",
-           "SandboxProcess", "SandboxStats", "credentials_from_env", "run_sandbox", "start_sandbox_process"]
+__all__ = ["AnswerStyle", "BUSINESS_PATHS", "PATH_OF", "Catalogue", "FaultProfile", "ImageTruth", "RunningSandbox",
+           "SandboxOptions", "SandboxProcess", "SandboxStats", "credentials_from_env", "run_sandbox",
+           "start_sandbox_process"]

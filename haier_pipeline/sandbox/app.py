@@ -77,7 +77,8 @@ class SandboxApp:
         self.bucket = TokenBucket(options.rate_limit)
         self.faults = FaultInjector(options.faults)
         self._lock = threading.Lock()
-        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes)
+        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes,
+                                    options.style)
         self._warm(self._catalogue)
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from haier_pipeline.haier_api.jsonio import dump_bytes
@@ -23,10 +24,25 @@ from ..haier_api.records import BalanceRecord, PriceRecord, ProductRecord, Stock
 from .generations import GenerationState, generation_state
 from .images import IMAGE_PATH, ImageTruth, ServedImage, image_truth, serve_image
 from .listing import Listing, build_listing
-from .orders import STEPS, balance_payload, balance_records, logistics_payload, order_step
-from .payloads import price_payload, price_record, product_payload, product_record, supply_price
+from .orders import (
+    STEPS,
+    balance_payload,
+    balance_records,
+    logistics_payload,
+    order_step,
+)
+from .payloads import (
+    DEFAULT_STYLE,
+    price_payload,
+    price_record,
+    product_payload,
+    product_record,
+    rebate_kind,
+    supply_price,
+)
 from .products import ProductSpec, index_for, make_product
 from .stock import stock_payload, stock_record, unknown_stock_payload
+from .styles import AnswerStyle
 
 T = TypeVar("T")
 _MISSING_IMAGE = ServedImage(404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>")
@@ -35,12 +51,13 @@ _MISSING_IMAGE = ServedImage(404, "text/html; charset=utf-8", b"<html><body><h1>
 class Catalogue:
     """Products, prices, stock, images, logistics and balances of one sandbox generation."""
 
-    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "",
-                 changes: str = "all") -> None:
+    def __init__(self, size: int, seed: int = 0, generation: int = 0, image_base: str = "", changes: str = "all",
+                 style: AnswerStyle = DEFAULT_STYLE) -> None:
         if size < 0 or generation < 0:
             raise ValueError("Catalogue: size and generation must be >= 0")
         self.size, self.seed, self.generation = size, seed, generation
         self.changes = changes  # what each generation changes: "all", or "prices" only
+        self.style = style  # how numbers, discounts and flags are written
         self.image_base = image_base.rstrip("/")
         self._lock = threading.RLock()  # the listing is built from the specs, each memoised
         self._memo: dict[str, Any] = {}
@@ -50,7 +67,7 @@ class Catalogue:
 
     def next_generation(self) -> Catalogue:
         """The same catalogue one generation later (this one is unchanged)."""
-        return Catalogue(self.size, self.seed, self.generation + 1, self.image_base, self.changes)
+        return Catalogue(self.size, self.seed, self.generation + 1, self.image_base, self.changes, self.style)
 
     # --- lazily built, shared state ---------------------------------------------------------------
     def _once(self, key: str, build: Callable[[], T]) -> T:
@@ -68,7 +85,11 @@ class Catalogue:
 
     def listing(self) -> Listing:
         """The full listing as served: valid records with duplicates and malformed ones mixed in."""
-        return self._once("listing", lambda: build_listing(self.seed, self.generation, self._specs(), self.image_base))
+        return self._once("listing", self._styled_listing)
+
+    def _styled_listing(self) -> Listing:
+        listing = build_listing(self.seed, self.generation, self._specs(), self.image_base)
+        return replace(listing, records=[self.style.product(record) for record in listing.records])
 
     def listing_json(self) -> bytes:
         """The full listing serialised once (about 300 bytes a record)."""
@@ -98,13 +119,17 @@ class Catalogue:
     # --- answers (the server's payloads) ----------------------------------------------------------
     def product_answers(self, codes: Iterable[str]) -> list[dict[str, Any]]:
         specs = [spec for spec in map(self.spec, dict.fromkeys(codes)) if spec is not None]
-        return [product_payload(spec, self.image_base, self.is_listed(spec)) for spec in specs]
+        return [self.style.product(product_payload(spec, self.image_base, self.is_listed(spec))) for spec in specs]
 
     def price_answers(self, codes: Iterable[str]) -> list[dict[str, Any]]:
         specs = [spec for spec in map(self.spec, dict.fromkeys(codes)) if spec is not None]
-        return [price_payload(spec, self.supply_price(spec), self.is_listed(spec)) for spec in specs]
+        return [self.style.price(price_payload(spec, self.supply_price(spec), self.is_listed(spec), self.style))
+                for spec in specs]
 
     def stock_answer(self, code: str, county: str) -> dict[str, Any]:
+        return self.style.stock(self._stock_truth(code, county), f"{code}@{county}")
+
+    def _stock_truth(self, code: str, county: str) -> dict[str, Any]:
         spec = self.spec(code)
         if spec is None or not self.is_listed(spec):
             return unknown_stock_payload()
@@ -114,7 +139,7 @@ class Catalogue:
         return logistics_payload(self.seed, order_code, self.generation, delivery_record)
 
     def balance_answer(self, customer_code: str) -> list[dict[str, Any]]:
-        return balance_payload(self.seed, customer_code, self.generation)
+        return [self.style.balance(line) for line in balance_payload(self.seed, customer_code, self.generation)]
 
     def image_answer(self, path: str) -> ServedImage:
         """The image host's answer; only paths of products that exist are served."""
@@ -151,11 +176,15 @@ class Catalogue:
 
     def expected_prices(self) -> dict[str, PriceRecord]:
         """The price answer of every valid listed code."""
-        return {spec.code: price_record(spec, self.supply_price(spec)) for spec in self._specs()}
+        return {spec.code: price_record(spec, self.supply_price(spec), style=self.style) for spec in self._specs()}
+
+    def expected_rebate_kinds(self) -> dict[str, str | None]:
+        """The ``stock_rebate_kind`` of every valid listed code (None: it carries a rebate type, no discount)."""
+        return {spec.code: rebate_kind(spec, style=self.style) for spec in self._specs()}
 
     def expected_stock(self, county_code: str) -> dict[str, StockRecord]:
         """The stock answer of every valid listed code in ``county_code``."""
-        return {spec.code: stock_record(spec.code, county_code, self.stock_answer(spec.code, county_code))
+        return {spec.code: stock_record(spec.code, county_code, self._stock_truth(spec.code, county_code))
                 for spec in self._specs()}
 
     def expected_images(self, codes: Iterable[str] | None = None) -> dict[str, ImageTruth]:

@@ -23,8 +23,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from .options import CREDENTIAL_ENV, SECRET_FIELDS, FaultProfile, SandboxOptions, credentials_from_env
+from .options import (
+    CREDENTIAL_ENV,
+    SECRET_FIELDS,
+    FaultProfile,
+    SandboxOptions,
+    credentials_from_env,
+)
 from .server import make_server
+from .styles import DISCOUNTS, FLAGS, NUMBERS, ROUNDINGS, AnswerStyle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="catalogue seed (default 0)")
     add("--generation", type=int, default=0, help="starting catalogue generation (default 0)")
     add("--changes", choices=("all", "prices"), default="all", help="what each advance changes (default all)")
+    add("--numbers", choices=NUMBERS, default="number",
+        help="BigDecimal fields as JSON numbers, as strings, or mixed (mixed also sends stock/hours as integers)")
+    add("--discount", choices=DISCOUNTS, default="rate", help="stockRebatePolicy as a rate or an amount (default rate)")
+    add("--flags", choices=FLAGS, default="string", help='flags as "1"/"0" strings or 1/0 numbers (default string)')
+    add("--rounding", choices=ROUNDINGS, default="half_up", help="how invoice prices are rounded (default half_up)")
     add("--latency", type=float, default=0.0, help="seconds added to every business call")
     add("--rate-limit", type=float, default=100.0, help="business calls per second; 0 disables (default 100)")
     add("--token-lifetime", type=float, default=3600.0, help="token lifetime in seconds (default 3600)")
@@ -62,6 +74,7 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         latency=args.latency,
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
+        style=AnswerStyle(numbers=args.numbers, discount=args.discount, flags=args.flags, rounding=args.rounding),
     )
 
 
@@ -69,7 +82,7 @@ def banner(options: SandboxOptions, base_url: str, from_env: set[str], print_sec
     """The lines printed at start: the base URL, then ``export`` lines for the project's shell."""
     lines = [base_url, f"# Haier sandbox: {options.products} products, seed {options.seed}, "
              f"latency {options.latency} s, rate limit {options.rate_limit or 'off'}/s, "
-             f"token path {options.token_path}"]
+             f"token path {options.token_path}", f"# answer style: {options.style.describe()}"]
     names = {var: name for name, var in CREDENTIAL_ENV.items()}
     for var, value in options.env(base_url).items():
         name = names.get(var)

@@ -2,8 +2,9 @@
 
 About 1 % of entries repeat a product already listed (an exact copy) and about 0.5 % are malformed:
 no ``productCode``, a code that is not a string, ``productLageUrls`` that is not a list, ``isSales``
-as a number, or ``null`` instead of an object. Malformed entries are extra records made from products
-outside the catalogue's universe, so they never shadow a valid product.
+as a word (``"是"``: no flag in any encoding), or ``null`` instead of an object. Malformed entries
+are extra records made from products outside the catalogue's universe, so they never shadow a valid
+product.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .products import ProductSpec, make_product
 DUPLICATE_SHARE = 0.01
 MALFORMED_SHARE = 0.005
 JUNK_INDEX_BASE = 10**9  # junk products live far beyond any universe a catalogue reaches
-MALFORMED_KINDS = ("missing_code", "code_not_string", "page_urls_not_list", "is_sales_int", "not_an_object")
+MALFORMED_KINDS = ("missing_code", "code_not_string", "page_urls_not_list", "is_sales_word", "not_an_object")
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ def _malformed(seed: int, generation: int, number: int, kind: str, image_base: s
         record["productCode"] = int(spec.code, 36) % 10**9
     elif kind == "page_urls_not_list":
         record["productLageUrls"] = ",".join(record["productLageUrls"]) or record["productImageUrl"]
-    elif kind == "is_sales_int":
-        record["isSales"] = int(record["isSales"])
+    elif kind == "is_sales_word":
+        record["isSales"] = "是"
     else:
         return None
     return record

@@ -16,6 +16,7 @@ from haier_pipeline.constants import DEFAULT_SUPPLIER_CODE
 from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
+from .styles import AnswerStyle
 
 TokenPath = Literal["auth", "token", "both"]
 TokenShape = Literal["standard", "token", "data"]
@@ -92,6 +93,7 @@ class SandboxOptions:
     token_path: TokenPath = "both"
     token_shape: TokenShape = "standard"
     envelope: EnvelopeMode = "mixed"
+    style: AnswerStyle = field(default_factory=AnswerStyle)  # number encodings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
     host: str = "127.0.0.1"
     port: int = 0

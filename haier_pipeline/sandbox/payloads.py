@@ -12,6 +12,9 @@ from typing import Any
 
 from ..haier_api.records import PriceRecord, ProductRecord
 from .products import ProductSpec, moved_price
+from .styles import AnswerStyle
+
+DEFAULT_STYLE = AnswerStyle()
 
 DELISTED_REASON = "商品已下架"
 NOT_PROCURABLE_PRICE_REASON = "商品暂不可采"
@@ -55,6 +58,16 @@ def product_record(spec: ProductSpec, image_base: str, listed: bool = True) -> P
     )
 
 
+def rebate_kind(spec: ProductSpec, listed: bool = True, style: AnswerStyle = DEFAULT_STYLE) -> str | None:
+    """The ``stock_rebate_kind`` a correct client records: the style's kind (a zero discount fits both
+    formulas and is a rate), ``unknown`` without a supply price, None for rebate-type products."""
+    if spec.discount is None:
+        return None
+    if _price_terms(spec, spec.base_price, listed)[2] is None:
+        return "unknown"
+    return "rate" if spec.discount == 0 else style.discount
+
+
 def supply_price(seed: int, spec: ProductSpec, moves: tuple[int, ...]) -> Decimal:
     """The supply price after every move the generations so far have made."""
     price = spec.base_price
@@ -72,27 +85,31 @@ def _price_terms(spec: ProductSpec, supply: Decimal, listed: bool) -> tuple[str,
     return "1", "", supply
 
 
-def price_payload(spec: ProductSpec, supply: Decimal, listed: bool = True) -> dict[str, Any]:
-    """The price record: ``stockRebatePolicy`` is the discount rate, or the rebate type when there is one."""
+def price_payload(spec: ProductSpec, supply: Decimal, listed: bool = True,
+                  style: AnswerStyle = DEFAULT_STYLE) -> dict[str, Any]:
+    """The price record: ``stockRebatePolicy`` is the discount (rate or amount), or the rebate type when there is one.
+
+    Values are Decimals here; ``style.price`` writes them the way the gateway does."""
     is_sales, reason, in_force = _price_terms(spec, supply, listed)
     payload: dict[str, Any] = {"productCode": spec.code}
     if in_force is not None:
         payload["supplyPrice"] = in_force
-        payload["invoicePrice"] = spec.invoice_price(in_force)
-    payload["stockRebatePolicy"] = spec.rebate_type if spec.rebate_type else spec.discount
+        payload["invoicePrice"] = spec.invoice_price(in_force, style.discount, style.rounding_mode)
+    payload["stockRebatePolicy"] = spec.rebate_type if spec.rebate_type else spec.discount_as(style.discount)
     payload["rebateMoney"] = spec.rebate_money
     payload["reason"] = reason
     payload["isSales"] = is_sales
     return payload
 
 
-def price_record(spec: ProductSpec, supply: Decimal, listed: bool = True) -> PriceRecord:
+def price_record(spec: ProductSpec, supply: Decimal, listed: bool = True,
+                 style: AnswerStyle = DEFAULT_STYLE) -> PriceRecord:
     is_sales, reason, in_force = _price_terms(spec, supply, listed)
     return PriceRecord(
         product_code=spec.code,
         supply_price=in_force,
-        invoice_price=None if in_force is None else spec.invoice_price(in_force),
-        stock_rebate=spec.discount,
+        invoice_price=None if in_force is None else spec.invoice_price(in_force, style.discount, style.rounding_mode),
+        stock_rebate=spec.discount_as(style.discount),
         rebate_type=spec.rebate_type,
         rebate_money=spec.rebate_money,
         reason=reason,

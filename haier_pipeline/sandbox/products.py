@@ -77,10 +77,21 @@ class ProductSpec:
     rebate_money: Decimal
     hidden_rate: Decimal  # for rebate-type products: what Haier applied to reach the invoice price it sends
 
-    def invoice_price(self, supply: Decimal) -> Decimal:
-        """``supplyPrice × (1 − rate) − rebateMoney``; rebate-type products use Haier's own (hidden) rate."""
+    def discount_as(self, kind: str) -> Decimal | None:
+        """The direct discount as a gateway of ``kind`` sends it: the rate, or a fixed amount in yuan."""
+        if self.discount is None or kind == "rate":
+            return self.discount
+        return (self.base_price * self.discount).quantize(Decimal(1), ROUND_HALF_UP).quantize(CENT)
+
+    def invoice_price(self, supply: Decimal, kind: str = "rate", rounding: str = ROUND_HALF_UP) -> Decimal:
+        """``supplyPrice × (1 − rate) − rebateMoney`` (or ``supplyPrice − amount − rebateMoney``) to the cent;
+        rebate-type products use Haier's own (hidden) rate."""
+        if self.discount is not None and kind == "amount":
+            amount = self.discount_as("amount")
+            assert amount is not None
+            return (supply - amount - self.rebate_money).quantize(CENT, rounding)
         rate = self.discount if self.discount is not None else self.hidden_rate
-        return (supply * (1 - rate) - self.rebate_money).quantize(CENT, ROUND_HALF_UP)
+        return (supply * (1 - rate) - self.rebate_money).quantize(CENT, rounding)
 
 
 def code_for(seed: int, index: int, prefix: str) -> str:

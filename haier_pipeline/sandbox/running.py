@@ -107,7 +107,7 @@ class SandboxProcess(_SandboxAddress):
     def catalogue(self) -> Catalogue:
         """A local copy of the child's current catalogue (same arguments, so the same data)."""
         return Catalogue(self.options.products, self.options.seed, self._generation, self.base_url,
-                         self.options.changes)
+                         self.options.changes, self.options.style)
 
     def _post(self, action: str, payload: dict | None = None) -> dict:
         response = self._admin.post(f"{self.base_url}/_sandbox/{action}", json=payload or {}, timeout=30)
@@ -149,6 +149,8 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
         "--burst-429-rate", str(faults.burst_429_rate), "--slow-rate", str(faults.slow_rate),
         "--slow-seconds", str(faults.slow_seconds), "--fault-seed", str(faults.seed),
         "--changes", options.changes,
+        "--numbers", options.style.numbers, "--discount", options.style.discount, "--flags", options.style.flags,
+        "--rounding", options.style.rounding,
     ]
     return args + (["--faults-on-token"] if faults.include_token else [])
 

@@ -6,7 +6,8 @@ One lock guards every counter; :meth:`StatsRecorder.snapshot` hands out an immut
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class SandboxStats:
     slow_calls: int = 0
     max_product_codes: int = 0
     max_in_flight: int = 0
+    max_calls_in_one_second: int = 0  # most business calls received in any sliding one-second window
     token_requests: int = 0
     tokens_issued: int = 0
     image_requests: int = 0
@@ -66,6 +68,8 @@ class StatsRecorder:
             self._max_codes = 0
             self._in_flight = 0
             self._max_in_flight = 0
+            self._recent: deque[float] = deque()  # arrival times of the last second's business calls
+            self._max_per_second = 0
 
     def count(self, name: str, amount: int = 1) -> None:
         if name not in self._COUNTERS:
@@ -75,6 +79,11 @@ class StatsRecorder:
 
     def call_started(self, endpoint: str) -> None:
         with self._lock:
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            self._recent.append(now)
+            self._max_per_second = max(self._max_per_second, len(self._recent))
             self._calls[endpoint] += 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
@@ -94,5 +103,6 @@ class StatsRecorder:
         with self._lock:
             return SandboxStats(
                 calls=dict(self._calls), statuses=dict(self._statuses), max_product_codes=self._max_codes,
-                max_in_flight=self._max_in_flight, **{name: self._counts[name] for name in self._COUNTERS},
+                max_in_flight=self._max_in_flight, max_calls_in_one_second=self._max_per_second,
+                **{name: self._counts[name] for name in self._COUNTERS},
             )

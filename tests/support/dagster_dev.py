@@ -133,11 +133,14 @@ class DagsterDev:
             raise DagsterDevError(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    def launch_run(self, job_name: str, run_config: Mapping[str, Any] | None = None) -> str:
-        params = {
+    def launch_run(self, job_name: str, run_config: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, str] | None = None) -> str:
+        params: dict[str, Any] = {
             "selector": {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__", "jobName": job_name},
             "runConfigData": dict(run_config or {}),
         }
+        if tags:
+            params["executionMetadata"] = {"tags": [{"key": key, "value": value} for key, value in tags.items()]}
         result = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise DagsterDevError(f"launchRun refused: {result}")
@@ -224,14 +227,20 @@ def stop(server: DagsterDev, timeout: float = STOP_TIMEOUT) -> int:
     return server.process.returncode
 
 
+def dagster_command(name: str, *args: str) -> list[str]:
+    """A Dagster console script of this virtualenv with its arguments."""
+    return [str(Path(sys.executable).with_name(name)), *args]
+
+
 @contextmanager
-def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY_TIMEOUT) -> Iterator[DagsterDev]:
-    """Start ``dagster dev`` on a free loopback port with ``home`` as DAGSTER_HOME; stop it on exit."""
-    prepare_home(home)
-    port = free_port()
+def dagster_process(
+    home: Path, env: Mapping[str, str], command: list[str], port: int, log_name: str,
+    ready_timeout: float = READY_TIMEOUT,
+) -> Iterator[DagsterDev]:
+    """Run a Dagster server ``command`` (listening on 127.0.0.1:``port``) with ``home`` as DAGSTER_HOME."""
     if not port_is_free(port):
-        raise DagsterDevError(f"port {port} was taken before dagster dev could start")
-    log_path = home / "dagster-dev.log"
+        raise DagsterDevError(f"port {port} was taken before the server could start")
+    log_path = home / log_name
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
     child_env = {
         **inherited,  # the test's own HAIER_* settings only: nothing leaks in from the shell
@@ -240,8 +249,6 @@ def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -253,3 +260,23 @@ def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY
         yield server
     finally:
         stop(server)
+
+
+@contextmanager
+def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY_TIMEOUT) -> Iterator[DagsterDev]:
+    """Start ``dagster dev`` on a free loopback port with ``home`` as DAGSTER_HOME; stop it on exit."""
+    prepare_home(home)
+    port = free_port()
+    command = dagster_command("dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port))
+    with dagster_process(home, env, command, port, "dagster-dev.log", ready_timeout) as server:
+        yield server
+
+
+@contextmanager
+def read_only_webserver(home: Path, env: Mapping[str, str], ready_timeout: float = READY_TIMEOUT) -> Iterator[DagsterDev]:
+    """A ``dagster-webserver --read-only`` on a free loopback port over an existing DAGSTER_HOME."""
+    port = free_port()
+    command = dagster_command("dagster-webserver", "--read-only", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                              "-h", "127.0.0.1", "-p", str(port))
+    with dagster_process(home, env, command, port, "webserver-read-only.log", ready_timeout) as server:
+        yield server

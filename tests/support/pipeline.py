@@ -82,8 +82,12 @@ def catalogue_rows(catalog_url: str, table: str) -> list[dict]:
         return [dict(row) for row in conn.execute(select(tables.metadata.tables[table])).mappings()]
 
 
-def assert_catalogue_matches(catalog_url: str, truth: Catalogue, counties: list[str]) -> None:
-    """Every listed product, price (exact decimals) and stock figure equals the sandbox's own data."""
+def assert_catalogue_matches(catalog_url: str, truth: Catalogue, counties: list[str], first_sync: bool = True) -> None:
+    """Every listed product, price (exact decimals), discount kind and stock figure equals the sandbox's own data.
+
+    ``first_sync``: the sale price must be the supply price (no market price, no shop edit yet); later
+    syncs only require that a product with a supply price has a sale price (the first one is kept).
+    """
     products = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products") if row["source"] == "haier"}
     expected = truth.expected_products()
     listed = {code for code, row in products.items() if row["is_sales"] == "1"}
@@ -92,6 +96,7 @@ def assert_catalogue_matches(catalog_url: str, truth: Catalogue, counties: list[
         row = products[code]
         assert (row["product_model"], row["product_group"], row["is_sales"], row["product_image_url"]) == (
             record.product_model, record.product_group, record.is_sales, record.image_url), code
+    kinds = truth.expected_rebate_kinds()
     for code, price in truth.expected_prices().items():
         row = products[code]
         for column in ("supply_price", "invoice_price", "stock_rebate", "rebate_money"):
@@ -99,6 +104,13 @@ def assert_catalogue_matches(catalog_url: str, truth: Catalogue, counties: list[
             assert (want is None and got is None) or Decimal(got) == want, (code, column, got, want)
             assert got is None or isinstance(got, Decimal), (code, column, type(got))
         assert row["rebate_type"] == price.rebate_type, code
+        assert row["stock_rebate_kind"] == kinds[code], (code, row["stock_rebate_kind"], kinds[code])
+        assert (row["price_reason"] or "") == price.reason, code
+        # The sale-price rule: a product without a sale price of its own takes the supply price (no market price).
+        if first_sync:
+            assert row["price"] == (price.supply_price if row["market_price"] is None else row["market_price"]), code
+        elif price.supply_price is not None:
+            assert row["price"] is not None, code
     stock = {(row["product_code"], row["county_code"]): row for row in catalogue_rows(catalog_url, "product_stock")}
     for county in counties:
         for code, record in truth.expected_stock(county).items():

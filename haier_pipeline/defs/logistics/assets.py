@@ -59,7 +59,7 @@ def logistics_records(
     with catalog.begin() as conn:
         orders = tracked_orders_by_code(conn, codes)
     summary, new_entries, known_entries, delivered_now = [], 0, 0, 0
-    with tracked_sync(catalog, "logistics", context.run_id) as tracker:
+    with tracked_sync(catalog, "logistics", context.run_id, context.log) as tracker:
         for code in codes:
             order = orders.get(code)
             if order is None:

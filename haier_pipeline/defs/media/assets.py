@@ -14,10 +14,11 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import func, select
 
+from haier_pipeline.catalog.locks import IMAGES_LOCK
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.constants import MEDIA_POOL
 from haier_pipeline.defs.metadata import failures_markdown, markdown_list
-from haier_pipeline.media.cleanup import CleanupPlan, apply_cleanup, plan_cleanup
+from haier_pipeline.media.cleanup import CleanupPlan, delete_unused, plan_cleanup
 from haier_pipeline.media.localise import LocaliseReport, localise_images
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.store import MediaStore
@@ -97,7 +98,7 @@ def product_images(
     store = MediaStore(media.root)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with tracked_sync(catalog, "manual", context.run_id) as tracker:
+    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker:
         report = localise_images(
             catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
         )
@@ -141,12 +142,16 @@ def media_cleanup(
     context: dg.AssetExecutionContext, config: MediaCleanupConfig, catalog: CatalogResource, media: MediaResource
 ) -> dg.MaterializeResult:
     store = MediaStore(media.root)
-    plan = plan_cleanup(catalog, store, grace=timedelta(minutes=config.grace_minutes))
-    metadata = cleanup_metadata(plan, config.dry_run)
+    grace = timedelta(minutes=config.grace_minutes)
     if config.dry_run:
+        plan = plan_cleanup(catalog, store, grace=grace)
         context.log.info(f"dry run: {plan.candidates} candidate(s), {plan.reclaimable_bytes} bytes; nothing deleted")
-        return dg.MaterializeResult(metadata={**metadata, "rows_deleted": 0, "files_deleted": 0, "bytes_freed": 0})
-    result = apply_cleanup(catalog, store, plan)
+        return dg.MaterializeResult(
+            metadata={**cleanup_metadata(plan, True), "rows_deleted": 0, "files_deleted": 0, "bytes_freed": 0}
+        )
+    # Under the images lock: an images pass running now could be about to reuse a file the survey calls unused.
+    plan, result = delete_unused(catalog, catalog.engine(), store, run_id=context.run_id, grace=grace)
+    metadata = cleanup_metadata(plan, False)
     context.log.info(f"deleted {result.rows_deleted} row(s) and {result.files_deleted} file(s)")
     return dg.MaterializeResult(
         metadata={

@@ -21,7 +21,7 @@ from haier_pipeline.catalog.history import (
     price_moves_since,
     rebuild_price_history,
 )
-from haier_pipeline.defs.metadata import markdown_preview, table_schema
+from haier_pipeline.defs.metadata import markdown_list, markdown_preview, table_schema
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.runs.liveness import utc_now
 
@@ -110,5 +110,5 @@ def one_open_row_per_product(catalog: CatalogResource) -> dg.AssetCheckResult:
         problems = history_problems(conn)
     return dg.AssetCheckResult(
         passed=not problems,
-        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_")},
+        metadata={"problems": markdown_list(problems)},
     )

@@ -8,7 +8,7 @@ tables are derived from these tables, so they can be rebuilt without calling Hai
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -35,19 +35,26 @@ RAW_GROUP = "haier_raw"
 Row = TypeVar("Row")
 
 
-def valid_rows(result: CallResult, row_of: Callable[[Any, int], Row]) -> tuple[list[Row], list[RecordError]]:
+def valid_rows(result: CallResult, row_of: Callable[[Any, int], tuple[Row, Sequence[str]]]
+               ) -> tuple[list[Row], list[RecordError]]:
     """The rows (product code first) of a call's records that parse; the rest reported, never sinking the call.
 
-    A product the call asked about that the answer leaves out is a failure too, never a silent gap;
-    unreadable records (no code to name) are folded into those products' reason.
+    ``row_of`` gives a record's row and the fields it refused one by one: such a record is stored (those
+    fields read as NULL) and named as a ``kept`` error. A product the call asked about that the answer
+    leaves out is a failure too, never a silent gap; unreadable records (no code to name) are folded
+    into those products' reason.
     """
     rows: list[Row] = []
     errors: list[RecordError] = []
     for index, raw in enumerate(result.records):
         try:
-            rows.append(row_of(raw, index))
+            row, refused = row_of(raw, index)
         except MalformedRecord as malformed:
             errors.append(malformed.error)
+            continue
+        rows.append(row)
+        if refused:
+            errors.append(RecordError(result.endpoint, index, row[0], "; ".join(refused), kept=True))  # type: ignore[index]
     answered = {row[0] for row in rows} | {error.product_code for error in errors if error.product_code}  # type: ignore[index]
     missing = [code for code in dict.fromkeys(result.product_codes) if code not in answered]
     if missing:
@@ -112,7 +119,7 @@ def haier_raw_products(
 
     def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
         nonlocal duplicates
-        parsed, errors = valid_rows(result, lambda raw, index: (parse_product(raw, index).product_code, raw))
+        parsed, errors = valid_rows(result, lambda raw, index: ((parse_product(raw, index).product_code, raw), ()))
         rows = []
         for code, raw in parsed:
             if code in seen:
@@ -122,7 +129,7 @@ def haier_raw_products(
                 rows.append((code, raw))
         return rows, errors
 
-    with tracked_sync(catalog, "products", context.run_id) as tracker:
+    with tracked_sync(catalog, "products", context.run_id, context.log) as tracker:
         codes = sync_scope.codes or None
         outcome = drain_results(
             client.fetch_products(codes), to_rows,
@@ -160,9 +167,13 @@ def haier_raw_prices(
         codes = sync_scope.codes or listed_product_codes(conn)
 
     def to_rows(result: CallResult) -> tuple[list[tuple[str, dict]], list[RecordError]]:
-        return valid_rows(result, lambda raw, index: (parse_price(raw, index).product_code, raw))
+        def price_row(raw: Any, index: int) -> tuple[tuple[str, dict], tuple[str, ...]]:
+            record = parse_price(raw, index)
+            return (record.product_code, raw), record.refused
 
-    with tracked_sync(catalog, "prices", context.run_id) as tracker:
+        return valid_rows(result, price_row)
+
+    with tracked_sync(catalog, "prices", context.run_id, context.log) as tracker:
         outcome = drain_results(
             client.fetch_prices(codes), to_rows, lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
             lambda row: row[0], catalog, tracker,
@@ -193,15 +204,15 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
             code, county = result.product_codes[0], result.county_code or ""
 
-            def stock_row(raw: Any, index: int) -> tuple[str, str, dict]:
-                parse_stock(raw, code, county, index)  # raises MalformedRecord
-                return code, county, raw
+            def stock_row(raw: Any, index: int) -> tuple[tuple[str, str, dict], tuple[str, ...]]:
+                record = parse_stock(raw, code, county, index)  # raises MalformedRecord
+                return (code, county, raw), record.refused
 
             rows, errors = valid_rows(result, stock_row)
             # Name the county too: the same product can fail in one county and not in another.
-            return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason) for e in errors]
+            return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason, e.kept) for e in errors]
 
-        with tracked_sync(catalog, "stock", context.run_id) as tracker:
+        with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
             outcome = drain_results(
                 client.fetch_stock(pairs), to_rows, lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
                 lambda row: (row[0], row[1]), catalog, tracker,

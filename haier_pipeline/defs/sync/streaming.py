@@ -48,6 +48,7 @@ def drain_results(
     def flush() -> None:
         if not pending:
             return
+        tracker.ensure_locked()  # never write once the sync's lock is lost: another run may hold it
         started = time.perf_counter()
         with catalog.begin() as conn:
             outcome.counts += store(conn, pending)
@@ -64,7 +65,7 @@ def drain_results(
         rows, errors = to_rows(result)
         for error in errors:
             tracker.failed(error.describe())
-        tracker.succeeded(len(rows))
+        tracker.succeeded(len(rows) - sum(error.kept for error in errors))  # a kept record counts once, as failed
         pending.extend(rows)
         if len(pending) >= chunk_size:
             flush()
