@@ -57,8 +57,8 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     assert meta["thumbnails"].count("](data:image/jpeg;base64,") == 3
     assert meta["bytes_written"] == sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     assert meta["images_per_second"] > 0 and meta["megabytes_per_second"] > 0 and meta["sync_status"] == "partial"
-    (check,) = result.get_asset_check_evaluations()
-    assert check.passed
+    checks = result.get_asset_check_evaluations()  # product_images_exist and image_files_match_sha256
+    assert len(checks) == 2 and all(check.passed for check in checks)
     with catalog_engine.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
     assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("manual", "partial", 5, 3, 2)
