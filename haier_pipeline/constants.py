@@ -15,6 +15,8 @@ TIMEZONE: Final = "Asia/Shanghai"
 """The original system's cron ran in Beijing time; every schedule here does too."""
 HAIER_API_POOL: Final = "haier_api"
 """Concurrency pool shared by every step that calls the gateway."""
+GATEWAY_TAG: Final = "haier/gateway"
+"""Op tag of the steps that call the gateway: the full sync's threaded executor runs them one at a time."""
 MEDIA_POOL: Final = "media"
 """Concurrency pool of the steps that write the media folder."""
 

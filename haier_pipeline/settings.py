@@ -77,7 +77,7 @@ class Settings:
     image_max_pixels: int = 40_000_000
     image_allowed_hosts: tuple[str, ...] = ()
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
-    image_rate_limit: float = 50.0
+    image_rate_limit: float | None = None  # None: each image host's pace adapts (media/politeness.py)
     image_concurrency: int = 8
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
@@ -166,6 +166,11 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: 
     return value
 
 
+def _optional_number(env: Mapping[str, str], name: str, kind: type, low: float, high: float) -> float | None:
+    """Like :func:`_number`, but unset (or blank) stays ``None``."""
+    return _number(env, name, 0, kind, low, high) if (env.get(name) or "").strip() else None
+
+
 def _amount(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
     """A money amount (``Decimal``, never float); may be negative (a balance can be owed)."""
     raw = (env.get(name) or "").strip()
@@ -241,7 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_max_pixels=int(_number(env, "HAIER_IMAGE_MAX_PIXELS", 40_000_000, int, 1, 1_000_000_000)),
         image_allowed_hosts=parse_hosts(env.get("HAIER_IMAGE_ALLOWED_HOSTS")),
         image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
-        image_rate_limit=_number(env, "HAIER_IMAGE_RATE_LIMIT", 50.0, float, 0.1, 10_000),
+        image_rate_limit=_optional_number(env, "HAIER_IMAGE_RATE_LIMIT", float, 0.1, 10_000),
         image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),

@@ -95,6 +95,28 @@ def test_a_second_pass_fetches_nothing_already_stored(image_host: ImageHost, cat
     assert (media_rows(catalog_engine), product_lists(catalog_engine), files_under(tmp_path)) == before
 
 
+def test_identical_bytes_behind_a_second_url_are_not_downloaded_on_the_next_pass(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
+    red = make_image("PNG", (40, 30))
+    first_url, second_url = image_host.add("/a/main.png", red), image_host.add("/b/main.png", red)
+    add_products(catalog_engine, [("P1", first_url, []), ("P2", second_url, [])])
+    store = MediaStore(tmp_path)
+    first = localise_images(Catalog(catalog_engine), store, OPTIONS)
+    assert (first.downloaded, first.deduplicated) == (1, 1)
+    with catalog_engine.connect() as conn:
+        mapped = conn.execute(select(tables.media_image_urls.c.url, tables.media_image_urls.c.media_image_id)).all()
+    (row,) = media_rows(catalog_engine)
+    assert sorted(mapped) == sorted([(first_url, row.id), (second_url, row.id)])  # both URLs -> the one stored image
+    image_host.hits.clear()
+
+    second = localise_images(Catalog(catalog_engine), store, OPTIONS)
+
+    assert (second.downloaded, second.deduplicated, second.reused) == (0, 0, 2)
+    assert image_host.hit_count() == 0  # neither URL asked again
+    assert product_lists(catalog_engine) == {"P1": ([row.file], []), "P2": ([row.file], [])}
+
+
 def test_a_recorded_image_whose_file_vanished_is_fetched_again_and_its_row_replaced(
     image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
 ) -> None:

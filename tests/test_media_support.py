@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ class ImageHost:
         self.fallback = Route(404, b"not found")  # the answer for paths without a route
         self.gate: tuple[int, threading.Event] | None = None  # requests after the n-th wait for the event
         self.hits: Counter[str] = Counter()
+        # (requests per trailing second, Retry-After): above it the host answers 429, like a CDN's throttle
+        self.throttle: tuple[int, str] | None = None
+        self.served_at: list[float] = []  # monotonic arrival times of requests answered normally
+        self.throttled_at: list[float] = []  # … and of those answered 429
         self._lock = threading.Condition()
         host = self
 
@@ -72,6 +77,7 @@ class ImageHost:
                 route = host.routes.get(self.path, host.fallback)
                 if route.then is not None and host.hits[self.path] > 1:
                     route = route.then
+                route = host._throttled() or route
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     if value:  # an empty value leaves the header out (e.g. no Content-Length)
@@ -107,6 +113,19 @@ class ImageHost:
     def add(self, path: str, body: bytes = b"", status: int = 200, **kwargs: object) -> str:
         self.routes[path] = Route(status, body, **kwargs)  # type: ignore[arg-type]
         return self.url(path)
+
+    def _throttled(self) -> Route | None:
+        """Record this request's arrival; a 429 route when it is over the throttle's threshold."""
+        now = time.monotonic()
+        with self._lock:
+            if self.throttle is not None:
+                limit, retry_after = self.throttle
+                recent = sum(1 for at in self.served_at[-limit:] if at > now - 1.0)
+                if recent >= limit:
+                    self.throttled_at.append(now)
+                    return Route(429, b"slow down", headers={"Retry-After": retry_after})
+            self.served_at.append(now)
+        return None
 
     def redirect(self, path: str, location: str, status: int = 302) -> str:
         return self.add(path, b"", status, headers={"Location": location})

@@ -6,15 +6,16 @@ and store; this module only records the outcome, set-based like every other writ
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select
 
 from .bulk import chunked, fetch_by_keys, last_by_key, update_rows
 from .counts import WriteCounts
-from .tables import media_images, products
+from .tables import media_image_urls, media_images, products
 
 IMAGE_COLUMNS = ("main_images", "detail_images")
 
@@ -60,3 +61,25 @@ def insert_media_images(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> 
     for chunk in chunked(rows):
         ids.extend(conn.execute(statement, [dict(row) for row in chunk]).scalars())
     return ids
+
+
+def url_digest(url: str) -> str:
+    """The key of a URL in ``media_image_urls``."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def map_image_urls(conn: Connection, url_files: Mapping[str, str]) -> int:
+    """Point each URL at the ``media_images`` row holding ``file`` (replacing what it pointed at); rows written."""
+    if not url_files:
+        return 0
+    ids: dict[str, int] = {}
+    for chunk in chunked(sorted(set(url_files.values()))):
+        ids.update((row.file, row.id) for row in conn.execute(
+            select(media_images.c.id, media_images.c.file).where(media_images.c.file.in_(chunk))))
+    rows = [{"url_sha256": url_digest(url), "url": url, "media_image_id": ids[file]}
+            for url, file in url_files.items() if file in ids]
+    for batch in chunked(rows):
+        digests = [row["url_sha256"] for row in batch]
+        conn.execute(delete(media_image_urls).where(media_image_urls.c.url_sha256.in_(digests)))
+        conn.execute(media_image_urls.insert(), batch)
+    return len(rows)

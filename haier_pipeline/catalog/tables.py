@@ -150,6 +150,18 @@ media_images = Table(
     _created(),
 )
 
+# Every URL an image was fetched from -> the stored image it turned out to be (several URLs may share one
+# image: identical bytes are stored once). Keyed by the URL's SHA-256: URLs can outgrow an index entry.
+media_image_urls = Table(
+    "media_image_urls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_sha256", String(64), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("media_image_id", Integer, ForeignKey("media_images.id", ondelete="CASCADE"), nullable=False, index=True),
+    _created(),
+)
+
 haier_sync_log = Table(
     "haier_sync_log",
     metadata,

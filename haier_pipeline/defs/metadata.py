@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from sqlalchemy import Table
 
 from haier_pipeline.markdown_text import escape_markdown
@@ -28,6 +27,8 @@ def markdown_preview(rows: Sequence[Mapping[Any, Any]], limit: int = 5, empty: s
     """
     if not rows:
         return dg.MetadataValue.md(empty)
+    import pandas as pd  # imported when a table is drawn: pandas costs ~1 s of every process start
+
     frame = pd.DataFrame(
         [{key: escape_markdown(value, table_cell=True) for key, value in dict(row).items()} for row in rows[:limit]]
     )

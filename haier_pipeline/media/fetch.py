@@ -20,8 +20,9 @@ import requests
 
 from haier_pipeline.haier_api.deadline import Exchange, hard_deadline, read_capped
 
+from .politeness import MAX_THROTTLED_ATTEMPTS, THROTTLING_STATUSES, AdaptivePoliteness, retry_after_seconds
 from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
-from .transport import BlockedAddress, HostRateLimiter, image_session
+from .transport import BlockedAddress, image_session
 from .urls import UrlPolicy, check_url, system_resolver
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -50,21 +51,25 @@ class Download:
 
 
 class ImageFetcher:
-    """Thread-safe downloader: one pooled session, one per-host rate limit, one request counter."""
+    """Thread-safe downloader: one pooled session, adaptive per-host pacing, one request counter.
 
-    def __init__(self, policy: UrlPolicy, limits: FetchLimits, *, rate_per_host: float, pool_size: int = 8) -> None:
+    ``rate_per_host`` (``HAIER_IMAGE_RATE_LIMIT``) is a hard ceiling on each host's pace; ``None`` lets
+    the pace adapt freely (:mod:`.politeness`). ``pool_size`` caps the requests in flight to one host.
+    """
+
+    def __init__(self, policy: UrlPolicy, limits: FetchLimits, *, rate_per_host: float | None = None,
+                 pool_size: int = 8) -> None:
         # Each host is resolved once per fetcher; the connection guard still checks every address actually reached.
         resolve = lru_cache(maxsize=1024)(lambda host, port: tuple((policy.resolver or system_resolver)(host, port)))
         self.policy = replace(policy, resolver=resolve)
         self.limits = limits
         self._session = image_session(self.policy.address_allowed, pool_size)
-        self._rate = HostRateLimiter(rate_per_host)
+        self.politeness = AdaptivePoliteness(max_window=pool_size, ceiling=rate_per_host)
         self._lock = threading.Lock()
         self.requests_sent = 0
 
     def close(self) -> None:
         self._session.close()
-        self._rate.close()
 
     def __enter__(self) -> ImageFetcher:
         return self
@@ -88,9 +93,7 @@ class ImageFetcher:
         for _hop in range(self.limits.max_redirects + 1):
             parts = check_url(current, self.policy)
             host = (parts.hostname or "").lower()
-            if not self._rate.acquire(host, timeout=max(0.0, deadline - time.monotonic())):
-                raise ImageRejected(NETWORK_ERROR, "rate-limit wait exceeded the download time limit")
-            response = self._get(current)
+            response = self._polite_get(host, current, deadline)
             with response:
                 if response.status_code in REDIRECT_STATUSES:
                     location = response.headers.get("Location")
@@ -105,6 +108,24 @@ class ImageFetcher:
                     raise self._too_slow()
                 return Download(url, current, data, response.headers.get("Content-Type"))
         raise ImageRejected(BLOCKED_URL, f"more than {self.limits.max_redirects} redirects")
+
+    def _polite_get(self, host: str, url: str, deadline: float) -> requests.Response:
+        """GET at the host's pace; a 429/503 slows the host down and is asked again after its ``Retry-After``."""
+        for _attempt in range(MAX_THROTTLED_ATTEMPTS):
+            if not self.politeness.acquire(host, deadline):
+                raise ImageRejected(NETWORK_ERROR, "waiting for the image host's pace exceeded the download time limit")
+            sent = time.monotonic()
+            try:
+                response = self._get(url)
+            except BaseException:
+                self.politeness.released(host)
+                raise
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            self.politeness.answered(host, time.monotonic() - sent, response.status_code, retry_after)
+            if response.status_code not in THROTTLING_STATUSES:
+                return response
+            response.close()
+        raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code} (throttled {MAX_THROTTLED_ATTEMPTS} times)")
 
     def _too_slow(self) -> ImageRejected:
         return ImageRejected(NETWORK_ERROR, f"download took over {self.limits.total_timeout:g} s (cut off)")

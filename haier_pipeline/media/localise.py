@@ -67,6 +67,12 @@ class LocaliseReport:
     product_writes: WriteCounts = field(default_factory=WriteCounts)
     new_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    host_pace: dict[str, dict[str, float | int]] = field(default_factory=dict)  # politeness figures per image host
+
+    @property
+    def rate_reached(self) -> float:
+        """The fastest image host's answers per second over the pass."""
+        return max((float(pace["mean_rate"]) for pace in self.host_pace.values()), default=0.0)
 
     @property
     def fetched(self) -> int:
@@ -104,6 +110,7 @@ def localise_images(
                                                                       options.concurrency * 4))
     finally:
         report.http_requests = fetcher.requests_sent - requests_before
+        report.host_pace = fetcher.politeness.figures()
         if own_fetcher:
             fetcher.close()
         report.seconds = time.monotonic() - started
@@ -178,8 +185,9 @@ class _RunState:
                 pending, pending_bytes = [], 0
         new_rows += self._flush(catalog, pending)
         lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk]
+        fetched = {url: self.resolved[url] for url in to_fetch if url in self.resolved}
         with catalog.begin() as conn:
-            report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now)
+            report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now, fetched)
         report.dangling_rows_removed += len(dangling)
 
     def _paths(self, urls: Iterable[str]) -> list[str]:

@@ -22,7 +22,7 @@ class ImageOptions:
     limits: FetchLimits = field(default_factory=FetchLimits)
     policy: UrlPolicy = field(default_factory=UrlPolicy)
     max_pixels: int = 40_000_000
-    rate_per_host: float = 50.0
+    rate_per_host: float | None = None  # hard ceiling per host; None: the pace adapts (politeness.py)
     concurrency: int = 8
 
     @classmethod

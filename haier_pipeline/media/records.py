@@ -6,13 +6,13 @@ inserted, ``products.main_images``/``detail_images`` set — so a product never 
 row that is not there, and a row is only ever written after its file is on disk.
 
 ``media_images.file`` is unique, so identical bytes behind two URLs share one file and one
-row; the row names the URL listed first. (The other URL is therefore not known by URL on the
-next pass: it is downloaded again, recognised by its digest, and not stored again.)
+row; the row names the URL listed first, and ``media_image_urls`` maps every URL fetched to its
+row, so on the next pass neither URL is downloaded again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Row, delete, select
 
 from haier_pipeline.catalog.bulk import chunked
 from haier_pipeline.catalog.counts import WriteCounts
-from haier_pipeline.catalog.images import insert_media_images, set_product_images_bulk
-from haier_pipeline.catalog.tables import media_images, products
+from haier_pipeline.catalog.images import insert_media_images, map_image_urls, set_product_images_bulk, url_digest
+from haier_pipeline.catalog.tables import media_image_urls, media_images, products
 
 from .validate import ImageFacts
 
@@ -95,12 +95,14 @@ def haier_product_pages(
 
 
 def stored_by_url(conn: Connection, urls: Collection[str]) -> dict[str, list[StoredImage]]:
-    """Every row recorded for each URL, newest first."""
+    """The row each URL was last stored as (through ``media_image_urls``), as a one-item list."""
+    by_digest = {url_digest(url): url for url in urls}
     found: dict[str, list[StoredImage]] = {}
-    for chunk in chunked(list(urls)):
-        query = select(media_images.c.id, media_images.c.file, media_images.c.original_url, media_images.c.sha256)
-        for row in conn.execute(query.where(media_images.c.original_url.in_(chunk)).order_by(media_images.c.id.desc())):
-            found.setdefault(row.original_url, []).append(StoredImage(row.id, row.file, row.original_url, row.sha256))
+    query = select(media_image_urls.c.url_sha256, media_images.c.id, media_images.c.file, media_images.c.original_url,
+                   media_images.c.sha256).join(media_images, media_images.c.id == media_image_urls.c.media_image_id)
+    for chunk in chunked(list(by_digest)):
+        for row in conn.execute(query.where(media_image_urls.c.url_sha256.in_(chunk))):
+            found[by_digest[row.url_sha256]] = [StoredImage(row.id, row.file, row.original_url, row.sha256)]
     return found
 
 
@@ -122,11 +124,17 @@ def media_row(file: str, url: str, facts: ImageFacts, now: datetime) -> dict[str
 
 
 def record_chunk(
-    conn: Connection, new_rows: Sequence[dict[str, object]], dangling_ids: Collection[int],
-    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]], now: datetime,
+    conn: Connection,
+    new_rows: Sequence[dict[str, object]],
+    dangling_ids: Collection[int],
+    lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
+    now: datetime,
+    fetched: Mapping[str, str] | None = None,
 ) -> WriteCounts:
-    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add rows, set product lists."""
+    """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add new rows,
+    map the URLs ``fetched`` this pass to their files, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):
         conn.execute(delete(media_images).where(media_images.c.id.in_(chunk)))
     insert_media_images(conn, new_rows)
+    map_image_urls(conn, fetched or {})
     return set_product_images_bulk(conn, lists, now)

@@ -9,7 +9,6 @@ checked is the image host itself.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,22 +17,12 @@ from urllib3.connection import HTTPConnection
 from urllib3.util.retry import Retry
 
 from haier_pipeline.haier_api.deadline import DeadlineAdapter, watched
-from haier_pipeline.haier_api.ratelimit import RateLimiter
 
-MAX_RETRY_AFTER_S = 5.0
 USER_AGENT = "haier-pipeline-images/1.0"
 
 
 class BlockedAddress(Exception):
     """A connection reached an address the URL policy refuses (raised before any byte is sent)."""
-
-
-class CappedRetry(Retry):
-    """urllib3 ``Retry`` that honours ``Retry-After`` but never sleeps longer than a few seconds."""
-
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, MAX_RETRY_AFTER_S)
 
 
 def _guarded(base: type[HTTPConnection], allowed: Callable[[str], bool]) -> type[HTTPConnection]:
@@ -61,12 +50,16 @@ class GuardedAdapter(DeadlineAdapter):
 
 
 def image_session(allowed: Callable[[str], bool], pool_size: int) -> requests.Session:
-    """A session for image downloads: guarded pools, a few retries on 429/5xx and connect errors, no redirects."""
-    retries = CappedRetry(
+    """A session for image downloads: guarded pools, a few retries on 5xx and connect errors, no redirects.
+
+    429 and 503 are not retried here: they are the host asking us to slow down, which the fetcher's
+    adaptive pacing (``politeness.py``) hears and obeys.
+    """
+    retries = Retry(
         total=3, connect=2, read=1, status=2, redirect=0, other=0,
-        status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
+        status_forcelist=(500, 502, 504), allowed_methods=frozenset({"GET"}),
         backoff_factor=0.2, backoff_max=2.0, backoff_jitter=0.1,
-        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
+        respect_retry_after_header=False, raise_on_status=False, raise_on_redirect=False,
     )
     session = requests.Session()
     session.trust_env = False
@@ -75,25 +68,3 @@ def image_session(allowed: Callable[[str], bool], pool_size: int) -> requests.Se
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
-
-
-class HostRateLimiter:
-    """One evenly spaced rate limit per image host, shared by every download thread."""
-
-    def __init__(self, per_host_per_second: float) -> None:
-        self.rate = per_host_per_second
-        self._limiters: dict[str, RateLimiter] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, host: str, timeout: float | None = 60.0) -> bool:
-        with self._lock:
-            limiter = self._limiters.get(host)
-            if limiter is None:
-                limiter = self._limiters[host] = RateLimiter(self.rate)
-        return limiter.acquire(timeout)
-
-    def close(self) -> None:
-        with self._lock:
-            for limiter in self._limiters.values():
-                limiter.close()
-            self._limiters.clear()

@@ -7,8 +7,11 @@ and their schedules, the original system's cron.
 | ``0 * * * *``  ``sync_haier_products --sync-prices``  | ``haier_price_sync_hourly``         |
 | ``*/30 * * * *`` ``sync_haier_products --sync-stock`` | ``haier_stock_sync_every_30_minutes`` |
 
-Jobs run in-process: every step waits on the same rate-limited gateway, so parallel step processes
-would add start-up cost without adding throughput. Each run carries its sync kind as a tag (the run
+The full sync runs its independent steps at the same time in threads of one process
+(``haier_pipeline.runs.executor.threaded_executor``): images come from image hosts, not the gateway,
+so they download while stock is fetched; gateway steps still run one at a time on the run's one
+rate-limited client. The price and stock syncs are one chain of steps each and run in-process.
+Each run carries its sync kind as a tag (the run
 queue lets one run per kind at a time); scheduled runs also carry ``haier/trigger=schedule``. Stock
 runs are unpartitioned: one run covers every configured county.
 
@@ -29,6 +32,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from haier_pipeline.constants import SYNC_KIND_TAG, TIMEZONE, TRIGGER_TAG
+from haier_pipeline.runs.executor import threaded_executor
 
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
 # "shop" publishes into a Django shop at the end of every sync (a no-op while HAIER_SHOP_DB_URL is unset).
@@ -48,14 +52,16 @@ PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets(
 ) - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("products"), "supply_prices_cover_the_catalogue"))
 
 
-def _job(name: str, selection: dg.AssetSelection, kind: str, description: str) -> dg.UnresolvedAssetJobDefinition:
-    return dg.define_asset_job(name, selection=selection, executor_def=dg.in_process_executor,
+def _job(name: str, selection: dg.AssetSelection, kind: str, description: str,
+         executor: dg.ExecutorDefinition = dg.in_process_executor) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(name, selection=selection, executor_def=executor,
                                tags={SYNC_KIND_TAG: kind}, description=description)
 
 
 haier_full_sync = _job(
     "haier_full_sync", FULL_SYNC_SELECTION, "full",
     "Products, prices, stock, images and catalog tables: `sync_haier_products --sync-prices --sync-stock`.",
+    threaded_executor,
 )
 haier_price_sync = _job(
     "haier_price_sync",

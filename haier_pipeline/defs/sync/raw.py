@@ -20,7 +20,7 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_products,
     store_raw_stock,
 )
-from haier_pipeline.constants import HAIER_API_POOL
+from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
 from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_metadata
 from haier_pipeline.haier_api import CallResult, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
@@ -109,7 +109,7 @@ def _require_some_success(tracker: SyncTracker, what: str) -> None:
 
 
 @dg.asset(
-    group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL,
+    group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, op_tags={GATEWAY_TAG: "listing"},
     description="Haier's procurable-products listing, one payload per product code (changes only).",
 )
 def haier_raw_products(
@@ -158,6 +158,7 @@ def haier_raw_products(
 
 @dg.asset(
     group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
+    op_tags={GATEWAY_TAG: "prices", "dagster/priority": "1"},  # before stock: products, then images, wait on it
     description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
 )
 def haier_raw_prices(
@@ -190,7 +191,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
     @dg.asset(
         group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
-        partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
+        op_tags={GATEWAY_TAG: "stock"}, partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
         description="Available stock per procurable product and county: one call each (county-partitioned).",
     )
     def haier_raw_stock(

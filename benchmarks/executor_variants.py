@@ -1,0 +1,33 @@
+"""The full sync under each executor the benchmark compares (a code location for ``dagster job execute -f``).
+
+* ``full_sync_threaded`` — the project's own ``haier_full_sync`` (independent steps in threads);
+* ``full_sync_in_process`` — the same selection with Dagster's in-process executor (one step at a time);
+* ``full_sync_multiprocess`` — Dagster's multiprocess executor, steps forked from a forkserver that
+  preloaded the project (the cheapest way to start a step process), gateway steps one at a time.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from haier_pipeline.runs.executor import DEFAULT_TAG_LIMITS
+from haier_pipeline.defs.sync.automation import FULL_SYNC_SELECTION, haier_full_sync
+from haier_pipeline import definitions as project
+
+_forkserver = dg.multiprocess_executor.configured({
+    "max_concurrent": 4,
+    "start_method": {"forkserver": {"preload_modules": ["haier_pipeline.definitions"]}},
+    "tag_concurrency_limits": DEFAULT_TAG_LIMITS,
+})
+
+
+def _variant(name: str, executor: dg.ExecutorDefinition) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(f"full_sync_{name}", selection=FULL_SYNC_SELECTION, executor_def=executor,
+                               tags=haier_full_sync.tags)
+
+
+defs = dg.Definitions.merge(project.defs, dg.Definitions(jobs=[
+    _variant("threaded", haier_full_sync.executor_def),
+    _variant("in_process", dg.in_process_executor),
+    _variant("multiprocess", _forkserver),
+]))

@@ -1,0 +1,68 @@
+"""Screenshot the Dagster UI's run view of a first full sync: images download while stock is fetched.
+
+    .venv/bin/python benchmarks/run_view_screenshot.py --products 2000 [--latency 0.02]
+
+Starts the sandbox (its own process) and ``dagster dev`` (``tests/support/dagster_dev.py``: its own
+``DAGSTER_HOME``, a free port), launches ``haier_full_sync`` as a user would from the UI, waits for
+it, then opens the run's page in Debian's headless Chromium (Playwright) and saves the timeline to
+``benchmarks/results/<date>-run-view-<products>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+RESULTS = ROOT / "benchmarks" / "results"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the run")
+    args = parser.parse_args(argv)
+
+    from playwright.sync_api import sync_playwright
+
+    from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
+    from support.dagster_dev import dagster_dev
+
+    scratch = Path(tempfile.mkdtemp(prefix="haier-run-view-"))
+    data = scratch / "data"
+    options = SandboxOptions(products=args.products, latency=args.latency)
+    with start_sandbox_process(options) as sandbox:
+        env = {**sandbox.env(), "HAIER_DATA_DIR": str(data), "HAIER_MEDIA_ROOT": str(data / "media"),
+               "HAIER_CATALOG_DB_URL": f"sqlite:///{data / 'catalog.sqlite'}", "HAIER_COUNTY_CODES": "110101"}
+        with dagster_dev(scratch / "dagster_home", env) as server:
+            server.graphql("mutation { setNuxSeen }")
+            run_id = server.launch_run("haier_full_sync")
+            status = server.wait_for_run(run_id, args.timeout)
+            if status != "SUCCESS":
+                raise SystemExit(f"run {run_id} ended {status}: {server.run_failure_messages(run_id)}")
+            out = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-run-view-{args.products}.png"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+                page = browser.new_page(viewport={"width": 1800, "height": 1100})
+                page.set_default_timeout(120_000)
+                page.goto(f"{server.url}/runs/{run_id}")
+                page.get_by_text("product_images").first.wait_for()
+                page.get_by_text("haier_raw_stock").first.wait_for()
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out), full_page=False)
+                browser.close()
+    print(f"run {run_id}: {status}; screenshot written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    sys.exit(main())
