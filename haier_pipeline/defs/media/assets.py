@@ -74,12 +74,9 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
         "duration_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         "images_per_second": dg.MetadataValue.float(round(report.fetched / seconds, 2)),
         "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 6)),
-<<<<<<< HEAD
-=======
         "image_rate_reached": dg.MetadataValue.float(report.rate_reached),
         "image_rate_by_host": dg.MetadataValue.json(report.host_pace),
         "image_rate_ceiling": f"{options.rate_per_host:g}/s per host" if options.rate_per_host else "none (adaptive)",
->>>>>>> issue-15
         "loopback_hosts_allowed": options.policy.allow_loopback,
         "private_hosts_allowed": options.policy.allow_private,
         "dagster/row_count": stored_total,
