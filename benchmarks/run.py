@@ -49,6 +49,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--image-products", type=int, default=200, help="products whose images the images pass fetches (default 200)")
     add("--process-runs", type=int, default=3, help="whole-process first syncs per executor (default 3; 0 skips)")
     add("--executors", default="threaded", help="comma-separated: threaded, in_process, multiprocess (default threaded)")
+    add("--image-host", choices=("nginx", "sandbox"), default="nginx",
+        help="who serves the images: nginx from files rendered beforehand, as a CDN would (default; needs "
+             "/usr/sbin/nginx), or the sandbox drawing each one when asked")
     add("--skip-in-process-phases", action="store_true",
         help="skip the in-process full sync, re-syncs and images pass (phases 1-4)")
     add("--json-out", type=Path, default=None, help="where to write the JSON (default benchmarks/results/<date>-<n>.json)")
@@ -157,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.pipeline_sync import SYNC_ASSETS, run_sync
     from haier_pipeline.catalog.engine import release_database
     from haier_pipeline.definitions import build_definitions
+    from benchmarks.image_host import static_image_host
     from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
+    from haier_pipeline.sandbox.catalogue import Catalogue
     from haier_pipeline.settings import load_settings
 
     report: dict[str, Any] = {
@@ -170,9 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark: {args.products:,} products, {len(counties)} county(ies), latency {args.latency * 1000:g} ms, "
           f"{args.rate_limit:g} calls/s | commit {report['commit']} | load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
-                             changes="prices")
-    with start_sandbox_process(options) as sandbox:
+    with ExitStack() as stack:
+        image_host = ""
+        if args.image_host == "nginx":
+            image_host = stack.enter_context(static_image_host(Catalogue(args.products, seed=0), data))
+        report["config"]["image_host"] = args.image_host
+        options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
+                                 changes="prices", image_host=image_host)
+        sandbox = stack.enter_context(start_sandbox_process(options))
         os.environ.update(sandbox.env())
         os.environ.pop("HAIER_SANDBOX", None)  # a gateway address now: no sandbox consent needed (or allowed)
         settings = load_settings()

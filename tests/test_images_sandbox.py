@@ -13,10 +13,10 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, select
 
-from haier_pipeline.defs.media.assets import product_images
+from haier_pipeline.defs.media.assets import image_files, product_images
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
-from haier_pipeline.media.localise import RETRIED_ONCE
+from haier_pipeline.media.workers import RETRIED_ONCE
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.rejections import display_url
 from haier_pipeline.media.store import RELATIVE_PATH
@@ -140,7 +140,11 @@ def test_a_second_run_requests_no_good_image_and_changes_nothing(
 def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox, tmp_path: Path,
                                                          request: pytest.FixtureRequest,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """Raw listing -> products -> product_images in one materialization, the way ``haier_full_sync`` runs them."""
+    """Raw listing -> image_files (from the listing) and products -> product_images, as ``haier_full_sync`` runs them.
+
+    ``image_files`` downloads everything from the listing; ``product_images`` then asks the host only for
+    the URLs that were rejected (a rejection is not remembered between passes) and links the rest.
+    """
     from haier_pipeline.defs.sync import catalog as catalog_assets
     from haier_pipeline.defs.sync import raw as raw_assets
     from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
@@ -153,7 +157,7 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     engine = prepare_database(catalog_url_for_tests(tmp_path, request))
     result = dg.materialize(
         [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
-         catalog_assets.products, product_images, product_images_exist, image_files_check],
+         catalog_assets.products, image_files, product_images, product_images_exist, image_files_check],
         resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
                    "media": MediaResource(media_root=str(tmp_path / "media"),
                                           images=ImageOptions.from_settings(load_settings())),
@@ -165,3 +169,9 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     truth = sandbox.catalogue.expected_images()
     rows, _ = snapshot(engine)
     assert {row.original_url: row.sha256 for row in rows} == {u: t.sha256 for u, t in truth.items() if t.kind == "ok"}
+    good = sum(1 for t in truth.values() if t.kind == "ok")
+    files = result.asset_materializations_for_node("image_files")[0].metadata
+    linked = result.asset_materializations_for_node("product_images")[0].metadata
+    assert (files["downloaded"].value, files["products_updated"].value) == (good, 0)  # no product row touched yet
+    assert (linked["reused"].value, linked["downloaded"].value) == (good, 0)
+    assert linked["rejected"].value == files["rejected"].value == len(truth) - good

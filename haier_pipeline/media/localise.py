@@ -1,8 +1,8 @@
 """The images pass: for every Haier product, make its image URLs local files, downloading each image at most once.
 
 Per chunk of products: URLs already recorded whose file still exists are reused without a
-request; the rest are downloaded and validated by a bounded thread pool (per-host rate
-limit shared by the threads); the main thread alone writes files, so identical bytes are
+request; the rest are downloaded and validated by worker processes (``workers.py``: each with
+its threads, its share of the per-host politeness); the step's thread alone writes files, so identical bytes are
 never written twice (a digest already stored, in this run or before, is reused). Then one
 transaction records the chunk's new rows and the products' image lists. A rejected image is
 counted with its reason and left out of the product's lists; it never stops the pass.
@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -29,20 +29,20 @@ from .records import (
     ProductImages,
     StoredImage,
     haier_product_pages,
+    listing_product_pages,
     media_row,
     record_chunk,
     stored_by_sha,
     stored_by_url,
 )
-from .rejections import NOT_AN_IMAGE, TRUNCATED, ImageRejected, Rejection
+from .rejections import ImageRejected, Rejection
 from .store import MediaStore
-from .validate import ImageFacts, validate_image
+from .validate import ImageFacts
+from .workers import ImageDownloads, Outcome
 
 PRODUCTS_PER_CHUNK = 200
 PENDING_BYTES = 32 * 1024 * 1024  # downloaded-but-unwritten bytes held before a flush
 WRITER_THREADS = 4
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Catalog(Protocol):
@@ -83,36 +83,32 @@ class LocaliseReport:
         return dict(sorted(Counter(r.reason for r in self.rejected).items()))
 
 
-Outcome = tuple[Download, ImageFacts] | ImageRejected
-RETRIED_ONCE = frozenset({NOT_AN_IMAGE, TRUNCATED})  # fetched once more in the same pass before being rejected
-
-
 def localise_images(
     catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
     recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
-    chunk_size: int = PRODUCTS_PER_CHUNK,
+    chunk_size: int = PRODUCTS_PER_CHUNK, from_listing: bool = False,
 ) -> LocaliseReport:
-    """Localise the images of Haier products (all, or ``product_codes``); see the module docstring."""
+    """Localise the images of Haier products (all, or ``product_codes``); see the module docstring.
+
+    Downloads run in ``options.processes`` worker processes (:mod:`.workers`), or in threads of this
+    process when that is 0 or a ``fetcher`` is given (tests). With ``from_listing`` the URLs come from the
+    latest stored listing and only files, ``media_images`` and the URL map are written (``image_files``:
+    the product rows may not exist yet); ``product_images`` then links them to the rows without a request.
+    """
     now = now or datetime.now(UTC)
     started = time.monotonic()
-    own_fetcher = fetcher is None
-    fetcher = fetcher or ImageFetcher(
-        options.policy, options.limits, rate_per_host=options.rate_per_host, pool_size=options.concurrency
-    )
-    requests_before = fetcher.requests_sent
     report = LocaliseReport()
+    fetching = ImageDownloads(options, fetcher)
     try:
-        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="image-fetch") as pool, \
-                ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="image-write") as writers:
+        with ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="image-write") as writers:
             run = _RunState(store, options, recheck, now, report, writers)
-            for chunk in haier_product_pages(catalog.begin, product_codes, chunk_size):
-                run.process(catalog, chunk, lambda urls: _bounded_map(pool, run.fetch_with(fetcher), urls,
-                                                                      options.concurrency * 4))
+            pages = listing_product_pages if from_listing else haier_product_pages
+            for chunk in pages(catalog.begin, product_codes, chunk_size):
+                run.process(catalog, chunk, fetching.fetch_all, link_products=not from_listing)
     finally:
-        report.http_requests = fetcher.requests_sent - requests_before
-        report.host_pace = fetcher.politeness.figures()
-        if own_fetcher:
-            fetcher.close()
+        fetching.close()
+        report.http_requests = fetching.requests_sent
+        report.host_pace = fetching.host_pace()
         report.seconds = time.monotonic() - started
     return report
 
@@ -129,26 +125,8 @@ class _RunState:
         self.by_digest: dict[str, str] = {}
         self.order: dict[str, int] = {}
 
-    def fetch_with(self, fetcher: ImageFetcher) -> Callable[[str], Outcome]:
-        max_pixels = self.options.max_pixels
-
-        def attempt(url: str) -> Outcome:
-            try:
-                download = fetcher.fetch(url)
-                return download, validate_image(download.data, max_pixels)
-            except ImageRejected as rejection:
-                return rejection
-
-        def fetch(url: str) -> Outcome:
-            outcome = attempt(url)
-            if isinstance(outcome, ImageRejected) and outcome.reason in RETRIED_ONCE:
-                outcome = attempt(url)  # a 200 that was not the image (error page, cut-off body) may be transient
-            return outcome
-
-        return fetch
-
     def process(self, catalog: Catalog, chunk: list[ProductImages],
-                fetch_all: Callable[[list[str]], Iterator[tuple[str, Outcome]]]) -> None:
+                fetch_all: Callable[[list[str]], Iterator[tuple[str, Outcome]]], link_products: bool = True) -> None:
         report = self.report
         report.products_seen += len(chunk)
         urls = [u for p in chunk for u in (*p.main_urls, *p.page_urls)]
@@ -184,7 +162,8 @@ class _RunState:
                 new_rows += self._flush(catalog, pending)
                 pending, pending_bytes = [], 0
         new_rows += self._flush(catalog, pending)
-        lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk]
+        lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk] \
+            if link_products else []
         fetched = {url: self.resolved[url] for url in to_fetch if url in self.resolved}
         with catalog.begin() as conn:
             report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now, fetched)
@@ -237,30 +216,3 @@ class _RunState:
         for url, _download, facts in ordered:
             self.resolved[url] = self.by_digest[facts.sha256]
         return rows
-
-
-def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T,
-                                                                                                                    R]]:
-    """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
-    source = iter(items)
-    running: dict[Future[R], T] = {}
-
-    def top_up() -> None:
-        while len(running) < window:
-            try:
-                item = next(source)
-            except StopIteration:
-                return
-            running[pool.submit(fn, item)] = item
-
-    top_up()
-    try:
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = running.pop(future)
-                yield item, future.result()
-            top_up()
-    finally:
-        for future in running:
-            future.cancel()

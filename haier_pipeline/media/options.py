@@ -24,6 +24,7 @@ class ImageOptions:
     max_pixels: int = 40_000_000
     rate_per_host: float | None = None  # hard ceiling per host; None: the pace adapts (politeness.py)
     concurrency: int = 8
+    processes: int = 0  # worker processes that download and validate (workers.py); 0: threads of this process
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageOptions:
@@ -37,6 +38,7 @@ class ImageOptions:
             max_pixels=settings.image_max_pixels,
             rate_per_host=settings.image_rate_limit,
             concurrency=settings.image_concurrency,
+            processes=settings.image_processes,
         )
 
 

@@ -23,7 +23,9 @@ from sqlalchemy import Connection, Row, delete, select
 from haier_pipeline.catalog.bulk import chunked
 from haier_pipeline.catalog.counts import WriteCounts
 from haier_pipeline.catalog.images import insert_media_images, map_image_urls, set_product_images_bulk, url_digest
+from haier_pipeline.catalog.raw_read import iter_raw_products
 from haier_pipeline.catalog.tables import media_image_urls, media_images, products
+from haier_pipeline.haier_api.parsing import MalformedRecord, parse_product
 
 from .validate import ImageFacts
 
@@ -92,6 +94,29 @@ def haier_product_pages(
             return
         last_id = rows[-1].id
         yield [_product(row) for row in rows]
+
+
+def listing_product_pages(
+    conn_factory: Callable[[], AbstractContextManager[Connection]], codes: Sequence[str] | None, size: int
+) -> Iterator[list[ProductImages]]:
+    """The image URLs of the latest stored listing (or of ``codes`` in it), before any product row exists.
+
+    Records that do not parse are left out here; the ``products`` asset names them in its sync log.
+    """
+    wanted = set(codes) if codes is not None else None
+    found: list[ProductImages] = []
+    with conn_factory() as conn:
+        for index, (code, payload) in enumerate(iter_raw_products(conn)):
+            if wanted is not None and code not in wanted:
+                continue
+            try:
+                record = parse_product(payload, index)
+            except MalformedRecord:
+                continue
+            found.append(ProductImages(record.product_code, _urls(record.image_url), _urls(list(record.page_urls)),
+                                       (), ()))
+    for start in range(0, len(found), size):
+        yield found[start:start + size]
 
 
 def stored_by_url(conn: Connection, urls: Collection[str]) -> dict[str, list[StoredImage]]:

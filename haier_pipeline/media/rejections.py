@@ -35,6 +35,9 @@ class ImageRejected(Exception):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[ImageRejected], tuple[str, str]]:
+        return ImageRejected, (self.reason, self.detail)  # crosses from the download worker processes intact
+
 
 @dataclass(frozen=True)
 class Rejection:

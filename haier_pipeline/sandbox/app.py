@@ -77,8 +77,8 @@ class SandboxApp:
         self.bucket = TokenBucket(options.rate_limit)
         self.faults = FaultInjector(options.faults)
         self._lock = threading.Lock()
-        self._catalogue = Catalogue(options.products, options.seed, options.generation, base_url, options.changes,
-                                    options.style)
+        self._catalogue = Catalogue(options.products, options.seed, options.generation, options.image_host or base_url,
+                                    options.changes, options.style)
         self._warm(self._catalogue)
 
     @property

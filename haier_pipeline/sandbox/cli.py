@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--slow-seconds", type=float, default=2.0, help="delay of a slow call (default 2)")
     add("--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)")
     add("--faults-on-token", action="store_true", help="let faults hit the token endpoint too")
+    add("--image-host", default="", help="base URL that product image URLs point to (default: this sandbox)")
     add("--print-secrets", action="store_true", help="also print secrets taken from your environment")
     return parser
 
@@ -74,6 +75,7 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         latency=args.latency,
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
+        image_host=args.image_host.rstrip("/"),
         style=AnswerStyle(numbers=args.numbers, discount=args.discount, flags=args.flags, rounding=args.rounding),
     )
 

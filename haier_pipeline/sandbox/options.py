@@ -98,6 +98,7 @@ class SandboxOptions:
     style: AnswerStyle = field(default_factory=AnswerStyle)  # number encodings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
     host: str = "127.0.0.1"
+    image_host: str = ""  # where product image URLs point; empty: this sandbox serves them itself
     port: int = 0
     client_id: str = "sandbox-client"
     client_secret: str = field(default_factory=_secret, repr=False)

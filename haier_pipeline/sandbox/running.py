@@ -106,8 +106,8 @@ class SandboxProcess(_SandboxAddress):
     @property
     def catalogue(self) -> Catalogue:
         """A local copy of the child's current catalogue (same arguments, so the same data)."""
-        return Catalogue(self.options.products, self.options.seed, self._generation, self.base_url,
-                         self.options.changes, self.options.style)
+        return Catalogue(self.options.products, self.options.seed, self._generation,
+                         self.options.image_host or self.base_url, self.options.changes, self.options.style)
 
     def _post(self, action: str, payload: dict | None = None) -> dict:
         response = self._admin.post(f"{self.base_url}/_sandbox/{action}", json=payload or {}, timeout=30)
@@ -152,6 +152,7 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
         "--numbers", options.style.numbers, "--discount", options.style.discount, "--flags", options.style.flags,
         "--rounding", options.style.rounding,
     ]
+    args += ["--image-host", options.image_host] if options.image_host else []
     return args + (["--faults-on-token"] if faults.include_token else [])
 
 

@@ -1,8 +1,11 @@
 """Image assets: product images made local (downloaded, validated, stored once) and the cleanup of unused ones.
 
-``product_images`` hangs off the ``products`` table: it reads each Haier product's image
-URLs, stores the images under the media root and fills ``products.main_images`` /
-``detail_images``. Rejected images are counted and named (metadata and an ``images`` sync-log
+``image_files`` starts as soon as the listing is stored — the listing carries the image URLs —
+and downloads, validates and stores every image while prices and stock are still being fetched
+(the image hosts are not the gateway: another budget). ``product_images`` hangs off the
+``products`` table and ``image_files``: it reads each Haier product's image URLs, reuses what
+``image_files`` stored (no second request), fetches anything still missing, and fills
+``products.main_images`` / ``detail_images``. Rejected images are counted and named (metadata and an ``images`` sync-log
 row whose failures start with ``images:``); they never fail the run. A media volume under
 ``HAIER_MEDIA_MIN_FREE_BYTES`` does: the step stops before writing, alerts, and logs why. ``media_cleanup`` reports
 images no product references any more and deletes them only when ``dry_run`` is false.
@@ -15,7 +18,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import func, select
 
-from haier_pipeline.catalog.locks import IMAGES_LOCK
+from haier_pipeline.catalog.locks import IMAGES_LOCK, sync_lock
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.constants import MEDIA_POOL
 from haier_pipeline.defs.metadata import failures_markdown, markdown_list
@@ -50,7 +53,7 @@ class MediaCleanupConfig(dg.Config):
     grace_minutes: int = Field(default=60, ge=0, description="Leave files without a row alone until this old.")
 
 
-def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int, options: ImageOptions,
+def images_metadata(report: LocaliseReport, store: MediaStore, options: ImageOptions, stored_total: int,
                     latest: list[str]) -> dict:
     seconds = max(report.seconds, 1e-9)
     reasons = report.rejected_by_reason()
@@ -88,7 +91,26 @@ def images_metadata(report: LocaliseReport, store: MediaStore, stored_total: int
     group_name=MEDIA_GROUP,
     kinds={"pillow", "sql"},
     pool=MEDIA_POOL,
-    deps=[dg.AssetKey("products")],
+    deps=[dg.AssetKey("haier_raw_products")],
+    description="The image files behind every URL of the latest listing, downloaded as soon as the listing is "
+                "stored (alongside prices and stock), validated with Pillow and stored once under the media root.",
+)
+def image_files(
+    context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
+    sync_scope: SyncScope, alerts: AlertResource,
+) -> dg.MaterializeResult:
+    # Under the images lock (media_cleanup must not call these files unused before product_images links them),
+    # without a sync-log row of its own: product_images logs the images sync, these files counted as reused.
+    with sync_lock(catalog.engine(), IMAGES_LOCK, context.run_id, catalog.sync_lock_wait):
+        report, store, options = _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=True)
+    return dg.MaterializeResult(metadata=images_metadata(report, store, options, *_stored_summary(catalog)))
+
+
+@dg.asset(
+    group_name=MEDIA_GROUP,
+    kinds={"pillow", "sql"},
+    pool=MEDIA_POOL,
+    deps=[dg.AssetKey("products"), image_files],
     description="Every Haier product's main and page images, validated with Pillow and stored once under the "
                 "media root.",
 )
@@ -98,28 +120,38 @@ def product_images(
     alerts: AlertResource,
 ) -> dg.MaterializeResult:
     close_abandoned_logs(context, catalog)
+    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker:
+        report, store, options = _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=False)
+        tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
+        for rejection in report.rejected:
+            tracker.failed(rejection.describe())
+    if report.rejected:
+        context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
+    return dg.MaterializeResult(
+        metadata={**images_metadata(report, store, options, *_stored_summary(catalog)), "sync_status": tracker.status}
+    )
+
+
+def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource,
+                 media: MediaResource, sync_scope: SyncScope, alerts: AlertResource,
+                 from_listing: bool) -> tuple[LocaliseReport, MediaStore, ImageOptions]:
     options = media.images
     store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
-          stop_when_disk_low(context, alerts)):
+    with stop_when_disk_low(context, alerts):
         store.ensure_room(0)
-        report = localise_images(
-            catalog, store, options, product_codes=sync_scope.codes or None, recheck=config.recheck
-        )
-        tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
-        for rejection in report.rejected:
-            tracker.failed(rejection.describe())
+        report = localise_images(catalog, store, options, product_codes=sync_scope.codes or None,
+                                 recheck=config.recheck, from_listing=from_listing)
+    return report, store, options
+
+
+def _stored_summary(catalog: CatalogResource) -> tuple[int, list[str]]:
+    """How many images are stored, and the newest few files (the thumbnails)."""
     with catalog.begin() as conn:
         stored_total = conn.execute(select(func.count()).select_from(media_images)).scalar_one()
         newest = select(media_images.c.file).order_by(media_images.c.id.desc()).limit(THUMBNAILS)
-        latest = list(conn.execute(newest).scalars())
-    if report.rejected:
-        context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
-    return dg.MaterializeResult(
-        metadata={**images_metadata(report, store, stored_total, options, latest), "sync_status": tracker.status}
-    )
+        return stored_total, list(conn.execute(newest).scalars())
 
 
 def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:

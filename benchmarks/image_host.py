@@ -1,0 +1,120 @@
+"""A static image host for the benchmarks: the sandbox's pictures rendered once to files, served by nginx.
+
+In production the images come from Haier's CDN, on other machines: serving them costs this
+machine nothing. The sandbox instead draws each picture with Pillow when it is asked, in the
+same Python process that answers the gateway, so on a 2-core machine the benchmark's image host
+would take a core from the pipeline it measures. Here every URL of the catalogue is rendered
+once, before any timing, to the same bytes the sandbox would serve (``serve_image``; a 404 is a
+missing file, the 12 MiB padding of an oversized PNG a hole in a sparse file), and Debian's
+``nginx`` serves them on 127.0.0.1 with the ``Content-Type`` of the extension, as a CDN does.
+The sandbox's listing points at it (``SandboxOptions.image_host``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from haier_pipeline.sandbox.catalogue import Catalogue
+from haier_pipeline.sandbox.images import _padding_chunk, serve_image
+
+NGINX = Path("/usr/sbin/nginx")
+CONFIG = """
+user {user};
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    client_body_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    fastcgi_temp_path {prefix}/tmp;
+    uwsgi_temp_path {prefix}/tmp;
+    scgi_temp_path {prefix}/tmp;
+    types {{ image/jpeg jpg jpeg; image/png png; image/webp webp; image/gif gif; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+
+
+def available() -> bool:
+    return NGINX.exists()
+
+
+def render_images(catalogue: Catalogue, root: Path) -> int:
+    """Write what the sandbox serves for every image URL of ``catalogue`` under ``root``; returns the files written."""
+    padding = _padding_chunk()
+    written = 0
+    for spec in catalogue._specs():
+        for path in spec.image_paths:
+            served = serve_image(catalogue.seed, path)
+            if served.status != 200:
+                continue
+            body = served.body
+            target = root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as handle:
+                if len(body) > len(padding) and body[-12 - len(padding):-12] == padding:
+                    handle.write(body[:-12 - len(padding)] + padding[:8])  # the picture, the chunk's length and type
+                    handle.seek(len(padding) - 12, os.SEEK_CUR)  # its zero bytes: a hole
+                    handle.write(padding[-4:] + body[-12:])  # its CRC, the picture's IEND
+                else:
+                    handle.write(body)
+            written += 1
+    return written
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def static_image_host(catalogue: Catalogue, workdir: Path) -> Iterator[str]:
+    """Render ``catalogue``'s images into ``workdir`` and serve them with nginx; yields the host's base URL."""
+    root, prefix = workdir / "images-root", workdir / "nginx"
+    for folder in (root, prefix / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    count = render_images(catalogue, root)
+    print(f"image host: {count} files rendered in {time.perf_counter() - started:.1f} s, served by nginx")
+    port = _free_port()
+    (prefix / "nginx.conf").write_text(CONFIG.format(user=getpass.getuser(), prefix=prefix, port=port, root=root))
+    process = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited: {process.stderr.read().decode(errors='replace') if process.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)  # nginx is another process: poll until it listens
+    raise RuntimeError("nginx did not listen within 10 s")

@@ -1,0 +1,84 @@
+"""Images downloaded in worker processes: every image stored, every rejection named, the limits shared out."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from test_media_support import (  # noqa: F401 - fixtures
+    Catalog,
+    ImageHost,
+    add_products,
+    catalog_engine,
+    image_host,
+    make_image,
+)
+
+from haier_pipeline.catalog import tables
+from haier_pipeline.media import workers
+from haier_pipeline.media.localise import localise_images
+from haier_pipeline.media.options import ImageOptions
+from haier_pipeline.media.rejections import NOT_AN_IMAGE, ImageRejected
+from haier_pipeline.media.store import MediaStore, sha256_file
+from haier_pipeline.media.urls import UrlPolicy
+
+OPTIONS = ImageOptions(policy=UrlPolicy(allow_loopback=True), rate_per_host=400, concurrency=4, processes=2)
+
+
+def test_a_rejection_crosses_a_process_boundary_intact() -> None:
+    rejection = pickle.loads(pickle.dumps(ImageRejected(NOT_AN_IMAGE, "markup (HTML/XML/SVG), not a raster image")))
+    assert (rejection.reason, rejection.detail) == (NOT_AN_IMAGE, "markup (HTML/XML/SVG), not a raster image")
+
+
+def test_each_worker_gets_its_share_of_the_window_and_of_the_hard_ceiling() -> None:
+    fetching = workers.ProcessFetching(ImageOptions(rate_per_host=50, concurrency=5, processes=2), 2)
+    try:
+        assert (fetching.share.concurrency, fetching.share.rate_per_host) == (3, 25)
+    finally:
+        fetching.close()
+
+
+def test_worker_processes_store_every_image_and_name_every_rejection(
+        image_host: ImageHost, catalog_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "PROCESSES_FROM_URLS", 1)  # even this small pass goes to the worker processes
+    products, good = [], {}
+    for number in range(40):
+        main = make_image("PNG", (30 + number, 20))
+        page = make_image("JPEG", (20, 30 + number), (0, number * 5, 200))
+        good[image_host.add(f"/p{number}/main.png", main)] = main
+        good[image_host.add(f"/p{number}/page.jpg", page)] = page
+        products.append((f"P{number}", image_host.url(f"/p{number}/main.png"), [image_host.url(f"/p{number}/page.jpg")]))
+    html = image_host.add("/broken/page.jpg", b"<html>maintenance</html>", headers={"Content-Type": "image/jpeg"})
+    missing = image_host.url("/broken/gone.jpg")
+    products.append(("BROKEN", html, [missing]))
+    add_products(catalog_engine, products)
+    store = MediaStore(tmp_path / "media")
+
+    report = localise_images(Catalog(catalog_engine), store, OPTIONS)
+
+    assert report.downloaded == len(good) == 80 and report.reused == 0
+    assert sorted((r.url, r.reason) for r in report.rejected) == sorted([(html, "not_an_image"), (missing, "http_error")])
+    assert all(r.detail for r in report.rejected)
+    with catalog_engine.connect() as conn:
+        rows = conn.execute(select(tables.media_images.c.original_url, tables.media_images.c.file,
+                                   tables.media_images.c.sha256)).all()
+    assert {row.original_url: row.sha256 for row in rows} == {url: hashlib.sha256(data).hexdigest()
+                                                              for url, data in good.items()}
+    assert all(sha256_file(store.root / row.file) == row.sha256 for row in rows)
+    # The workers' counts reach the report: every request the host saw, and its answers.
+    assert report.http_requests == image_host.hit_count() == 83  # the HTML page is asked twice
+    (pace,) = report.host_pace.values()
+    assert pace["answers"] == 83 and 1 <= pace["senders"] <= 2
+
+
+def test_a_few_urls_stay_in_threads(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(workers.ProcessFetching, "__init__", lambda *args: started.append(os.getpid()))
+    add_products(catalog_engine, [("P1", image_host.add("/one.png", make_image()), [])])
+    report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path / "media"), OPTIONS)
+    assert report.downloaded == 1 and started == []
