@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = Path(__file__).resolve().with_name("executor_variants.py")
-IMAGES_STEP, STOCK_STEP = "product_images", "haier_raw_stock"
+IMAGES_STEP, LINK_STEP, STOCK_STEP = "image_files", "product_images", "haier_raw_stock"
 
 
 @dataclass
@@ -41,7 +41,8 @@ class ProcessRun:
     worker_start_s: dict[str, float] = field(default_factory=dict)  # multiprocess: seconds to start each step's process
     run_started_s: float | None = None
     run_ended_s: float | None = None
-    images: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, Any] = field(default_factory=dict)  # image_files: the downloads
+    linking: dict[str, Any] = field(default_factory=dict)  # product_images: links rows, asks again for rejected URLs
     good_images_expected: int = 0
     good_images_stored: int = 0
     load_average: list[float] = field(default_factory=list)
@@ -75,7 +76,7 @@ class ProcessRun:
             "mean_step_worker_start_s": round(sum(self.worker_start_s.values()) / len(self.worker_start_s), 2)
             if self.worker_start_s else 0.0,
             "gateway_calls": self.gateway_calls, "answered_429": self.answered_429,
-            "image_requests": self.image_requests, "images": self.images,
+            "image_requests": self.image_requests, "images": self.images, "linking": self.linking,
             "good_images_expected": self.good_images_expected, "good_images_stored": self.good_images_stored,
             "load_average": self.load_average,
         }
@@ -141,13 +142,14 @@ def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:
                         run.worker_start_s[event.step_key] = at - workers[event.step_key]
                 elif kind in (types.STEP_SUCCESS, types.STEP_FAILURE) and event.step_key in starts:
                     run.steps[event.step_key] = (starts[event.step_key], at)
-            images = instance.get_latest_materialization_event(dg.AssetKey(IMAGES_STEP))
-            if images is not None and images.asset_materialization is not None:
-                run.images = {key: getattr(value, "value", value)
-                              for key, value in images.asset_materialization.metadata.items()
-                              if key in ("image_urls", "downloaded", "deduplicated", "reused", "rejected",
-                                         "image_rate_reached", "image_rate_by_host", "images_per_second",
-                                         "duration_seconds", "http_requests")}
+            for key, into in ((IMAGES_STEP, run.images), (LINK_STEP, run.linking)):
+                event = instance.get_latest_materialization_event(dg.AssetKey(key))
+                if event is not None and event.asset_materialization is not None:
+                    into.update({name: getattr(value, "value", value)
+                                 for name, value in event.asset_materialization.metadata.items()
+                                 if name in ("image_urls", "downloaded", "deduplicated", "reused", "rejected",
+                                             "image_rate_reached", "image_rate_by_host", "images_per_second",
+                                             "duration_seconds", "http_requests")})
     finally:
         if previous is None:
             os.environ.pop("DAGSTER_HOME", None)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page(viewport={"width": 1800, "height": 1100})
                 page.set_default_timeout(120_000)
                 page.goto(f"{server.url}/runs/{run_id}")
-                page.get_by_text("product_images").first.wait_for()
+                page.get_by_text("image_files").first.wait_for()
                 page.get_by_text("haier_raw_stock").first.wait_for()
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(out), full_page=False)

@@ -62,7 +62,7 @@ def test_a_full_media_volume_stops_the_images_step_cleanly_and_alerts(tmp_path, 
         assert not result.success
         [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         error = failure.step_failure_data.error
-        assert failure.step_key == "product_images" and "media volume low on space" in str(error), error
+        assert failure.step_key == "image_files" and "media volume low on space" in str(error), error
         rows = log_rows(catalog_url, result.run_id)
         statuses = {kind: row["status"] for kind, row in rows.items()}
         assert statuses == {"products": statuses["products"], "prices": "success", "stock": "success",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,9 @@ def test_a_rejection_crosses_a_process_boundary_intact() -> None:
     assert (rejection.reason, rejection.detail) == (NOT_AN_IMAGE, "markup (HTML/XML/SVG), not a raster image")
 
 
-def test_each_worker_gets_its_share_of_the_window_and_of_the_hard_ceiling() -> None:
-    fetching = workers.ProcessFetching(ImageOptions(rate_per_host=50, concurrency=5, processes=2), 2)
+def test_each_worker_gets_its_share_of_the_window_and_of_the_hard_ceiling(tmp_path: Path) -> None:
+    fetching = workers.ProcessFetching(ImageOptions(rate_per_host=50, concurrency=5, processes=2),
+                                       MediaStore(tmp_path), datetime.now(UTC), 2)
     try:
         assert (fetching.share.concurrency, fetching.share.rate_per_host) == (3, 25)
     finally:
@@ -73,6 +75,26 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
     assert report.http_requests == image_host.hit_count() == 83  # the HTML page is asked twice
     (pace,) = report.host_pace.values()
     assert pace["answers"] == 83 and 1 <= pace["senders"] <= 2
+    # Written by the workers, each file once: nothing under the media root that no row names.
+    assert sorted(p.relative_to(store.root).as_posix() for p in store.root.rglob("*") if p.is_file()) == \
+        sorted(row.file for row in rows)
+
+
+def test_identical_bytes_written_by_two_workers_are_stored_once(
+        image_host: ImageHost, catalog_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "PROCESSES_FROM_URLS", 1)
+    same = make_image("PNG", (33, 44))
+    urls = [image_host.add(f"/same/{number}.png", same) for number in range(30)]
+    add_products(catalog_engine, [(f"S{number}", url, []) for number, url in enumerate(urls)])
+    store = MediaStore(tmp_path / "media")
+
+    report = localise_images(Catalog(catalog_engine), store, OPTIONS)
+
+    assert (report.downloaded, report.deduplicated) == (1, 29)
+    with catalog_engine.connect() as conn:
+        (row,) = conn.execute(select(tables.media_images.c.original_url, tables.media_images.c.file)).all()
+    assert row.original_url == urls[0]  # listing order names the row, whichever download finished first
+    assert [p.relative_to(store.root).as_posix() for p in store.root.rglob("*") if p.is_file()] == [row.file]
 
 
 def test_a_few_urls_stay_in_threads(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path,

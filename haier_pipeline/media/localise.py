@@ -1,10 +1,11 @@
 """The images pass: for every Haier product, make its image URLs local files, downloading each image at most once.
 
 Per chunk of products: URLs already recorded whose file still exists are reused without a
-request; the rest are downloaded and validated by worker processes (``workers.py``: each with
-its threads, its share of the per-host politeness); the step's thread alone writes files, so identical bytes are
-never written twice (a digest already stored, in this run or before, is reused). Then one
-transaction records the chunk's new rows and the products' image lists. A rejected image is
+request; the rest are downloaded, validated and written by worker processes (``workers.py``:
+each with its threads and its share of the per-host politeness). Identical bytes are stored
+once: a file whose digest is already stored, in this run or before, is removed before any row
+names it, and the stored one reused. Then one transaction records the chunk's new rows, the URL
+map and the products' image lists. A rejected image is
 counted with its reason and left out of the product's lists; it never stops the pass.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from haier_pipeline.catalog.counts import WriteCounts
 
-from .fetch import Download, ImageFetcher
+from .fetch import ImageFetcher
 from .options import ImageOptions
 from .records import (
     ProductImages,
@@ -37,12 +37,9 @@ from .records import (
 )
 from .rejections import ImageRejected, Rejection
 from .store import MediaStore
-from .validate import ImageFacts
-from .workers import ImageDownloads, Outcome
+from .workers import ImageDownloads, Outcome, StoredDownload
 
 PRODUCTS_PER_CHUNK = 200
-PENDING_BYTES = 32 * 1024 * 1024  # downloaded-but-unwritten bytes held before a flush
-WRITER_THREADS = 4
 
 
 class Catalog(Protocol):
@@ -98,13 +95,12 @@ def localise_images(
     now = now or datetime.now(UTC)
     started = time.monotonic()
     report = LocaliseReport()
-    fetching = ImageDownloads(options, fetcher)
+    fetching = ImageDownloads(options, store, now, fetcher)
     try:
-        with ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="image-write") as writers:
-            run = _RunState(store, options, recheck, now, report, writers)
-            pages = listing_product_pages if from_listing else haier_product_pages
-            for chunk in pages(catalog.begin, product_codes, chunk_size):
-                run.process(catalog, chunk, fetching.fetch_all, link_products=not from_listing)
+        run = _RunState(store, options, recheck, now, report)
+        pages = listing_product_pages if from_listing else haier_product_pages
+        for chunk in pages(catalog.begin, product_codes, chunk_size):
+            run.process(catalog, chunk, fetching.fetch_all, link_products=not from_listing)
     finally:
         fetching.close()
         report.http_requests = fetching.requests_sent
@@ -117,9 +113,8 @@ class _RunState:
     """What one pass has learnt so far: URL -> stored path, URL -> rejection, digest -> stored path."""
 
     def __init__(self, store: MediaStore, options: ImageOptions, recheck: bool, now: datetime,
-                 report: LocaliseReport, writers: ThreadPoolExecutor) -> None:
+                 report: LocaliseReport) -> None:
         self.store, self.options, self.recheck, self.now, self.report = store, options, recheck, now, report
-        self.writers = writers
         self.resolved: dict[str, str] = {}
         self.refused: dict[str, Rejection] = {}
         self.by_digest: dict[str, str] = {}
@@ -149,19 +144,13 @@ class _RunState:
             if present is not None:
                 fallback[url] = present
             to_fetch.append(url)
-        pending: list[tuple[str, Download, ImageFacts]] = []
-        new_rows: list[dict[str, object]] = []
-        pending_bytes = 0
+        pending: list[StoredDownload] = []
         for url, outcome in fetch_all(to_fetch):
             if isinstance(outcome, ImageRejected):
                 self._refuse(url, outcome, fallback.get(url))
-                continue
-            pending.append((url, *outcome))
-            pending_bytes += outcome[1].size
-            if pending_bytes >= PENDING_BYTES:
-                new_rows += self._flush(catalog, pending)
-                pending, pending_bytes = [], 0
-        new_rows += self._flush(catalog, pending)
+            else:
+                pending.append(outcome)
+        new_rows = self._flush(catalog, pending)
         lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk] \
             if link_products else []
         fetched = {url: self.resolved[url] for url in to_fetch if url in self.resolved}
@@ -180,39 +169,40 @@ class _RunState:
             self.refused[url] = Rejection(url, rejection.reason, rejection.detail)
             self.report.rejected.append(self.refused[url])
 
-    def _flush(self, catalog: Catalog, pending: list[tuple[str, Download, ImageFacts]]) -> list[dict[str, object]]:
-        """Write the pending downloads whose bytes are not stored yet (in parallel); return their new rows."""
+    def _flush(self, catalog: Catalog, pending: list[StoredDownload]) -> list[dict[str, object]]:
+        """Keep one file per content digest among the files just written; return the rows of the kept new ones."""
         if not pending:
             return []
-        digests = {facts.sha256 for _, _, facts in pending if facts.sha256 not in self.by_digest}
+        digests = {item.facts.sha256 for item in pending if item.facts.sha256 not in self.by_digest}
         with catalog.begin() as conn:
             stored = stored_by_sha(conn, digests) if digests else {}
-        first_of: dict[str, tuple[str, Download, ImageFacts]] = {}
-        # Listing order, not completion order, decides which URL a shared file's row names.
-        ordered = sorted(pending, key=lambda item: self.order.get(item[0], 0))
-        for url, download, facts in ordered:
-            self.report.bytes_downloaded += facts.size
-            if facts.sha256 in self.by_digest or facts.sha256 in first_of:
+        first_of: dict[str, StoredDownload] = {}
+        copies: list[str] = []
+        # Listing order, not completion order, decides which URL (and which copy) a shared file's row names.
+        ordered = sorted(pending, key=lambda item: self.order.get(item.url, 0))
+        for item in ordered:
+            sha = item.facts.sha256
+            self.report.bytes_downloaded += item.facts.size
+            if sha in self.by_digest or sha in first_of:
+                copies.append(item.file)
                 continue
-            existing = next((row.file for row in stored.get(facts.sha256, []) if self.store.exists(row.file)), None)
+            existing = next((row.file for row in stored.get(sha, []) if self.store.exists(row.file)), None)
             if existing is not None:
-                self.by_digest[facts.sha256] = existing
+                self.by_digest[sha] = existing
+                copies.append(item.file)
             else:
-                first_of[facts.sha256] = (url, download, facts)
-        # Refuse the whole batch up front when it would leave the volume under its minimum: no file half-written.
-        self.store.ensure_room(sum(facts.size for _, _, facts in first_of.values()))
-        # fsync dominates a small file's write: files are written by a few threads, folders synced once.
-        paths = list(self.writers.map(lambda item: self.store.write(item[1].data, item[2].extension, self.now,
-                                                                    sync_dir=False), first_of.values()))
-        self.store.sync_dirs(paths)
+                first_of[sha] = item
+        for copy in copies:  # identical bytes already stored: no row ever names this copy
+            self.store.delete(copy)
+        self.store.sync_dirs(item.file for item in first_of.values())  # the new names survive a power cut
         rows: list[dict[str, object]] = []
-        for (url, _download, facts), path in zip(first_of.values(), paths, strict=True):
-            rows.append(media_row(path, url, facts, self.now))
-            self.by_digest[facts.sha256] = path
-            self.report.new_files.append(path)
-            self.report.bytes_written += facts.size
-        self.report.downloaded += len(paths)
-        self.report.deduplicated += len(pending) - len(paths)
-        for url, _download, facts in ordered:
-            self.resolved[url] = self.by_digest[facts.sha256]
+        for item in first_of.values():
+            rows.append(media_row(item.file, item.url, item.facts, self.now))
+            self.by_digest[item.facts.sha256] = item.file
+            self.report.new_files.append(item.file)
+            self.report.bytes_written += item.facts.size
+        self.report.downloaded += len(first_of)
+        self.report.deduplicated += len(pending) - len(first_of)
+        for item in ordered:
+            self.resolved[item.url] = self.by_digest[item.facts.sha256]
         return rows

@@ -20,6 +20,9 @@ class DiskSpaceLow(OSError):
             f"{needed:,} more to write, HAIER_MEDIA_MIN_FREE_BYTES={minimum:,}; images not written"
         )
 
+    def __reduce__(self) -> tuple[type[DiskSpaceLow], tuple[Path, int, int, int]]:
+        return DiskSpaceLow, (self.folder, self.free, self.needed, self.minimum)  # raised in a download worker
+
 
 def free_bytes(folder: Path) -> int:
     """Free bytes for an unprivileged writer on the volume holding ``folder`` (its nearest existing parent)."""

@@ -5,7 +5,7 @@ and downloads, validates and stores every image while prices and stock are still
 (the image hosts are not the gateway: another budget). ``product_images`` hangs off the
 ``products`` table and ``image_files``: it reads each Haier product's image URLs, reuses what
 ``image_files`` stored (no second request), fetches anything still missing, and fills
-``products.main_images`` / ``detail_images``. Rejected images are counted and named (metadata and an ``images`` sync-log
+``products.main_images`` / ``detail_images``. Each logs an ``images`` sync. Rejected images are counted and named (metadata and an ``images`` sync-log
 row whose failures start with ``images:``); they never fail the run. A media volume under
 ``HAIER_MEDIA_MIN_FREE_BYTES`` does: the step stops before writing, alerts, and logs why. ``media_cleanup`` reports
 images no product references any more and deletes them only when ``dry_run`` is false.
@@ -18,7 +18,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import func, select
 
-from haier_pipeline.catalog.locks import IMAGES_LOCK, sync_lock
+from haier_pipeline.catalog.locks import IMAGES_LOCK
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.constants import MEDIA_POOL
 from haier_pipeline.defs.metadata import failures_markdown, markdown_list
@@ -99,11 +99,7 @@ def image_files(
     context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource, media: MediaResource,
     sync_scope: SyncScope, alerts: AlertResource,
 ) -> dg.MaterializeResult:
-    # Under the images lock (media_cleanup must not call these files unused before product_images links them),
-    # without a sync-log row of its own: product_images logs the images sync, these files counted as reused.
-    with sync_lock(catalog.engine(), IMAGES_LOCK, context.run_id, catalog.sync_lock_wait):
-        report, store, options = _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=True)
-    return dg.MaterializeResult(metadata=images_metadata(report, store, options, *_stored_summary(catalog)))
+    return _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=True)
 
 
 @dg.asset(
@@ -119,9 +115,23 @@ def product_images(
     sync_scope: SyncScope,
     alerts: AlertResource,
 ) -> dg.MaterializeResult:
+    return _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=False)
+
+
+def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource,
+                 media: MediaResource, sync_scope: SyncScope, alerts: AlertResource,
+                 from_listing: bool) -> dg.MaterializeResult:
+    """One images pass under the images lock, logged as an ``images`` sync (each of the two assets logs its own)."""
     close_abandoned_logs(context, catalog)
-    with tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker:
-        report, store, options = _images_pass(context, config, catalog, media, sync_scope, alerts, from_listing=False)
+    options = media.images
+    store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
+    if options.policy.allow_loopback or options.policy.allow_private:
+        context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
+    with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
+          stop_when_disk_low(context, alerts)):
+        store.ensure_room(0)
+        report = localise_images(catalog, store, options, product_codes=sync_scope.codes or None,
+                                 recheck=config.recheck, from_listing=from_listing)
         tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
         for rejection in report.rejected:
             tracker.failed(rejection.describe())
@@ -130,20 +140,6 @@ def product_images(
     return dg.MaterializeResult(
         metadata={**images_metadata(report, store, options, *_stored_summary(catalog)), "sync_status": tracker.status}
     )
-
-
-def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource,
-                 media: MediaResource, sync_scope: SyncScope, alerts: AlertResource,
-                 from_listing: bool) -> tuple[LocaliseReport, MediaStore, ImageOptions]:
-    options = media.images
-    store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
-    if options.policy.allow_loopback or options.policy.allow_private:
-        context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
-    with stop_when_disk_low(context, alerts):
-        store.ensure_room(0)
-        report = localise_images(catalog, store, options, product_codes=sync_scope.codes or None,
-                                 recheck=config.recheck, from_listing=from_listing)
-    return report, store, options
 
 
 def _stored_summary(catalog: CatalogResource) -> tuple[int, list[str]]:
