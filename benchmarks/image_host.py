@@ -13,17 +13,20 @@ The sandbox's listing points at it (``SandboxOptions.image_host``).
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from haier_pipeline.sandbox.catalogue import Catalogue
-from haier_pipeline.sandbox.images import _padding_chunk, serve_image
+from haier_pipeline.sandbox.images import _padding_chunk, _spec, serve_image
 
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = """
@@ -56,27 +59,47 @@ def available() -> bool:
     return NGINX.exists()
 
 
-def render_images(catalogue: Catalogue, root: Path) -> int:
-    """Write what the sandbox serves for every image URL of ``catalogue`` under ``root``; returns the files written."""
+@dataclass(frozen=True)
+class StaticImageHost:
+    """The running host, and the SHA-256 of every good image it serves (by URL path): what must end up stored."""
+
+    base_url: str
+    good: dict[str, str]
+
+
+def render_images(catalogue: Catalogue, root: Path) -> dict[str, str]:
+    """Write what the sandbox serves for every image URL of ``catalogue`` under ``root`` (in as many processes as
+    there are cores); returns the SHA-256 of each good image by URL path."""
+    paths = [path for spec in catalogue._specs() for path in spec.image_paths]
+    good: dict[str, str] = {}
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for part in pool.map(_render, [(catalogue.seed, root, paths[i::64]) for i in range(64)]):
+            good.update(part)
+    return good
+
+
+def _render(job: tuple[int, Path, list[str]]) -> dict[str, str]:
+    seed, root, paths = job
     padding = _padding_chunk()
-    written = 0
-    for spec in catalogue._specs():
-        for path in spec.image_paths:
-            served = serve_image(catalogue.seed, path)
-            if served.status != 200:
-                continue
-            body = served.body
-            target = root / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("wb") as handle:
-                if len(body) > len(padding) and body[-12 - len(padding):-12] == padding:
-                    handle.write(body[:-12 - len(padding)] + padding[:8])  # the picture, the chunk's length and type
-                    handle.seek(len(padding) - 12, os.SEEK_CUR)  # its zero bytes: a hole
-                    handle.write(padding[-4:] + body[-12:])  # its CRC, the picture's IEND
-                else:
-                    handle.write(body)
-            written += 1
-    return written
+    good: dict[str, str] = {}
+    for path in paths:
+        served = serve_image(seed, path)
+        if served.status != 200:
+            continue
+        body = served.body
+        spec = _spec(seed, path)
+        if spec is not None and spec.kind == "ok":
+            good[path] = hashlib.sha256(body).hexdigest()
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            if len(body) > len(padding) and body[-12 - len(padding):-12] == padding:
+                handle.write(body[:-12 - len(padding)] + padding[:8])  # the picture, the chunk's length and type
+                handle.seek(len(padding) - 12, os.SEEK_CUR)  # its zero bytes: a hole
+                handle.write(padding[-4:] + body[-12:])  # its CRC, the picture's IEND
+            else:
+                handle.write(body)
+    return good
 
 
 def _free_port() -> int:
@@ -86,21 +109,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def static_image_host(catalogue: Catalogue, workdir: Path) -> Iterator[str]:
-    """Render ``catalogue``'s images into ``workdir`` and serve them with nginx; yields the host's base URL."""
+def static_image_host(catalogue: Catalogue, workdir: Path) -> Iterator[StaticImageHost]:
+    """Render ``catalogue``'s images into ``workdir`` and serve them with nginx."""
     root, prefix = workdir / "images-root", workdir / "nginx"
     for folder in (root, prefix / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    count = render_images(catalogue, root)
-    print(f"image host: {count} files rendered in {time.perf_counter() - started:.1f} s, served by nginx")
+    good = render_images(catalogue, root)
+    print(f"image host: {len(good)} good images rendered in {time.perf_counter() - started:.1f} s, served by nginx")
     port = _free_port()
     (prefix / "nginx.conf").write_text(CONFIG.format(user=getpass.getuser(), prefix=prefix, port=port, root=root))
     process = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield StaticImageHost(f"http://127.0.0.1:{port}", good)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -39,6 +39,9 @@ class ProcessRun:
     image_requests: int
     steps: dict[str, tuple[float, float]] = field(default_factory=dict)  # step -> (start, end), s after process start
     worker_start_s: dict[str, float] = field(default_factory=dict)  # multiprocess: seconds to start each step's process
+    run_id: str = ""
+    home: str = ""  # the run's DAGSTER_HOME (kept until the next run starts)
+    env: dict[str, str] = field(default_factory=dict)  # the run's environment (to load the code location again)
     run_started_s: float | None = None
     run_ended_s: float | None = None
     images: dict[str, Any] = field(default_factory=dict)  # image_files: the downloads
@@ -75,21 +78,26 @@ class ProcessRun:
             "step_worker_start_s": {key: round(value, 2) for key, value in self.worker_start_s.items()},
             "mean_step_worker_start_s": round(sum(self.worker_start_s.values()) / len(self.worker_start_s), 2)
             if self.worker_start_s else 0.0,
-            "gateway_calls": self.gateway_calls, "answered_429": self.answered_429,
+            "run_id": self.run_id, "gateway_calls": self.gateway_calls, "answered_429": self.answered_429,
             "image_requests": self.image_requests, "images": self.images, "linking": self.linking,
             "good_images_expected": self.good_images_expected, "good_images_stored": self.good_images_stored,
             "load_average": self.load_average,
         }
 
 
-def run_first_sync(sandbox: Any, executor: str, scratch: Path, county: str, log_dir: Path) -> ProcessRun:
-    """One first full sync of ``sandbox``'s catalogue with ``executor`` (a job of ``executor_variants.py``)."""
+def run_first_sync(sandbox: Any, executor: str, scratch: Path, county: str, log_dir: Path,
+                   catalog_url: str | None = None, good_images: dict[str, str] | None = None) -> ProcessRun:
+    """One first full sync of ``sandbox``'s catalogue with ``executor`` (a job of ``executor_variants.py``).
+
+    ``catalog_url`` must name an empty database (default: a new SQLite file under ``scratch``);
+    ``good_images`` (URL path -> SHA-256) spares re-rendering the sandbox's pictures to check them.
+    """
     if scratch.exists():
         shutil.rmtree(scratch)
     home, data = scratch / "dagster_home", scratch / "data"
     home.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    catalog_url = f"sqlite:///{data / 'catalog.sqlite'}"
+    catalog_url = catalog_url or f"sqlite:///{data / 'catalog.sqlite'}"
     env = {name: value for name, value in os.environ.items() if not name.startswith("HAIER_")}
     env.update(sandbox.env())
     env.update({"DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "HAIER_DATA_DIR": str(data),
@@ -107,10 +115,10 @@ def run_first_sync(sandbox: Any, executor: str, scratch: Path, county: str, log_
     wall = time.perf_counter() - started
     served = sandbox.stats()
     run = ProcessRun(executor, wall, exit_code, served.total_calls, served.answered_429, served.image_requests,
-                     load_average=load)
+                     load_average=load, home=str(home), env=env)
     if exit_code == 0:
         _read_instance(run, home, started_wall)
-        run.good_images_expected, run.good_images_stored = _good_images(catalog_url, sandbox.options.seed)
+        run.good_images_expected, run.good_images_stored = _good_images(catalog_url, sandbox.options.seed, good_images)
     return run
 
 
@@ -123,6 +131,7 @@ def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:
     try:
         with dg.DagsterInstance.get() as instance:
             (record,) = instance.get_run_records(limit=1)
+            run.run_id = record.dagster_run.run_id
             starts: dict[str, float] = {}
             workers: dict[str, float] = {}
             for entry in instance.all_logs(record.dagster_run.run_id):
@@ -157,7 +166,7 @@ def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:
             os.environ["DAGSTER_HOME"] = previous
 
 
-def _good_images(catalog_url: str, seed: int) -> tuple[int, int]:
+def _good_images(catalog_url: str, seed: int, known: dict[str, str] | None) -> tuple[int, int]:
     """(good images the sandbox serves for the synced products, how many of them are stored) by SHA-256."""
     from sqlalchemy import create_engine, select
 
@@ -173,5 +182,9 @@ def _good_images(catalog_url: str, seed: int) -> tuple[int, int]:
             stored = set(conn.execute(select(media_images.c.sha256)).scalars())
     finally:
         engine.dispose()
-    expected = {truth.sha256 for truth in (image_truth(seed, urlsplit(url).path) for url in urls) if truth.kind == "ok"}
+    if known is not None:
+        expected = {known[path] for path in (urlsplit(url).path for url in urls) if path in known}
+    else:
+        truths = (image_truth(seed, urlsplit(url).path) for url in urls)
+        expected = {truth.sha256 for truth in truths if truth.kind == "ok" and truth.sha256}
     return len(expected), len(expected & stored)

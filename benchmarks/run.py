@@ -77,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--image-products", type=int, default=200, help="products whose images the images pass fetches (default 200)")
     add("--process-runs", type=int, default=3, help="whole-process first syncs per executor (default 3; 0 skips)")
     add("--executors", default="threaded", help="comma-separated: threaded, in_process, multiprocess (default threaded)")
+    add("--catalogs", default="sqlite",
+        help="comma-separated catalog databases for the whole-process runs: sqlite, postgresql (a throwaway "
+             "PostgreSQL 15 server, an empty database per run; default sqlite)")
+    add("--screenshot", action="store_true",
+        help="after the last whole-process run, save its run page (the UI's timeline) as benchmarks/results/"
+             "<date>-run-view-<products>.png, from a read-only webserver over that run's Dagster home")
     add("--image-host", choices=("nginx", "sandbox"), default="nginx",
         help="who serves the images: nginx from files rendered beforehand, as a CDN would (default; needs "
              "/usr/sbin/nginx), or the sandbox drawing each one when asked")
@@ -177,9 +183,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rate_limit:g} calls/s | commit {report['commit']} | load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
     with ExitStack() as stack:
-        image_host = ""
+        image_host, good_images = "", None
         if args.image_host == "nginx":
-            image_host = stack.enter_context(static_image_host(Catalogue(args.products, seed=0), data))
+            static_host = stack.enter_context(static_image_host(Catalogue(args.products, seed=0), data))
+            image_host, good_images = static_host.base_url, static_host.good
         report["config"]["image_host"] = args.image_host
         options = SandboxOptions(products=args.products, latency=args.latency, rate_limit=args.rate_limit,
                                  changes="prices", image_host=image_host)
@@ -199,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             return fig
 
         if args.process_runs:
-            report["first_sync_process"] = run_process_syncs(args, sandbox, data, counties[0])
+            report["first_sync_process"] = run_process_syncs(args, sandbox, data, counties[0], good_images)
         firsts = []
         for attempt in range(args.repeat if not args.skip_in_process_phases else 0):
             if attempt:  # each repeat starts from an empty catalog again
@@ -254,35 +261,74 @@ def run_images(defs: Any, sandbox: Any, catalog_url: str, count: int) -> dict[st
     return figures
 
 
-def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county: str) -> dict[str, Any]:
-    """The first full sync as a user runs it, ``--process-runs`` times per executor; medians per executor."""
+def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county: str,
+                      good_images: dict[str, str] | None = None) -> dict[str, Any]:
+    """The first full sync as a user runs it, ``--process-runs`` times per executor and catalog; medians of each."""
     from benchmarks.process_sync import run_first_sync
 
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict[str, Any]]] = {}
-    for attempt in range(args.process_runs):
-        for executor in [name.strip() for name in args.executors.split(",") if name.strip()]:
-            run = run_first_sync(sandbox, executor, data / "process", county, logs)
-            if run.exit_code != 0:
-                raise RuntimeError(f"{executor} first sync exited {run.exit_code}; log: {sorted(logs.glob('*'))[-1].read_text()[-3000:]}")
-            fig = run.figures(args.rate_limit)
-            if fig["good_images_stored"] != fig["good_images_expected"]:
-                raise RuntimeError(f"{executor}: {fig['good_images_stored']} of {fig['good_images_expected']} good images stored")
-            runs.setdefault(executor, []).append(fig)
-            print(f"\n== first full sync, whole process, {executor} #{attempt + 1} (load {fig['load_average'][0]:.1f})")
-            print(f"  wall {fig['wall_s']:.2f} s | API floor {fig['api_floor_s']:.2f} s (×{fig['wall_over_api_floor']:.3f}) | "
-                  f"max(API floor, images ÷ {fig['image_rate_reached']:g}/s) {fig['max_floor_s']:.2f} s "
-                  f"(×{fig['wall_over_max_floor']:.3f})")
-            print(f"  start-up {fig['startup_s']} s | run {fig['run_s']} s | exit {fig['exit_after_run_s']} s | "
-                  f"images {fig['images_fetched']} fetched, {fig['good_images_stored']}/{fig['good_images_expected']} good "
-                  f"stored | images ∥ stock {fig['images_overlap_stock_s']} s | step process start "
-                  f"{fig['mean_step_worker_start_s']} s | 429s {fig['answered_429']}")
-    medians = {executor: median_of(figures) for executor, figures in runs.items()}
-    for executor, fig in medians.items():
-        print(f"\n== first full sync, whole process, {executor}: median of {len(runs[executor])}: wall {fig['wall_s']:.2f} s, "
+    catalogs = [name.strip() for name in args.catalogs.split(",") if name.strip()]
+    with ExitStack() as stack:
+        postgres = stack.enter_context(_postgres()) if "postgresql" in catalogs else None
+        for attempt in range(args.process_runs):
+            for executor in [name.strip() for name in args.executors.split(",") if name.strip()]:
+                for catalog in catalogs:
+                    label = executor if catalogs == ["sqlite"] else f"{executor}/{catalog}"
+                    url = None
+                    if catalog == "postgresql":
+                        from support.postgres import create_database
+
+                        url = create_database(postgres, f"bench_{attempt}_{executor}")
+                    run = run_first_sync(sandbox, executor, data / "process", county, logs, url, good_images)
+                    if run.exit_code != 0:
+                        raise RuntimeError(f"{label} first sync exited {run.exit_code}; log: "
+                                           f"{sorted(logs.glob('*'))[-1].read_text()[-3000:]}")
+                    fig = run.figures(args.rate_limit)
+                    fig["catalog"] = catalog
+                    if fig["good_images_stored"] != fig["good_images_expected"]:
+                        raise RuntimeError(f"{label}: {fig['good_images_stored']} of {fig['good_images_expected']} "
+                                           "good images stored")
+                    runs.setdefault(label, []).append(fig)
+                    print_process_run(label, attempt, fig)
+                    last = run
+    screenshot = None
+    if args.screenshot and runs:
+        from benchmarks.run_view_screenshot import screenshot_finished_run
+
+        screenshot = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-run-view-{args.products}.png"
+        screenshot_finished_run(Path(last.home), last.env, last.run_id, screenshot)
+        print(f"run view of {last.run_id} saved to {screenshot}")
+    medians = {label: median_of(figures) for label, figures in runs.items()}
+    for label, fig in medians.items():
+        print(f"\n== first full sync, whole process, {label}: median of {len(runs[label])}: wall {fig['wall_s']:.2f} s, "
               f"×{fig['wall_over_api_floor']:.3f} the API floor, ×{fig['wall_over_max_floor']:.3f} max(API, images) floor")
-    return {"runs": runs, "median": medians}
+    ratios = {label.split("/")[0]: round(fig["wall_s"] / medians[label.replace("postgresql", "sqlite")]["wall_s"], 3)
+              for label, fig in medians.items() if label.endswith("/postgresql")
+              and label.replace("postgresql", "sqlite") in medians}
+    for executor, ratio in ratios.items():
+        print(f"== PostgreSQL ÷ SQLite catalog, whole first sync ({executor}): ×{ratio}")
+    return {"runs": runs, "median": medians, "postgresql_over_sqlite": ratios,
+            "screenshot": str(screenshot.relative_to(RESULTS.parents[1])) if screenshot else None}
+
+
+def _postgres() -> Any:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.postgres import start_postgres
+
+    return start_postgres()
+
+
+def print_process_run(label: str, attempt: int, fig: dict[str, Any]) -> None:
+    print(f"\n== first full sync, whole process, {label} #{attempt + 1} (load {fig['load_average'][0]:.1f})")
+    print(f"  wall {fig['wall_s']:.2f} s | API floor {fig['api_floor_s']:.2f} s (×{fig['wall_over_api_floor']:.3f}) | "
+          f"max(API floor, images ÷ {fig['image_rate_reached']:g}/s) {fig['max_floor_s']:.2f} s "
+          f"(×{fig['wall_over_max_floor']:.3f})")
+    print(f"  start-up {fig['startup_s']} s | run {fig['run_s']} s | exit {fig['exit_after_run_s']} s | "
+          f"images {fig['images_fetched']} fetched, {fig['good_images_stored']}/{fig['good_images_expected']} good "
+          f"stored | images ∥ stock {fig['images_overlap_stock_s']} s | step process start "
+          f"{fig['mean_step_worker_start_s']} s | 429s {fig['answered_429']}")
 
 
 def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county: str, report: dict) -> dict[str, Any]:

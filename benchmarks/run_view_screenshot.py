@@ -30,8 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the run")
     args = parser.parse_args(argv)
 
-    from playwright.sync_api import sync_playwright
-
     from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
     from support.dagster_dev import dagster_dev
 
@@ -48,19 +46,43 @@ def main(argv: list[str] | None = None) -> int:
             if status != "SUCCESS":
                 raise SystemExit(f"run {run_id} ended {status}: {server.run_failure_messages(run_id)}")
             out = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-run-view-{args.products}.png"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-                page = browser.new_page(viewport={"width": 1800, "height": 1100})
-                page.set_default_timeout(120_000)
-                page.goto(f"{server.url}/runs/{run_id}")
-                page.get_by_text("image_files").first.wait_for()
-                page.get_by_text("haier_raw_stock").first.wait_for()
-                page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(out), full_page=False)
-                browser.close()
+            screenshot_run(server.url, run_id, out)
     print(f"run {run_id}: {status}; screenshot written to {out}")
     return 0
+
+
+def screenshot_run(url: str, run_id: str, out: Path) -> None:
+    """Save the run page of ``run_id`` (its Gantt timeline: image_files beside haier_raw_stock) as a PNG."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1800, "height": 1400})
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/runs/{run_id}")
+        page.get_by_text("image_files").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        # Give the timeline most of the page: drag the divider above the event log down.
+        toolbar = page.get_by_role("button", name="Events").first.bounding_box()
+        if toolbar is not None:
+            page.mouse.move(900, toolbar["y"] - 6)
+            page.mouse.down()
+            page.mouse.move(900, 1250, steps=10)
+            page.mouse.up()
+        page.mouse.move(1790, 1390)  # away from the chart: its step filter only floats over it on hover
+        page.wait_for_timeout(500)  # the chart re-lays out after the drag (an animation, not a network wait)
+        page.screenshot(path=str(out), full_page=False)
+        browser.close()
+
+
+def screenshot_finished_run(home: Path, env: dict[str, str], run_id: str, out: Path) -> None:
+    """Open a read-only webserver over a finished run's ``DAGSTER_HOME`` and screenshot the run's page."""
+    from support.dagster_dev import read_only_webserver
+
+    with read_only_webserver(home, env) as server:
+        server.graphql("mutation { setNuxSeen }")
+        screenshot_run(server.url, run_id, out)
 
 
 if __name__ == "__main__":

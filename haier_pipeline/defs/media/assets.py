@@ -5,11 +5,12 @@ and downloads, validates and stores every image while prices and stock are still
 (the image hosts are not the gateway: another budget). ``product_images`` hangs off the
 ``products`` table and ``image_files``: it reads each Haier product's image URLs, reuses what
 ``image_files`` stored (no second request), fetches anything still missing, and fills
-``products.main_images`` / ``detail_images``. Each logs an ``images`` sync. Rejected images are counted and named (metadata and an ``images`` sync-log
-row whose failures start with ``images:``); they never fail the run. A media volume under
-``HAIER_MEDIA_MIN_FREE_BYTES`` does: the step stops before writing, alerts, and logs why. ``media_cleanup`` reports
-images no product references any more and deletes them only when ``dry_run`` is false.
-Image limits come from the ``HAIER_IMAGE_*`` settings, through the ``media`` resource.
+``products.main_images`` / ``detail_images``. Each logs an ``images`` sync. Rejected images are
+counted and named (metadata and an ``images`` sync-log row whose failures start with
+``images:``); they never fail the run. A media volume under ``HAIER_MEDIA_MIN_FREE_BYTES`` does:
+the step stops before writing, alerts, and logs why. ``media_cleanup`` reports images no product
+references any more and deletes them only when ``dry_run`` is false. Image limits come from the
+``HAIER_IMAGE_*`` settings, through the ``media`` resource.
 """
 
 from datetime import timedelta
