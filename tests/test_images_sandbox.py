@@ -142,8 +142,8 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Raw listing -> image_files (from the listing) and products -> product_images, as ``haier_full_sync`` runs them.
 
-    ``image_files`` downloads everything from the listing; ``product_images`` then asks the host only for
-    the URLs that were rejected (a rejection is not remembered between passes) and links the rest.
+    ``image_files`` downloads everything from the listing; ``product_images`` then links the rows to
+    the stored files without asking the host anything (the run's rejections are remembered).
     """
     from haier_pipeline.defs.sync import catalog as catalog_assets
     from haier_pipeline.defs.sync import raw as raw_assets
@@ -173,5 +173,5 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     files = result.asset_materializations_for_node("image_files")[0].metadata
     linked = result.asset_materializations_for_node("product_images")[0].metadata
     assert (files["downloaded"].value, files["products_updated"].value) == (good, 0)  # no product row touched yet
-    assert (linked["reused"].value, linked["downloaded"].value) == (good, 0)
+    assert (linked["reused"].value, linked["downloaded"].value, linked["http_requests"].value) == (good, 0, 0)
     assert linked["rejected"].value == files["rejected"].value == len(truth) - good

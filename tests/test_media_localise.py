@@ -200,3 +200,28 @@ def test_a_200_that_is_not_the_image_is_fetched_once_more_in_the_same_pass(image
     by_url = {row.original_url: row for row in media_rows(catalog_engine)}
     assert by_url[flaky_page].sha256 == hashlib.sha256(picture).hexdigest()
     assert by_url[flaky_cut].sha256 == hashlib.sha256(other).hexdigest()
+
+
+def test_a_url_its_own_run_rejected_is_not_asked_again_and_a_fixed_url_is_forgotten(
+        image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
+    bad = image_host.add("/bad.jpg", b"<html>maintenance</html>", headers={"Content-Type": "image/jpeg"})
+    add_products(catalog_engine, [("P1", image_host.add("/good.png", make_image()), [bad])])
+    store = MediaStore(tmp_path / "media")
+
+    localise_images(Catalog(catalog_engine), store, OPTIONS, run_id="run-1")
+    assert image_host.hits["/bad.jpg"] == 2  # a 200 that is not the image is asked once more before rejection
+    again = localise_images(Catalog(catalog_engine), store, OPTIONS, run_id="run-1")  # image_files, then product_images
+    assert image_host.hits["/bad.jpg"] == 2 and image_host.hits["/good.png"] == 1  # nothing asked again
+    assert [(r.url, r.reason) for r in again.rejected] == [(bad, "not_an_image")] and again.reused == 1
+    with catalog_engine.connect() as conn:
+        (row,) = conn.execute(select(tables.media_rejected_urls)).all()
+    assert (row.url, row.reason, row.run_id) == (bad, "not_an_image", "run-1") and "markup" in row.detail
+
+    localise_images(Catalog(catalog_engine), store, OPTIONS, run_id="run-2")
+    assert image_host.hits["/bad.jpg"] == 4  # another run asks again
+
+    image_host.add("/bad.jpg", make_image("JPEG"))  # the host fixed it
+    fixed = localise_images(Catalog(catalog_engine), store, OPTIONS, run_id="run-3")
+    assert fixed.downloaded == 1 and fixed.rejected == []
+    with catalog_engine.connect() as conn:
+        assert conn.execute(select(tables.media_rejected_urls)).all() == []

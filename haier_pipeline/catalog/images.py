@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select
 
 from .bulk import chunked, fetch_by_keys, last_by_key, update_rows
 from .counts import WriteCounts
-from .tables import media_image_urls, media_images, products
+from .tables import media_image_urls, media_images, media_rejected_urls, products
 
 IMAGE_COLUMNS = ("main_images", "detail_images")
 
@@ -83,3 +83,32 @@ def map_image_urls(conn: Connection, url_files: Mapping[str, str]) -> int:
         conn.execute(delete(media_image_urls).where(media_image_urls.c.url_sha256.in_(digests)))
         conn.execute(media_image_urls.insert(), batch)
     return len(rows)
+
+
+def record_rejected_urls(conn: Connection, rejected: Sequence[tuple[str, str, str]], run_id: str | None,
+                         now: datetime) -> None:
+    """Remember ``(url, reason, detail)`` as each URL's latest rejection (replacing an older one)."""
+    rows = {url_digest(url): {"url_sha256": url_digest(url), "url": url, "reason": reason, "detail": detail,
+                              "run_id": run_id, "rejected_at": now} for url, reason, detail in rejected}
+    for batch in chunked(list(rows.values())):
+        conn.execute(delete(media_rejected_urls).where(
+            media_rejected_urls.c.url_sha256.in_([row["url_sha256"] for row in batch])))
+        conn.execute(media_rejected_urls.insert(), batch)
+
+
+def forget_rejected_urls(conn: Connection, urls: Iterable[str]) -> None:
+    """These URLs were fetched intact: they are no longer failing."""
+    for chunk in chunked(sorted({url_digest(url) for url in urls})):
+        conn.execute(delete(media_rejected_urls).where(media_rejected_urls.c.url_sha256.in_(chunk)))
+
+
+def rejected_in_run(conn: Connection, urls: Iterable[str], run_id: str) -> dict[str, tuple[str, str]]:
+    """``url -> (reason, detail)`` for the URLs that run ``run_id`` has already rejected."""
+    by_digest = {url_digest(url): url for url in urls}
+    found: dict[str, tuple[str, str]] = {}
+    table = media_rejected_urls
+    for chunk in chunked(list(by_digest)):
+        query = select(table.c.url_sha256, table.c.reason, table.c.detail).where(
+            table.c.url_sha256.in_(chunk), table.c.run_id == run_id)
+        found.update((by_digest[row.url_sha256], (row.reason, row.detail)) for row in conn.execute(query))
+    return found

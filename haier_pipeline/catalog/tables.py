@@ -162,6 +162,21 @@ media_image_urls = Table(
     _created(),
 )
 
+# Each image URL whose last fetch was rejected, and why (the row goes once the URL is fetched intact): which
+# URLs keep failing. A pass does not ask again for a URL its own run already rejected (image_files, then
+# product_images in the same run).
+media_rejected_urls = Table(
+    "media_rejected_urls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_sha256", String(64), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("run_id", String(64), nullable=True),
+    Column("rejected_at", UtcDateTime, nullable=False),
+)
+
 haier_sync_log = Table(
     "haier_sync_log",
     metadata,

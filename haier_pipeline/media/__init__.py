@@ -10,7 +10,8 @@ The modules are small and each has one job:
 - ``store`` — atomic, never-overwriting writes under ``images/YYYY/MM/DD/<uuid hex>.<ext>``;
 - ``records`` — ``media_images`` rows and ``products.main_images``/``detail_images`` in one transaction;
 - ``options`` — the pass's limits and policy, built from the ``HAIER_IMAGE_*`` settings;
-- ``localise`` — the whole pass over the products, concurrent and de-duplicated;
+- ``workers`` — download, validate and write in worker processes (or threads), with shared-out limits;
+- ``localise`` — the whole pass over the products (or the listing), concurrent and de-duplicated;
 - ``cleanup`` — files and rows no product references any more (dry-run by default);
 - ``thumbnails`` — small inline previews for the Dagster UI.
 """

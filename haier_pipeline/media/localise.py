@@ -22,6 +22,7 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from haier_pipeline.catalog.counts import WriteCounts
+from haier_pipeline.catalog.images import rejected_in_run
 
 from .fetch import ImageFetcher
 from .options import ImageOptions
@@ -83,7 +84,7 @@ class LocaliseReport:
 def localise_images(
     catalog: Catalog, store: MediaStore, options: ImageOptions, *, product_codes: Sequence[str] | None = None,
     recheck: bool = False, now: datetime | None = None, fetcher: ImageFetcher | None = None,
-    chunk_size: int = PRODUCTS_PER_CHUNK, from_listing: bool = False,
+    chunk_size: int = PRODUCTS_PER_CHUNK, from_listing: bool = False, run_id: str | None = None,
 ) -> LocaliseReport:
     """Localise the images of Haier products (all, or ``product_codes``); see the module docstring.
 
@@ -91,13 +92,15 @@ def localise_images(
     process when that is 0 or a ``fetcher`` is given (tests). With ``from_listing`` the URLs come from the
     latest stored listing and only files, ``media_images`` and the URL map are written (``image_files``:
     the product rows may not exist yet); ``product_images`` then links them to the rows without a request.
+    Rejections are remembered in ``media_rejected_urls`` under ``run_id``; a URL this run already
+    rejected is reported rejected again without a request.
     """
     now = now or datetime.now(UTC)
     started = time.monotonic()
     report = LocaliseReport()
     fetching = ImageDownloads(options, store, now, fetcher)
     try:
-        run = _RunState(store, options, recheck, now, report)
+        run = _RunState(store, options, recheck, now, report, run_id)
         pages = listing_product_pages if from_listing else haier_product_pages
         for chunk in pages(catalog.begin, product_codes, chunk_size):
             run.process(catalog, chunk, fetching.fetch_all, link_products=not from_listing)
@@ -113,8 +116,9 @@ class _RunState:
     """What one pass has learnt so far: URL -> stored path, URL -> rejection, digest -> stored path."""
 
     def __init__(self, store: MediaStore, options: ImageOptions, recheck: bool, now: datetime,
-                 report: LocaliseReport) -> None:
+                 report: LocaliseReport, run_id: str | None) -> None:
         self.store, self.options, self.recheck, self.now, self.report = store, options, recheck, now, report
+        self.run_id = run_id
         self.resolved: dict[str, str] = {}
         self.refused: dict[str, Rejection] = {}
         self.by_digest: dict[str, str] = {}
@@ -130,9 +134,15 @@ class _RunState:
         report.urls_seen += len(fresh)
         with catalog.begin() as conn:
             known = stored_by_url(conn, fresh)
+            earlier = rejected_in_run(conn, fresh, self.run_id) if self.run_id else {}
         to_fetch, fallback = [], {}
         dangling: set[int] = set()
+        refused_before = len(report.rejected)
         for url in fresh:
+            if url in earlier and url not in known:  # this run already asked, and was refused: not again
+                self.refused[url] = Rejection(url, *earlier[url])
+                report.rejected.append(self.refused[url])
+                continue
             rows = known.get(url, [])
             on_disk = {row.id: self.store.exists(row.file) for row in rows}
             present = next((row for row in rows if on_disk[row.id]), None)  # the newest row whose file is there
@@ -154,8 +164,10 @@ class _RunState:
         lists = [(p.product_code, self._paths(p.main_urls), self._paths(p.page_urls)) for p in chunk] \
             if link_products else []
         fetched = {url: self.resolved[url] for url in to_fetch if url in self.resolved}
+        rejected = [(r.url, r.reason, r.detail) for r in report.rejected[refused_before:] if r.url not in earlier]
         with catalog.begin() as conn:
-            report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now, fetched)
+            report.product_writes += record_chunk(conn, new_rows, dangling, lists, self.now, fetched, rejected,
+                                                  self.run_id)
         report.dangling_rows_removed += len(dangling)
 
     def _paths(self, urls: Iterable[str]) -> list[str]:

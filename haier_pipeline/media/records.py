@@ -22,7 +22,14 @@ from sqlalchemy import Connection, Row, delete, select
 
 from haier_pipeline.catalog.bulk import chunked
 from haier_pipeline.catalog.counts import WriteCounts
-from haier_pipeline.catalog.images import insert_media_images, map_image_urls, set_product_images_bulk, url_digest
+from haier_pipeline.catalog.images import (
+    forget_rejected_urls,
+    insert_media_images,
+    map_image_urls,
+    record_rejected_urls,
+    set_product_images_bulk,
+    url_digest,
+)
 from haier_pipeline.catalog.raw_read import iter_raw_products
 from haier_pipeline.catalog.tables import media_image_urls, media_images, products
 from haier_pipeline.haier_api.parsing import MalformedRecord, parse_product
@@ -155,11 +162,16 @@ def record_chunk(
     lists: Sequence[tuple[str, Sequence[str], Sequence[str]]],
     now: datetime,
     fetched: Mapping[str, str] | None = None,
+    rejected: Sequence[tuple[str, str, str]] = (),
+    run_id: str | None = None,
 ) -> WriteCounts:
     """One chunk's outcome, in the caller's transaction: drop rows whose file vanished, add new rows,
-    map the URLs ``fetched`` this pass to their files, set product lists."""
+    map the URLs ``fetched`` this pass to their files (no longer failing), remember the ``rejected``
+    ``(url, reason, detail)``, set product lists."""
     for chunk in chunked(sorted(dangling_ids)):
         conn.execute(delete(media_images).where(media_images.c.id.in_(chunk)))
     insert_media_images(conn, new_rows)
     map_image_urls(conn, fetched or {})
+    forget_rejected_urls(conn, (fetched or {}).keys())
+    record_rejected_urls(conn, rejected, run_id, now)
     return set_product_images_bulk(conn, lists, now)

@@ -5,7 +5,8 @@ and downloads, validates and stores every image while prices and stock are still
 (the image hosts are not the gateway: another budget). ``product_images`` hangs off the
 ``products`` table and ``image_files``: it reads each Haier product's image URLs, reuses what
 ``image_files`` stored (no second request), fetches anything still missing, and fills
-``products.main_images`` / ``detail_images``. Each logs an ``images`` sync. Rejected images are
+``products.main_images`` / ``detail_images``. The run has one ``images`` sync-log row: ``image_files``
+opens it, ``product_images`` re-opens it and closes it with the pass's final counts. Rejected images are
 counted and named (metadata and an ``images`` sync-log row whose failures start with
 ``images:``); they never fail the run. A media volume under ``HAIER_MEDIA_MIN_FREE_BYTES`` does:
 the step stops before writing, alerts, and logs why. ``media_cleanup`` reports images no product
@@ -122,7 +123,7 @@ def product_images(
 def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig, catalog: CatalogResource,
                  media: MediaResource, sync_scope: SyncScope, alerts: AlertResource,
                  from_listing: bool) -> dg.MaterializeResult:
-    """One images pass under the images lock, logged as an ``images`` sync (each of the two assets logs its own)."""
+    """One images pass under the images lock, in the run's ``images`` sync-log row."""
     close_abandoned_logs(context, catalog)
     options = media.images
     store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
@@ -132,7 +133,7 @@ def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig,
           stop_when_disk_low(context, alerts)):
         store.ensure_room(0)
         report = localise_images(catalog, store, options, product_codes=sync_scope.codes or None,
-                                 recheck=config.recheck, from_listing=from_listing)
+                                 recheck=config.recheck, from_listing=from_listing, run_id=context.run_id)
         tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
         for rejection in report.rejected:
             tracker.failed(rejection.describe())
