@@ -1,6 +1,7 @@
 """The same full sync twice gives the same catalogue, byte for byte, timestamps aside, and writes nothing the second time.
 
-Every catalog table (raw payloads, catalog, images, history; not the sync log, which is a diary)
+Every catalog table (raw payloads, catalog, images, history; not the sync log or the rejected image URLs,
+which are diaries)
 is dumped with its rows sorted and its timestamp columns left out, values ``repr``-ed so a
 ``Decimal('2999.00')`` and a ``Decimal('2999.0')`` differ. So a re-run after a crash that had in
 fact finished, or a scheduled sync with nothing new upstream, changes nothing.

@@ -101,9 +101,11 @@ def kill_plan(rng: random.Random, price_calls: int, stock_calls: int, image_urls
                calls("prices", rng.randint(1, price_calls)), calls("stock", rng.randint(1, stock_calls // 4)),
                calls("products", 1), calls("stock", rng.randint(1, stock_calls)), calls("prices", 1)]
     rng.shuffle(anytime)
-    in_order = [appears("haier_raw_products", "db writes"), appears("products", "db writes"),  # the job's step order
+    # The job's step order: image_files starts as soon as the listing is stored, beside prices and products.
+    in_order = [appears("haier_raw_products", "db writes"),
                 images(rng.randint(1, image_urls // 3)), files(rng.randint(1, image_urls // 3)),
-                appears("media_images", "db writes"), appears("product_stock", "db writes")]
+                appears("media_images", "db writes"), appears("products", "db writes"),
+                appears("product_stock", "db writes")]
     plan: list[KillPoint] = []
     while anytime or in_order:
         source = in_order if in_order and (not anytime or rng.random() < 0.5) else anytime

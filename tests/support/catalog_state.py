@@ -24,7 +24,8 @@ from haier_pipeline.sandbox import Catalogue
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_sync_at", "synced_at", "first_seen_at",
                                "changed_at", "fetched_at", "observed_at", "added_at", "valid_from", "valid_to",
                                "started_at", "completed_at", "delivered_at", "last_polled_at"})
-HISTORY_TABLES = frozenset({"haier_sync_log", "alembic_version"})
+# Diaries, rewritten by every run by design: the sync log, and the latest run that found each image URL failing.
+HISTORY_TABLES = frozenset({"haier_sync_log", "media_rejected_urls", "alembic_version"})
 
 
 def reader(url: str) -> Engine:
