@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .fetch import ImageFetcher
 from .options import ImageOptions
@@ -39,6 +39,8 @@ class StoredDownload:
 
 
 Outcome = StoredDownload | ImageRejected
+T = TypeVar("T")
+R = TypeVar("R")
 RETRIED_ONCE = frozenset({NOT_AN_IMAGE, TRUNCATED})  # fetched once more in the same pass before being rejected
 URLS_PER_BATCH = 24
 BATCHES_PER_WORKER = 3  # queued per worker, so a worker never waits for the parent between batches
@@ -65,10 +67,10 @@ def fetch_image(fetcher: ImageFetcher, store: MediaStore, url: str, max_pixels: 
     return StoredDownload(url, store.write(data, facts.extension, now, sync_dir=False), facts)
 
 
-def bounded_map(pool: Any, fn: Callable[[Any], Any], items: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]:
+def bounded_map(pool: Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
     """``(item, fn(item))`` as each finishes, with at most ``window`` calls submitted and unconsumed."""
     source = iter(items)
-    running: dict[Future[Any], Any] = {}
+    running: dict[Future[R], T] = {}
 
     def top_up() -> None:
         while len(running) < window:
