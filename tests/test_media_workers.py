@@ -104,3 +104,25 @@ def test_a_few_urls_stay_in_threads(image_host: ImageHost, catalog_engine: Engin
     add_products(catalog_engine, [("P1", image_host.add("/one.png", make_image()), [])])
     report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path / "media"), OPTIONS)
     assert report.downloaded == 1 and started == []
+
+
+def test_the_listing_source_keeps_the_run_scope_and_leaves_out_records_that_do_not_parse(
+        catalog_engine: Engine) -> None:
+    from haier_pipeline.catalog.raw_store import store_raw_products
+    from haier_pipeline.media.records import listing_product_pages
+
+    def payload(code: str, main: str, pages: list[str]) -> dict:
+        return {"productCode": code, "productModel": "M", "productGroupNamd": "G", "productBrandName": "B",
+                "productImageUrl": main, "productLageUrls": pages, "isSales": "1"}
+
+    with catalog_engine.begin() as conn:
+        store_raw_products(conn, [("A1", payload("A1", "http://h/a1.jpg", ["http://h/a1-1.jpg", "http://h/a1-1.jpg"])),
+                                  ("B2", payload("B2", "http://h/b2.jpg", [])),
+                                  ("C3", {"productCode": "C3", "productImageUrl": 12})], None, datetime.now(UTC))
+
+    every = [p for page in listing_product_pages(Catalog(catalog_engine).begin, None, 1) for p in page]
+    scoped = [p for page in listing_product_pages(Catalog(catalog_engine).begin, ["B2", "ZZ"], 10) for p in page]
+
+    assert [(p.product_code, p.main_urls, p.page_urls) for p in every] == [
+        ("A1", ("http://h/a1.jpg",), ("http://h/a1-1.jpg",)), ("B2", ("http://h/b2.jpg",), ())]  # C3 does not parse
+    assert [p.product_code for p in scoped] == ["B2"]
