@@ -61,7 +61,7 @@ def screenshot_run(url: str, run_id: str, out: Path) -> None:
         page = browser.new_page(viewport={"width": 1800, "height": 1400})
         page.set_default_timeout(120_000)
         page.goto(f"{url}/runs/{run_id}")
-        page.get_by_text("image_files").first.wait_for()
+        page.locator('[data-tooltip="image_files"]').first.wait_for()
         page.wait_for_load_state("networkidle")
         # Give the timeline most of the page: drag the divider above the event log down.
         toolbar = page.get_by_role("button", name="Events").first.bounding_box()
