@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haier_pipeline.sandbox.catalogue import Catalogue
-from haier_pipeline.sandbox.images import _padding_chunk, _spec, serve_image
+from haier_pipeline.sandbox.images import image_kind, write_served_image
 
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = """
@@ -70,7 +70,7 @@ class StaticImageHost:
 def render_images(catalogue: Catalogue, root: Path) -> dict[str, str]:
     """Write what the sandbox serves for every image URL of ``catalogue`` under ``root`` (in as many processes as
     there are cores); returns the SHA-256 of each good image by URL path."""
-    paths = [path for spec in catalogue._specs() for path in spec.image_paths]
+    paths = catalogue.image_paths()
     good: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for part in pool.map(_render, [(catalogue.seed, root, paths[i::64]) for i in range(64)]):
@@ -80,25 +80,11 @@ def render_images(catalogue: Catalogue, root: Path) -> dict[str, str]:
 
 def _render(job: tuple[int, Path, list[str]]) -> dict[str, str]:
     seed, root, paths = job
-    padding = _padding_chunk()
     good: dict[str, str] = {}
     for path in paths:
-        served = serve_image(seed, path)
-        if served.status != 200:
-            continue
-        body = served.body
-        spec = _spec(seed, path)
-        if spec is not None and spec.kind == "ok":
-            good[path] = hashlib.sha256(body).hexdigest()
-        target = root / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
-            if len(body) > len(padding) and body[-12 - len(padding):-12] == padding:
-                handle.write(body[:-12 - len(padding)] + padding[:8])  # the picture, the chunk's length and type
-                handle.seek(len(padding) - 12, os.SEEK_CUR)  # its zero bytes: a hole
-                handle.write(padding[-4:] + body[-12:])  # its CRC, the picture's IEND
-            else:
-                handle.write(body)
+        served = write_served_image(seed, path, root / path.lstrip("/"))
+        if served.status == 200 and image_kind(seed, path) == "ok":
+            good[path] = hashlib.sha256(served.body).hexdigest()
     return good
 
 

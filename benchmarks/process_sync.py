@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = Path(__file__).resolve().with_name("executor_variants.py")
+BARE = Path(__file__).resolve().with_name("bare_dagster_job.py")
 IMAGES_STEP, LINK_STEP, STOCK_STEP = "image_files", "product_images", "haier_raw_stock"
 
 
@@ -92,19 +93,9 @@ def run_first_sync(sandbox: Any, executor: str, scratch: Path, county: str, log_
     ``catalog_url`` must name an empty database (default: a new SQLite file under ``scratch``);
     ``good_images`` (URL path -> SHA-256) spares re-rendering the sandbox's pictures to check them.
     """
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    home, data = scratch / "dagster_home", scratch / "data"
-    home.mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    catalog_url = catalog_url or f"sqlite:///{data / 'catalog.sqlite'}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("HAIER_")}
-    env.update(sandbox.env())
-    env.update({"DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "HAIER_DATA_DIR": str(data),
-                "HAIER_MEDIA_ROOT": str(data / "media"), "HAIER_CATALOG_DB_URL": catalog_url,
-                "HAIER_COUNTY_CODES": county, "HAIER_RATE_LIMIT": os.environ.get("HAIER_RATE_LIMIT", "100"),
-                "PYTHONPATH": str(PROJECT_ROOT)})
-    command = [sys.executable, "-m", "dagster", "job", "execute", "-f", str(VARIANTS), "-j", f"full_sync_{executor}"]
+    home, env = _fresh_home(sandbox, scratch, county, catalog_url)
+    catalog_url = env["HAIER_CATALOG_DB_URL"]
+    command = _job_command(f"full_sync_{executor}")
     log_path = log_dir / f"first-sync-{executor}-{int(time.time())}.log"
     sandbox.reset_stats()
     load = [round(value, 2) for value in os.getloadavg()]
@@ -120,6 +111,45 @@ def run_first_sync(sandbox: Any, executor: str, scratch: Path, county: str, log_
         _read_instance(run, home, started_wall)
         run.good_images_expected, run.good_images_stored = _good_images(catalog_url, sandbox.options.seed, good_images)
     return run
+
+
+def time_empty_run(sandbox: Any, scratch: Path, county: str, log_dir: Path, *, bare: bool = False) -> float:
+    """Seconds from process start to exit of a run of one step that does nothing, in a fresh Dagster home.
+
+    ``empty_run`` (this code location, the full sync's executor) is the cost of any ``dagster job execute``
+    of the project, which no sync can go below; ``bare`` times Dagster alone (``bare_dagster_job.py``).
+    """
+    _home, env = _fresh_home(sandbox, scratch, county, None)
+    command = _job_command("bare_empty_run", BARE) if bare else _job_command("empty_run")
+    log_path = log_dir / f"{command[-1]}-{int(time.time())}.log"
+    started = time.perf_counter()
+    with log_path.open("w") as log:
+        exit_code = subprocess.run(command, env=env, cwd=scratch, stdout=log, stderr=subprocess.STDOUT).returncode
+    wall = time.perf_counter() - started
+    if exit_code != 0:
+        raise RuntimeError(f"{command[-1]} exited {exit_code}; log: {log_path.read_text()[-3000:]}")
+    return wall
+
+
+def _fresh_home(sandbox: Any, scratch: Path, county: str, catalog_url: str | None) -> tuple[Path, dict[str, str]]:
+    """An empty ``scratch`` with a new Dagster home, and the environment of a run against ``sandbox``."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    home, data = scratch / "dagster_home", scratch / "data"
+    home.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HAIER_")}
+    env.update(sandbox.env())
+    env.update({"DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "HAIER_DATA_DIR": str(data),
+                "HAIER_MEDIA_ROOT": str(data / "media"),
+                "HAIER_CATALOG_DB_URL": catalog_url or f"sqlite:///{data / 'catalog.sqlite'}",
+                "HAIER_COUNTY_CODES": county, "HAIER_RATE_LIMIT": os.environ.get("HAIER_RATE_LIMIT", "100"),
+                "PYTHONPATH": str(PROJECT_ROOT)})
+    return home, env
+
+
+def _job_command(job: str, location: Path = VARIANTS) -> list[str]:
+    return [sys.executable, "-m", "dagster", "job", "execute", "-f", str(location), "-j", job]
 
 
 def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:

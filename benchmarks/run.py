@@ -264,7 +264,7 @@ def run_images(defs: Any, sandbox: Any, catalog_url: str, count: int) -> dict[st
 def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county: str,
                       good_images: dict[str, str] | None = None) -> dict[str, Any]:
     """The first full sync as a user runs it, ``--process-runs`` times per executor and catalog; medians of each."""
-    from benchmarks.process_sync import run_first_sync
+    from benchmarks.process_sync import run_first_sync, time_empty_run
 
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -273,6 +273,10 @@ def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county
     with ExitStack() as stack:
         postgres = stack.enter_context(_postgres()) if "postgresql" in catalogs else None
         for attempt in range(args.process_runs):
+            bare_s = time_empty_run(sandbox, data / "process", county, logs, bare=True)
+            empty_run_s = time_empty_run(sandbox, data / "process", county, logs)
+            print(f"\n== empty runs #{attempt + 1}, one step that does nothing, start to exit: Dagster alone "
+                  f"{bare_s:.2f} s, this project's code location {empty_run_s:.2f} s")
             for executor in [name.strip() for name in args.executors.split(",") if name.strip()]:
                 for catalog in catalogs:
                     label = executor if catalogs == ["sqlite"] else f"{executor}/{catalog}"
@@ -287,6 +291,10 @@ def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county
                                            f"{sorted(logs.glob('*'))[-1].read_text()[-3000:]}")
                     fig = run.figures(args.rate_limit)
                     fig["catalog"] = catalog
+                    fig["bare_dagster_run_s"] = round(bare_s, 2)
+                    fig["empty_run_s"] = round(empty_run_s, 2)
+                    fig["empty_run_plus_api_floor_s"] = round(empty_run_s + fig["api_floor_s"], 2)
+                    fig["beyond_empty_run_over_api_floor"] = round((fig["wall_s"] - empty_run_s) / fig["api_floor_s"], 3)
                     if fig["good_images_stored"] != fig["good_images_expected"]:
                         raise RuntimeError(f"{label}: {fig['good_images_stored']} of {fig['good_images_expected']} "
                                            "good images stored")
@@ -304,6 +312,10 @@ def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county
     for label, fig in medians.items():
         print(f"\n== first full sync, whole process, {label}: median of {len(runs[label])}: wall {fig['wall_s']:.2f} s, "
               f"×{fig['wall_over_api_floor']:.3f} the API floor, ×{fig['wall_over_max_floor']:.3f} max(API, images) floor")
+        print(f"   1.3 × the API floor is {1.3 * fig['api_floor_s']:.2f} s; the API floor plus an empty run is "
+              f"{fig['api_floor_s'] + fig['bare_dagster_run_s']:.2f} s with Dagster alone, "
+              f"{fig['empty_run_plus_api_floor_s']:.2f} s with this project; the sync beyond its empty run takes "
+              f"×{fig['beyond_empty_run_over_api_floor']:.3f} the API floor")
     ratios = {label.split("/")[0]: round(fig["wall_s"] / medians[label.replace("postgresql", "sqlite")]["wall_s"], 3)
               for label, fig in medians.items() if label.endswith("/postgresql")
               and label.replace("postgresql", "sqlite") in medians}
@@ -324,7 +336,8 @@ def print_process_run(label: str, attempt: int, fig: dict[str, Any]) -> None:
     print(f"\n== first full sync, whole process, {label} #{attempt + 1} (load {fig['load_average'][0]:.1f})")
     print(f"  wall {fig['wall_s']:.2f} s | API floor {fig['api_floor_s']:.2f} s (×{fig['wall_over_api_floor']:.3f}) | "
           f"max(API floor, images ÷ {fig['image_rate_reached']:g}/s) {fig['max_floor_s']:.2f} s "
-          f"(×{fig['wall_over_max_floor']:.3f})")
+          f"(×{fig['wall_over_max_floor']:.3f}) | beyond the empty run ({fig['empty_run_s']:.2f} s) "
+          f"×{fig['beyond_empty_run_over_api_floor']:.3f} the API floor")
     print(f"  start-up {fig['startup_s']} s | run {fig['run_s']} s | exit {fig['exit_after_run_s']} s | "
           f"images {fig['images_fetched']} fetched, {fig['good_images_stored']}/{fig['good_images_expected']} good "
           f"stored | images ∥ stock {fig['images_overlap_stock_s']} s | step process start "

@@ -47,6 +47,14 @@ def test_each_worker_gets_its_share_of_the_window_and_of_the_hard_ceiling(tmp_pa
 def test_worker_processes_store_every_image_and_name_every_rejection(
         image_host: ImageHost, catalog_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workers, "PROCESSES_FROM_URLS", 1)  # even this small pass goes to the worker processes
+    started: list[workers.ProcessFetching] = []
+
+    class RecordedFetching(workers.ProcessFetching):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(workers, "ProcessFetching", RecordedFetching)
     products, good = [], {}
     for number in range(40):
         main = make_image("PNG", (30 + number, 20))
@@ -75,6 +83,9 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
     assert report.http_requests == image_host.hit_count() == 83  # the HTML page is asked twice
     (pace,) = report.host_pace.values()
     assert pace["answers"] == 83 and 1 <= pace["senders"] <= 2
+    # The downloads happened in other processes, not in this one's threads.
+    (fetching,) = started
+    assert fetching.worker_pids and os.getpid() not in fetching.worker_pids and len(fetching.worker_pids) <= 2
     # Written by the workers, each file once: nothing under the media root that no row names.
     assert sorted(p.relative_to(store.root).as_posix() for p in store.root.rglob("*") if p.is_file()) == \
         sorted(row.file for row in rows)

@@ -148,6 +148,11 @@ class ProcessFetching:
     def requests_sent(self) -> int:
         return self._requests
 
+    @property
+    def worker_pids(self) -> set[int]:
+        """The processes that fetched at least one batch."""
+        return set(self._pace)
+
     def host_pace(self) -> dict[str, dict[str, float | int]]:
         return merge_pace(list(self._pace.values()))
 

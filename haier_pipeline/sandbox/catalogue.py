@@ -187,11 +187,15 @@ class Catalogue:
         return {spec.code: stock_record(spec.code, county_code, self._stock_truth(spec.code, county_code))
                 for spec in self._specs()}
 
+    def image_paths(self, codes: Iterable[str] | None = None) -> list[str]:
+        """The image URL paths of the listed products (or of ``codes``), main image first for each."""
+        specs = self._specs() if codes is None else [s for s in map(self.spec, codes) if s is not None]
+        return [path for spec in specs for path in spec.image_paths]
+
     def expected_images(self, codes: Iterable[str] | None = None) -> dict[str, ImageTruth]:
         """Truth for every image URL of the listed products (or of ``codes``). Renders each ok image once:
         about 1.5 ms per URL, so ask for ``codes`` on big catalogues."""
-        specs = self._specs() if codes is None else [s for s in map(self.spec, codes) if s is not None]
-        return {self.image_base + path: image_truth(self.seed, path) for spec in specs for path in spec.image_paths}
+        return {self.image_base + path: image_truth(self.seed, path) for path in self.image_paths(codes)}
 
     def expected_balances(self, customer_code: str) -> list[BalanceRecord]:
         return balance_records(self.seed, customer_code, self.generation)

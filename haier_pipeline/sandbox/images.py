@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from PIL import Image, ImageDraw
@@ -139,6 +141,33 @@ def serve_image(seed: int, path: str) -> ServedImage:
     if spec.kind == "truncated":
         picture = picture[: len(picture) * 11 // 20]
     return ServedImage(200, spec.content_type, picture)
+
+
+def image_kind(seed: int, path: str) -> ImageKind:
+    """``ok``, or how the image behind ``path`` is broken (``missing`` for a path the host does not know)."""
+    spec = _spec(seed, path)
+    return spec.kind if spec is not None else "missing"
+
+
+def write_served_image(seed: int, path: str, target: Path) -> ServedImage:
+    """Write to ``target`` the body served for ``path`` (no file for a 404), for a static host serving the same bytes.
+
+    The 12 MiB padding of an oversized PNG is left as a hole in a sparse file: the bytes read back are the
+    same, the disk holds only the picture.
+    """
+    served = serve_image(seed, path)
+    if served.status != 200:
+        return served
+    body, padding = served.body, _padding_chunk()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as handle:
+        if len(body) > len(padding) and body[-12 - len(padding):-12] == padding:
+            handle.write(body[:-12 - len(padding)] + padding[:8])  # the picture, the chunk's length and type
+            handle.seek(len(padding) - 12, os.SEEK_CUR)  # its zero bytes: a hole
+            handle.write(padding[-4:] + body[-12:])  # its CRC, the picture's IEND
+        else:
+            handle.write(body)
+    return served
 
 
 def image_truth(seed: int, path: str) -> ImageTruth:
