@@ -86,6 +86,7 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
     # The downloads happened in other processes, not in this one's threads.
     (fetching,) = started
     assert fetching.worker_pids and os.getpid() not in fetching.worker_pids and len(fetching.worker_pids) <= 2
+    assert report.worker_processes == len(fetching.worker_pids)
     # Written by the workers, each file once: nothing under the media root that no row names.
     assert sorted(p.relative_to(store.root).as_posix() for p in store.root.rglob("*") if p.is_file()) == \
         sorted(row.file for row in rows)
@@ -114,7 +115,7 @@ def test_a_few_urls_stay_in_threads(image_host: ImageHost, catalog_engine: Engin
     monkeypatch.setattr(workers.ProcessFetching, "__init__", lambda *args: started.append(os.getpid()))
     add_products(catalog_engine, [("P1", image_host.add("/one.png", make_image()), [])])
     report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path / "media"), OPTIONS)
-    assert report.downloaded == 1 and started == []
+    assert report.downloaded == 1 and started == [] and report.worker_processes == 0
 
 
 def test_the_listing_source_keeps_the_run_scope_and_leaves_out_records_that_do_not_parse(

@@ -36,6 +36,13 @@ query Checks($path: [String!]!, $name: String!) {
   assetCheckExecutions(assetKey: {path: $path}, checkName: $name, limit: 20) { runId status }
 }
 """
+LATEST_METADATA = """
+query Metadata($path: [String!]!) {
+  assetOrError(assetKey: {path: $path}) {
+    ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label ... on IntMetadataEntry { intValue } } } }
+  }
+}
+"""
 RUN_TIMES = """
 query Times($runId: ID!) { runOrError(runId: $runId) { ... on Run { status startTime endTime } } }
 """
@@ -45,7 +52,8 @@ query Times($runId: ID!) { runOrError(runId: $runId) { ... on Run { status start
 def server(tmp_path_factory) -> DagsterDev:
     require_chromium()
     data = tmp_path_factory.mktemp("data")
-    with run_sandbox(SandboxOptions(products=40)) as sandbox:
+    # 100 products list about 230 image URLs: enough for the images pass to start its worker processes.
+    with run_sandbox(SandboxOptions(products=100)) as sandbox:
         env = {
             **sandbox.env(),
             "HAIER_DATA_DIR": str(data),
@@ -132,6 +140,17 @@ def test_the_runs_page_shows_the_finished_run(server, full_sync_run, page, final
     # narrow; its tooltip keeps the whole step key. The event rows naming it are scrolled out of the DOM.
     page.locator('[data-tooltip="haier_raw_products"]').first.wait_for(state="visible")
     screenshot(page, "full-sync-run")
+
+
+def test_the_daemon_launched_run_downloads_images_in_worker_processes(server, full_sync_run):
+    # The run worker the daemon starts spawns the image workers: the pass must not fall back to threads or hang.
+    (latest,) = server.graphql(LATEST_METADATA, {"path": ["image_files"]})["assetOrError"]["assetMaterializations"]
+    assert latest["runId"] == full_sync_run
+    figures = {entry["label"]: entry.get("intValue") for entry in latest["metadataEntries"]}
+    assert 1 <= figures["worker_processes"] <= 2
+    assert figures["downloaded"] > 200
+    landed = sum(figures[name] for name in ("reused", "downloaded", "deduplicated", "rejected"))
+    assert landed == figures["image_urls"]
 
 
 def test_two_syncs_of_one_kind_launched_together_run_one_after_the_other(server, full_sync_run):

@@ -66,6 +66,7 @@ class LocaliseReport:
     new_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     host_pace: dict[str, dict[str, float | int]] = field(default_factory=dict)  # politeness figures per image host
+    worker_processes: int = 0  # processes that downloaded (0: all in threads of the run's process)
 
     @property
     def rate_reached(self) -> float:
@@ -108,6 +109,7 @@ def localise_images(
         fetching.close()
         report.http_requests = fetching.requests_sent
         report.host_pace = fetching.host_pace()
+        report.worker_processes = len(fetching.worker_pids)
         report.seconds = time.monotonic() - started
     return report
 

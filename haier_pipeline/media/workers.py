@@ -181,6 +181,11 @@ class ImageDownloads:
     def requests_sent(self) -> int:
         return self._threads.requests_sent + (self._processes.requests_sent if self._processes else 0)
 
+    @property
+    def worker_pids(self) -> set[int]:
+        """The worker processes that fetched at least one batch (empty when every chunk stayed in threads)."""
+        return self._processes.worker_pids if self._processes else set()
+
     def host_pace(self) -> dict[str, dict[str, float | int]]:
         return merge_pace([self._threads.host_pace(), *([self._processes.host_pace()] if self._processes else [])])
 

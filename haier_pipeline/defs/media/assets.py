@@ -81,6 +81,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, options: ImageOpt
         "megabytes_per_second": dg.MetadataValue.float(round(report.bytes_downloaded / seconds / 1e6, 6)),
         "image_rate_reached": dg.MetadataValue.float(report.rate_reached),
         "image_rate_by_host": dg.MetadataValue.json(report.host_pace),
+        "worker_processes": report.worker_processes,
         "image_rate_ceiling": f"{options.rate_per_host:g}/s per host" if options.rate_per_host else "none (adaptive)",
         "loopback_hosts_allowed": options.policy.allow_loopback,
         "private_hosts_allowed": options.policy.allow_private,
