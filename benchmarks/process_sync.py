@@ -47,6 +47,7 @@ class ProcessRun:
     run_ended_s: float | None = None
     images: dict[str, Any] = field(default_factory=dict)  # image_files: the downloads
     linking: dict[str, Any] = field(default_factory=dict)  # product_images: links rows, asks again for rejected URLs
+    stock: dict[str, Any] = field(default_factory=dict)  # haier_raw_stock: its calls, their rate, budget slots missed
     good_images_expected: int = 0
     good_images_stored: int = 0
     load_average: list[float] = field(default_factory=list)
@@ -80,7 +81,7 @@ class ProcessRun:
             "mean_step_worker_start_s": round(sum(self.worker_start_s.values()) / len(self.worker_start_s), 2)
             if self.worker_start_s else 0.0,
             "run_id": self.run_id, "gateway_calls": self.gateway_calls, "answered_429": self.answered_429,
-            "image_requests": self.image_requests, "images": self.images, "linking": self.linking,
+            "image_requests": self.image_requests, "images": self.images, "linking": self.linking, "stock": self.stock,
             "good_images_expected": self.good_images_expected, "good_images_stored": self.good_images_stored,
             "load_average": self.load_average,
         }
@@ -181,14 +182,15 @@ def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:
                         run.worker_start_s[event.step_key] = at - workers[event.step_key]
                 elif kind in (types.STEP_SUCCESS, types.STEP_FAILURE) and event.step_key in starts:
                     run.steps[event.step_key] = (starts[event.step_key], at)
-            for key, into in ((IMAGES_STEP, run.images), (LINK_STEP, run.linking)):
+            for key, into in ((IMAGES_STEP, run.images), (LINK_STEP, run.linking), (STOCK_STEP, run.stock)):
                 event = instance.get_latest_materialization_event(dg.AssetKey(key))
                 if event is not None and event.asset_materialization is not None:
                     into.update({name: getattr(value, "value", value)
                                  for name, value in event.asset_materialization.metadata.items()
                                  if name in ("image_urls", "downloaded", "deduplicated", "reused", "rejected",
                                              "image_rate_reached", "image_rate_by_host", "images_per_second",
-                                             "duration_seconds", "http_requests")})
+                                             "duration_seconds", "http_requests", "worker_processes",
+                                             "api_calls", "api_calls_per_second", "api_slots_missed")})
     finally:
         if previous is None:
             os.environ.pop("DAGSTER_HOME", None)

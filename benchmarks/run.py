@@ -342,6 +342,10 @@ def print_process_run(label: str, attempt: int, fig: dict[str, Any]) -> None:
           f"images {fig['images_fetched']} fetched, {fig['good_images_stored']}/{fig['good_images_expected']} good "
           f"stored | images ∥ stock {fig['images_overlap_stock_s']} s | step process start "
           f"{fig['mean_step_worker_start_s']} s | 429s {fig['answered_429']}")
+    stock = fig.get("stock") or {}
+    print(f"  stock: {stock.get('api_calls')} calls at {stock.get('api_calls_per_second')}/s, "
+          f"{stock.get('api_slots_missed')} budget slots missed (caller woke too late) | image worker processes "
+          f"{(fig.get('images') or {}).get('worker_processes')}")
 
 
 def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county: str, report: dict) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from haier_pipeline.haier_api import ClientConfig, HaierClient
-from haier_pipeline.haier_api.ratelimit import RateLimiter
+from haier_pipeline.haier_api.ratelimit import LATE_LIMIT, RateLimiter
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
 
@@ -76,3 +76,15 @@ def test_a_slot_is_not_handed_out_early() -> None:
     assert not with_one_per_second.acquire(timeout=0)  # the next is a second away
     assert not with_one_per_second.acquire(timeout=0.2)
     with_one_per_second.close()
+
+
+def test_a_caller_stalled_past_its_slot_lets_it_go_and_the_client_counts_it() -> None:
+    with run_sandbox(SandboxOptions(products=5)) as sandbox:
+        with HaierClient(ClientConfig.from_env(sandbox.env(), rate_limit=50.0)) as client:
+            limiter = client._limiter
+            assert limiter.acquire() and limiter.on_time()  # sent right after its slot: used
+            assert limiter.acquire()
+            time.sleep(LATE_LIMIT * 3)  # the stall under test: the thread is descheduled between slot and send
+            assert not limiter.on_time()  # too late: sent now it could crowd into the next calls' second
+            assert not limiter.on_time()  # one send per slot, never two
+            assert client.slots_missed == limiter.late_slots == 2

@@ -67,6 +67,7 @@ def write_metadata(counts: Any) -> dict[str, Any]:
 
 def api_stats(haier_api: HaierApiResource) -> dict[str, Any]:
     """The client's counters now; take one at an asset's start and pass it to :func:`run_metadata`."""
-    return haier_api.get_client().stats.snapshot()
+    client = haier_api.get_client()
+    return {**client.stats.snapshot(), "slots_missed": client.slots_missed}
 
 

@@ -118,6 +118,11 @@ class HaierClient:
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
+    @property
+    def slots_missed(self) -> int:
+        """Rate-limit slots let go because the calling thread woke too late for them (a busy or stalled process)."""
+        return self._limiter.late_slots
+
     # -- batch endpoints: streamed, concurrent ------------------------------------------------
 
     def fetch_products(self, product_codes: Sequence[str] | None = None) -> Iterator[CallResult]:

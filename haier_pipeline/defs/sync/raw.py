@@ -93,6 +93,10 @@ def run_metadata(
         "success_rate": dg.MetadataValue.float(round(tracker.success / tracker.total, 4) if tracker.total else 1.0),
         "error_rate": dg.MetadataValue.float(round(tracker.failed_count / tracker.total, 4) if tracker.total else 0.0),
         "api_calls": calls,
+        "api_calls_per_second": dg.MetadataValue.float(round(calls / seconds, 2)),
+        # Slots of the account's budget this step let go, its thread waking too late to use them: why a step
+        # runs below the rate limit on a busy machine.
+        "api_slots_missed": now["slots_missed"] - stats_before["slots_missed"],
         "api_retries": now["retries"] - stats_before["retries"],
         "api_throttled_429": now["throttled_429"] - stats_before["throttled_429"],
         "api_mean_latency_ms": dg.MetadataValue.float(round(latency * 1000 / attempts, 2) if attempts else 0.0),
