@@ -175,3 +175,20 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     assert (files["downloaded"].value, files["products_updated"].value) == (good, 0)  # no product row touched yet
     assert (linked["reused"].value, linked["downloaded"].value, linked["http_requests"].value) == (good, 0, 0)
     assert linked["rejected"].value == files["rejected"].value == len(truth) - good
+
+    # Asked to recheck, the run downloads every stored image once more in image_files, not twice.
+    again = dg.materialize(
+        [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
+         catalog_assets.products, image_files, product_images],
+        resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
+                   "media": MediaResource(media_root=str(tmp_path / "media"),
+                                          images=ImageOptions.from_settings(load_settings())),
+                   "sync_scope": SyncScope(), "alerts": AlertResource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {name: {"config": {"recheck": True}} for name in ("image_files", "product_images")}},
+    )
+    assert again.success
+    files = again.asset_materializations_for_node("image_files")[0].metadata
+    linked = again.asset_materializations_for_node("product_images")[0].metadata
+    assert files["http_requests"].value >= good and files["reused"].value == 0
+    assert (linked["http_requests"].value, linked["downloaded"].value, linked["reused"].value) == (0, 0, good)

@@ -133,16 +133,27 @@ def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig,
     with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
           stop_when_disk_low(context, alerts)):
         store.ensure_room(0)
+        recheck = config.recheck and (from_listing or not _rechecked_earlier_in_run(context))
         report = localise_images(catalog, store, options, product_codes=sync_scope.codes or None,
-                                 recheck=config.recheck, from_listing=from_listing, run_id=context.run_id)
+                                 recheck=recheck, from_listing=from_listing, run_id=context.run_id)
         tracker.succeeded(report.reused + report.fetched + report.kept_after_failed_recheck)
         for rejection in report.rejected:
             tracker.failed(rejection.describe())
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} image(s) rejected: {report.rejected_by_reason()}")
     return dg.MaterializeResult(
-        metadata={**images_metadata(report, store, options, *_stored_summary(catalog)), "sync_status": tracker.status}
+        metadata={**images_metadata(report, store, options, *_stored_summary(catalog)), "sync_status": tracker.status,
+                  "rechecked": recheck}
     )
+
+
+def _rechecked_earlier_in_run(context: dg.AssetExecutionContext) -> bool:
+    """Whether ``image_files`` already downloaded every URL again in this run (then linking need not)."""
+    event = context.instance.get_latest_materialization_event(image_files.key)
+    if event is None or event.run_id != context.run_id or event.asset_materialization is None:
+        return False
+    rechecked = event.asset_materialization.metadata.get("rechecked")
+    return bool(getattr(rechecked, "value", False))
 
 
 def _stored_summary(catalog: CatalogResource) -> tuple[int, list[str]]:
