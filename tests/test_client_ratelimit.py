@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
+import requests
 
 from haier_pipeline.haier_api import ClientConfig, HaierClient
+from haier_pipeline.haier_api.deadline import DeadlineAdapter
 from haier_pipeline.haier_api.ratelimit import LATE_LIMIT, RateLimiter
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
@@ -88,3 +91,27 @@ def test_a_caller_stalled_past_its_slot_lets_it_go_and_the_client_counts_it() ->
             assert not limiter.on_time()  # too late: sent now it could crowd into the next calls' second
             assert not limiter.on_time()  # one send per slot, never two
             assert client.slots_missed == limiter.late_slots == 2
+
+
+class _StallBeforeTheWire(DeadlineAdapter):
+    """Every request stalls after the client checked its slot and before its first byte (``requests``' own work)."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        time.sleep(LATE_LIMIT * 2)  # the stall under test: a thread descheduled inside requests/urllib3
+        return super().send(request, **kwargs)
+
+
+def test_a_slot_gone_stale_inside_requests_is_replaced_at_the_wire() -> None:
+    """The last check is made by the connection right before the first byte, not before ``requests`` starts."""
+    with run_sandbox(SandboxOptions(products=5)) as sandbox, requests.Session() as session:
+        session.mount("http://", _StallBeforeTheWire(max_retries=0))
+        config = ClientConfig.from_env(sandbox.env(), rate_limit=50.0, max_concurrency=1)
+        with HaierClient(config, session=session) as client:
+            client.tokens.current()
+            missed_before = client.slots_missed
+            pairs = [(code, "110101") for code in list(sandbox.catalogue.expected_stock("110101"))[:4]]
+            results = list(client.fetch_stock(pairs))
+            missed = client.slots_missed - missed_before
+        seen = sandbox.stats()
+    assert [result.ok for result in results] == [True] * 4 and seen.calls["stock"] == 4
+    assert missed == 4  # each call's first slot went stale in the stall; each left on a fresh one

@@ -15,6 +15,7 @@ import requests
 
 from haier_pipeline.sandbox import FaultProfile, RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.sandbox.app import Request
+from haier_pipeline.sandbox.stats import StatsRecorder
 from support.sandbox import fetch_token, valid_body
 
 
@@ -186,3 +187,18 @@ def test_the_busiest_one_second_window_is_counted_sliding() -> None:
             time.sleep(1.2)  # spacing the calls is what is measured, not a synchronisation
         stats = running.stats()
         assert stats.total_calls == 3 and stats.max_calls_in_one_second == 1
+
+
+def test_calls_count_in_the_second_they_arrived_even_when_reported_late() -> None:
+    """A handler that reaches the stats late (GIL, a busy core) still counts at its arrival stamp."""
+    recorder = StatsRecorder()
+    evenly = [100.0 + i * 0.0105 for i in range(200)]  # 95 calls a second, perfectly spaced
+    reported = evenly[:]
+    reported[50], reported[60] = reported[60], reported[50]  # two handlers swapped by the scheduler
+    for stamp in reported:
+        recorder.call_started("stock", stamp)
+    assert recorder.snapshot().max_calls_in_one_second == 96
+    burst = StatsRecorder()
+    for stamp in sorted(evenly[:150] + [evenly[10] + 0.001 * i for i in range(1, 6)], reverse=True):
+        burst.call_started("stock", stamp)  # every stamp reported after the ones that followed it
+    assert burst.snapshot().max_calls_in_one_second == 101

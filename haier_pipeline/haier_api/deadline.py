@@ -6,6 +6,10 @@ between 64 KiB reads is never reached. So every connection made by a :class:`Dea
 session reports to the exchange the calling thread has open (:func:`hard_deadline`), and one
 watchdog thread shuts down the socket of any exchange still open at its deadline. The blocked read
 then returns, and the caller sees ``expired`` set — whatever the read itself reported.
+
+The same connections run the exchange's ``before_send`` hook right before a request's first byte is
+written (after urllib3 and ``requests`` have done their work): the gateway transport checks there
+that its rate-limit slot is still fresh, as close to the wire as Python gets.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +35,7 @@ class Exchange:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.expired = False
+        self.before_send: Callable[[], None] | None = None  # runs right before each request's first byte
         self._finished = False
         self._connections: list[Any] = []
         self._lock = threading.Lock()
@@ -155,6 +160,12 @@ class WatchedConnection:
     def request(self, *args: Any, **kwargs: Any) -> Any:
         _attach_current(self)
         return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def endheaders(self, *args: Any, **kwargs: Any) -> Any:
+        before_send = getattr(getattr(_current, "exchange", None), "before_send", None)
+        if before_send is not None:
+            before_send()  # may block (a new slot) or raise (nothing has been written yet)
+        return super().endheaders(*args, **kwargs)  # type: ignore[misc]
 
 
 def watched(base: type[HTTPConnection]) -> type[HTTPConnection]:

@@ -241,8 +241,14 @@ class Transport:
         while True:
             self._wait_for_slot(endpoint, batch, deadline_at)
             credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
-            if self.limiter.on_time():
+            if self.limiter.is_fresh():
                 return credential
+            self.limiter.on_time()  # let the stale slot go (counted as missed)
+
+    def _use_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
+        """Right before the request's first byte: spend this thread's slot, or wait for a new one if it went stale."""
+        while not self.limiter.on_time():
+            self._wait_for_slot(endpoint, batch, deadline_at)
 
     def _wait_for_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         remaining = deadline_at - time.monotonic()
@@ -261,6 +267,7 @@ class Transport:
         started = time.perf_counter()
         # The watchdog comes a moment after the deadline, so an idle connection ends in its own ReadTimeout.
         with hard_deadline(deadline_at + DEADLINE_GRACE) as exchange:
+            exchange.before_send = lambda: self._use_slot(endpoint, batch, deadline_at)
             try:
                 answer = self._exchange(url, jsonio.dumps(body).encode("utf-8"), headers, timeout, exchange)
             except _NOT_RETRYABLE_REQUEST_ERRORS as error:

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from haier_pipeline.haier_api.endpoints import BALANCES, LOGISTICS, PRICES, PRODUCTS, STOCK
@@ -43,6 +43,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     client_host: str
+    received_at: float = field(default_factory=time.monotonic)  # when the request line was read
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class SandboxApp:
             return _error(404, "no such path on this gateway")
         if request.method != "POST":
             return _error(405, "business calls are POST", (("Allow", "POST"),))
-        self.stats.call_started(endpoint)
+        self.stats.call_started(endpoint, request.received_at)
         response = Response(500, drop=True)
         try:
             response = self._business(endpoint, request)

@@ -12,6 +12,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def parse_request(self) -> bool:
+        self.received_at = time.monotonic()  # the request line was just read: the call's arrival, for the stats
+        return super().parse_request()
 
     def do_GET(self) -> None:
         self._exchange()
@@ -66,7 +71,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         request = Request(
             method=self.command, path=urlsplit(self.path).path,
             headers={name.lower(): value for name, value in self.headers.items()}, body=body,
-            client_host=self.client_address[0],
+            client_host=self.client_address[0], received_at=self.received_at,
         )
         response = self.server.app.handle(request)
         if response.drop:
