@@ -10,6 +10,7 @@ is refused.
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from haier_pipeline.haier_api import ClientConfig, ConfigError, HaierAnswerRefused, HaierAuthError, HaierClient
 from haier_pipeline.haier_api import HaierUnavailable, endpoints
 from haier_pipeline.haier_api.config import MAX_RESPONSE_BYTES, SETTING_NAMES
+from haier_pipeline.haier_api.deadline import hard_deadline
 from haier_pipeline.sandbox import Catalogue
 from haier_pipeline.settings import SettingsError, load_settings
 from support.hostile_server import HostileServer, Scripted, hostile_server
@@ -103,6 +105,33 @@ def test_an_answer_dripping_a_byte_every_100_ms_is_cut_at_the_deadline(where: st
             elapsed = time.monotonic() - started
     assert 1.4 < elapsed < 3.0, elapsed  # the answer alone would take len(BALANCES) / 10 s
     assert len(BALANCES) / 10 > 10 and "balances [all]" in str(caught.value)
+
+
+def test_a_shorter_deadline_opened_after_a_longer_one_is_still_cut_on_time() -> None:
+    """The watchdog is woken only by a new earliest deadline: a short one behind a long one must wake it."""
+    long_open, done = threading.Event(), threading.Event()
+
+    def hold_a_long_exchange() -> None:
+        with hard_deadline(time.monotonic() + 60):
+            long_open.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold_a_long_exchange)
+    holder.start()
+    try:
+        assert long_open.wait(10)
+        with hard_deadline(time.monotonic() + 0.3) as short:
+            later = time.monotonic() + 0.6
+            with hard_deadline(later) as after:  # behind the short one: no wake needed, still cut
+                deadline = time.monotonic() + 10
+                while not (short.expired and after.expired) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                cut_at = time.monotonic()
+        assert short.expired and after.expired
+        assert cut_at < later + 1.0  # cut near its own deadline, not the long exchange's 60 s
+    finally:
+        done.set()
+        holder.join()
 
 
 def test_an_answer_over_the_byte_ceiling_is_refused_and_not_repeated() -> None:

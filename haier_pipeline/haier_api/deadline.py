@@ -105,7 +105,10 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="http-deadline-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._heap[0][2] is exchange:
+                # Only a new earliest deadline changes the watchdog's wait. Waking it for every call put one
+                # more thread between each gateway call and its first byte (it must take the GIL).
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
