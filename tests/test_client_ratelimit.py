@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from haier_pipeline.haier_api import ClientConfig, HaierClient
-from haier_pipeline.haier_api.deadline import DeadlineAdapter
 from haier_pipeline.haier_api.ratelimit import LATE_LIMIT, RateLimiter
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
@@ -93,18 +92,17 @@ def test_a_caller_stalled_past_its_slot_lets_it_go_and_the_client_counts_it() ->
             assert client.slots_missed == limiter.late_slots == 2
 
 
-class _StallBeforeTheWire(DeadlineAdapter):
-    """Every request stalls after the client checked its slot and before its first byte (``requests``' own work)."""
+class _StallBeforeTheWire(requests.Session):
+    """A plain session (the client mounts its own adapters on it) whose every request stalls inside ``requests``."""
 
     def send(self, request: Any, **kwargs: Any) -> Any:
-        time.sleep(LATE_LIMIT * 2)  # the stall under test: a thread descheduled inside requests/urllib3
+        time.sleep(LATE_LIMIT * 2)  # the stall under test: a thread descheduled after its slot, before the wire
         return super().send(request, **kwargs)
 
 
 def test_a_slot_gone_stale_inside_requests_is_replaced_at_the_wire() -> None:
     """The last check is made by the connection right before the first byte, not before ``requests`` starts."""
-    with run_sandbox(SandboxOptions(products=5)) as sandbox, requests.Session() as session:
-        session.mount("http://", _StallBeforeTheWire(max_retries=0))
+    with run_sandbox(SandboxOptions(products=5)) as sandbox, _StallBeforeTheWire() as session:
         config = ClientConfig.from_env(sandbox.env(), rate_limit=50.0, max_concurrency=1)
         with HaierClient(config, session=session) as client:
             client.tokens.current()

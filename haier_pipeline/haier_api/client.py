@@ -102,7 +102,7 @@ class HaierClient:
         self.stats = ClientStats()
         self.redactor = Redactor(config.secrets())
         self._owns_session = session is None
-        self._session = session or make_session(config.max_concurrency + 2)
+        self._session = make_session(config.max_concurrency + 2, session)
         self._limiter = RateLimiter(config.rate_limit, store=config.rate_limit_store, account=config.account_key)
         policy = RetryPolicy(
             max_attempts=config.max_attempts, deadline=config.deadline, timeout=config.timeout,

@@ -32,10 +32,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 class Exchange:
     """One request/answer with an absolute deadline (``time.monotonic()`` seconds)."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, before_send: Callable[[], None] | None = None) -> None:
         self.deadline = deadline
         self.expired = False
-        self.before_send: Callable[[], None] | None = None  # runs right before each request's first byte
+        self.before_send = before_send  # runs right before each request's first byte
         self._finished = False
         self._connections: list[Any] = []
         self._lock = threading.Lock()
@@ -132,9 +132,13 @@ _current = threading.local()
 
 
 @contextmanager
-def hard_deadline(deadline: float) -> Iterator[Exchange]:
-    """Cut every connection this thread uses inside the block once ``time.monotonic()`` passes ``deadline``."""
-    exchange = Exchange(deadline)
+def hard_deadline(deadline: float, before_send: Callable[[], None] | None = None) -> Iterator[Exchange]:
+    """Cut every connection this thread uses inside the block once ``time.monotonic()`` passes ``deadline``.
+
+    ``before_send`` runs right before each request's first byte is written (it may block, or raise: nothing
+    has been sent yet).
+    """
+    exchange = Exchange(deadline, before_send)
     previous = getattr(_current, "exchange", None)
     _current.exchange = exchange
     _WATCHDOG.watch(exchange)

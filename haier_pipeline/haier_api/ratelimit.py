@@ -30,10 +30,10 @@ the gateway count more than ``rate`` in any one-second window. The default 50 ms
 30 ms was not enough on a busy 2-core machine (three syncs, their images and the sandbox: the sandbox
 counted 102 calls in its busiest second). A call that is more than ``LATE_LIMIT`` (15 ms) past its slot —
 its process was stalled — lets the slot go and takes a new one, so a stall cannot push a call into the next
-calls' second either. The clock is read three times: on waking (:meth:`RateLimiter.acquire`), after
-the token is in hand (:meth:`RateLimiter.is_fresh`), and by the connection itself right before the request's
-first byte is written (:meth:`RateLimiter.on_time`, from the exchange's ``before_send`` hook in
-:mod:`.deadline`): a stale slot there is let go and the send waits for a fresh one. Checked only on waking, a
+calls' second either. The clock is read twice: on waking (:meth:`RateLimiter.acquire`), and by the
+connection itself right before the request's first byte is written (:meth:`RateLimiter.on_time`, from the
+exchange's ``before_send`` hook in :mod:`.deadline`): a stale slot there is let go and the send waits for a
+fresh one. Checked only on waking, a
 thread descheduled between its slot and its send still sent, late but "within" the limit (101 calls in one
 second with three syncs on a loaded 2-core machine); checked before ``requests`` started its own work, the
 same happened once in CI.
@@ -289,11 +289,6 @@ class RateLimiter:
                 return True
             self.late_slots += 1
 
-    def is_fresh(self) -> bool:
-        """Whether this thread holds a slot taken no more than :data:`LATE_LIMIT` ago (the slot is kept)."""
-        slot = getattr(self._taken, "slot", None)
-        return slot is not None and time.monotonic() - slot <= LATE_LIMIT
-
     def on_time(self) -> bool:
         """Spend this thread's slot (its last :meth:`acquire`) if it may still be used: asked right before sending.
 
@@ -301,7 +296,8 @@ class RateLimiter:
         waited for a token, after taking it), or the slot was already spent: it is let go and the caller must
         :meth:`acquire` again.
         """
-        fresh = self.is_fresh()
+        slot = getattr(self._taken, "slot", None)
+        fresh = slot is not None and time.monotonic() - slot <= LATE_LIMIT
         self._taken.slot = None  # one send per slot
         if not fresh:
             self.late_slots += 1

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -114,12 +115,18 @@ class Answer:
         return self.content.decode("utf-8", errors="replace")
 
 
-def make_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool is big enough for every worker thread at once."""
-    session = requests.Session()
+def make_session(pool_size: int, session: requests.Session | None = None) -> requests.Session:
+    """A session whose connections obey the hard deadline and the wire-side slot check, pooled for every worker.
+
+    A ``session`` handed in (tests record requests with one) keeps any :class:`DeadlineAdapter` it already
+    has and gets one where it has not: without it a call would have neither its deadline nor its last
+    rate-limit check.
+    """
+    session = session or requests.Session()
     adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    for prefix in ("http://", "https://"):
+        if not isinstance(session.get_adapter(prefix), DeadlineAdapter):
+            session.mount(prefix, adapter)
     return session
 
 
@@ -237,13 +244,10 @@ class Transport:
     def _slot_and_credential(
         self, endpoint: str, batch: Batch, auth: Authenticator | None, deadline_at: float
     ) -> Credential | None:
-        """A slot still fresh once the token is in hand: a thread stalled after its slot takes a new one."""
-        while True:
-            self._wait_for_slot(endpoint, batch, deadline_at)
-            credential = self._credential(auth, endpoint, batch)  # taken after the slot: as fresh as possible
-            if self.limiter.is_fresh():
-                return credential
-            self.limiter.on_time()  # let the stale slot go (counted as missed)
+        """A slot, then the token (taken after the slot: as fresh as possible). :meth:`_use_slot` checks the slot
+        is still fresh at the wire, so a token that took long costs a new slot, never a late send."""
+        self._wait_for_slot(endpoint, batch, deadline_at)
+        return self._credential(auth, endpoint, batch)
 
     def _use_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         """Right before the request's first byte: spend this thread's slot, or wait for a new one if it went stale."""
@@ -266,8 +270,8 @@ class Transport:
         timeout = max(0.001, min(self.policy.timeout, deadline_at - time.monotonic()))
         started = time.perf_counter()
         # The watchdog comes a moment after the deadline, so an idle connection ends in its own ReadTimeout.
-        with hard_deadline(deadline_at + DEADLINE_GRACE) as exchange:
-            exchange.before_send = lambda: self._use_slot(endpoint, batch, deadline_at)
+        spend_slot = partial(self._use_slot, endpoint, batch, deadline_at)
+        with hard_deadline(deadline_at + DEADLINE_GRACE, before_send=spend_slot) as exchange:
             try:
                 answer = self._exchange(url, jsonio.dumps(body).encode("utf-8"), headers, timeout, exchange)
             except _NOT_RETRYABLE_REQUEST_ERRORS as error:
