@@ -29,7 +29,7 @@ TICK = datetime(2025, 7, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def test_the_three_syncs_queued_together_by_the_daemon_all_succeed(tmp_path: Path, catalog_url: str) -> None:
-    with run_sandbox(SandboxOptions(products=150, latency=0.02, rate_limit=100)) as sandbox:
+    with run_sandbox(SandboxOptions(products=100, latency=0.02, rate_limit=100)) as sandbox:
         env = {**sandbox.env(), "HAIER_DATA_DIR": str(tmp_path), "HAIER_CATALOG_DB_URL": catalog_url,
                "HAIER_MEDIA_ROOT": str(tmp_path / "media"), "HAIER_COUNTY_CODES": "110101",
                "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "true", "HAIER_IMAGE_RATE_LIMIT": "200"}
