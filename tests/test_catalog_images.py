@@ -17,7 +17,7 @@ from haier_pipeline.catalog.writes import (
     set_product_images_bulk,
     upsert_products,
 )
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, later, product
 
 P = tables.products
@@ -25,7 +25,7 @@ P = tables.products
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     with engine.begin() as conn:
         upsert_products(conn, [product("GA1"), product("GA2")], ensure_brands(conn, ["海尔"]), ensure_categories(conn, ["电热水器"]), T0)

@@ -11,7 +11,7 @@ from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.catalog.writes import WriteCounts, apply_prices, ensure_brands, ensure_categories, upsert_products
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, later, price, product
 
 P = tables.products
@@ -19,7 +19,7 @@ P = tables.products
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     yield prepare_database(url)
     release_database(url)
 

@@ -16,7 +16,7 @@ from haier_pipeline.catalog.writes import (
     product_name,
     upsert_products,
 )
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, codes, later, product
 
 P = tables.products
@@ -24,7 +24,7 @@ P = tables.products
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     yield prepare_database(url)
     release_database(url)
 

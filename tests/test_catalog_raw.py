@@ -23,13 +23,13 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_stock,
 )
 from haier_pipeline.catalog.writes import WriteCounts
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, codes, later
 
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     yield prepare_database(url)
     release_database(url)
 

@@ -18,13 +18,13 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, codes, later, price, product, stock
 
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     yield prepare_database(url)
     release_database(url)
 
@@ -47,7 +47,7 @@ def full_sync(engine, count: int, now, *, model: str = "EC6001", supply: str = "
 
 
 def test_statement_count_does_not_grow_with_rows(engine, tmp_path, request):
-    url = catalog_url_for_tests(tmp_path / "small", request)
+    url = migrated_catalog_url_for_tests(tmp_path / "small", request)
     small_engine = prepare_database(url)
     try:
         with count_statements(small_engine) as small:
@@ -101,7 +101,7 @@ def test_large_chunks_land_exactly_as_small_ones(engine, tmp_path, request, monk
     """On PostgreSQL big chunks go through COPY + one INSERT … SELECT / UPDATE … FROM; the rows must be identical."""
     from haier_pipeline.catalog import bulk
 
-    url = catalog_url_for_tests(tmp_path / "plain", request)
+    url = migrated_catalog_url_for_tests(tmp_path / "plain", request)
     plain_engine = prepare_database(url)
     try:
         with count_statements(engine) as copied:

@@ -16,7 +16,7 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, later, product, stock
 
 P, S = tables.products, tables.product_stock
@@ -25,7 +25,7 @@ BEIJING, SHANGHAI = "110101", "310101"
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     with engine.begin() as conn:
         upsert_products(conn, [product("GA1"), product("GA2")], ensure_brands(conn, ["海尔"]), ensure_categories(conn, ["电热水器"]), T0)

@@ -13,7 +13,7 @@ from haier_pipeline.catalog.sync_log import (
     fail_sync_logs_for_run,
     open_sync_log,
 )
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, later
 
 L = tables.haier_sync_log
@@ -21,7 +21,7 @@ L = tables.haier_sync_log
 
 @pytest.fixture
 def engine(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     yield prepare_database(url)
     release_database(url)
 

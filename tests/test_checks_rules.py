@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import update
-from support.catalog_db import catalog_url_for_tests, wants_postgres
+from support.catalog_db import migrated_catalog_url_for_tests, wants_postgres
 from support.catalog_records import T0, price, product, stock
 
 from haier_pipeline.defs.sync.checks import (
@@ -47,7 +47,7 @@ P = tables.products
 
 @pytest.fixture
 def catalog(tmp_path, request):
-    url = catalog_url_for_tests(tmp_path, request)
+    url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     records = [product("GA1"), product("GA2"), product("GA3")]
     with engine.begin() as conn:

@@ -24,7 +24,7 @@ from haier_pipeline.media.validate import FORMATS
 from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from test_media_support import load_sandbox_products
 
 # Seed 6 with 80 products holds every broken kind the sandbox makes (checked below, not assumed).
@@ -46,7 +46,7 @@ def loaded_catalog(sandbox: RunningSandbox, tmp_path: Path, request: pytest.Fixt
     monkeypatch.delenv("HAIER_BASE_URL", raising=False)  # the project targets its sandbox: loopback images allowed
     monkeypatch.delenv("HAIER_IMAGE_ALLOW_PRIVATE_HOSTS", raising=False)
     monkeypatch.setenv("HAIER_IMAGE_RATE_LIMIT", "1000")
-    engine = prepare_database(catalog_url_for_tests(tmp_path, request))
+    engine = prepare_database(migrated_catalog_url_for_tests(tmp_path, request))
     load_sandbox_products(engine, sandbox.catalogue)
     return engine
 
@@ -154,7 +154,7 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     monkeypatch.delenv("HAIER_IMAGE_ALLOW_PRIVATE_HOSTS", raising=False)
     monkeypatch.setenv("HAIER_IMAGE_RATE_LIMIT", "1000")
     api = HaierApiResource(settings=load_settings(sandbox.env()))
-    engine = prepare_database(catalog_url_for_tests(tmp_path, request))
+    engine = prepare_database(migrated_catalog_url_for_tests(tmp_path, request))
     result = dg.materialize(
         [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
          catalog_assets.products, image_files, product_images, product_images_exist, image_files_check],

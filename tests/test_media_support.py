@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, insert
-from support.catalog_db import catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
@@ -158,7 +158,7 @@ def image_host() -> Iterator[ImageHost]:
 
 @pytest.fixture
 def catalog_engine(tmp_path, request) -> Engine:
-    return prepare_database(catalog_url_for_tests(tmp_path, request))
+    return prepare_database(migrated_catalog_url_for_tests(tmp_path, request))
 
 
 class Catalog:

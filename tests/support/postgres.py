@@ -111,14 +111,16 @@ def _start(data: Path, log: Path, root: Path, user: pwd.struct_passwd | None, at
     raise last or PostgresUnavailable("PostgreSQL did not start")
 
 
-def create_database(base_url: str, name: str) -> str:
-    """Create database ``name`` on the server at ``base_url``; return its URL."""
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"database name must be letters, digits and underscores: {name!r}")
+def create_database(base_url: str, name: str, template: str | None = None) -> str:
+    """Create database ``name`` on the server at ``base_url`` (a copy of database ``template``); return its URL."""
+    for given in (name, template or "t"):
+        if not given.replace("_", "").isalnum():
+            raise ValueError(f"database name must be letters, digits and underscores: {given!r}")
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         admin.dispose()
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
