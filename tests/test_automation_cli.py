@@ -17,6 +17,8 @@ import pytest
 
 from support.dagster_dev import PROJECT_ROOT, prepare_home
 
+pytestmark = pytest.mark.slow  # quick loop: the module starts the dagster and dg CLIs several times (docs/testing.md)
+
 BIN = Path(sys.executable).parent
 TIMEOUT = 120
 

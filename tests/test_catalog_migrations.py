@@ -228,6 +228,7 @@ def migrate_when_released(url: str, barrier) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_processes_migrating_a_new_database_at_once_migrate_it_once(url):
     """Two processes (as two Dagster steps would be) upgrade the same empty database at the same moment."""
     spawn = multiprocessing.get_context("spawn")

@@ -46,6 +46,7 @@ def log_rows(catalog_url: str, run_id: str) -> dict[str, dict]:
         return {row["sync_type"]: dict(row) for row in rows}
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_full_media_volume_stops_the_images_step_cleanly_and_alerts(tmp_path, catalog_url):
     # 100 products: the sandbox's few malformed listing records stay under the 5 % the blocking checks allow.
     with small_volume(tmp_path / "volume", size="8m") as volume, \

@@ -89,6 +89,7 @@ def test_a_small_sync_is_not_judged_on_speed(tmp_path, catalog_url):
         assert check.passed and "from 100" in value(check, "not_judged")
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_answers_over_ten_seconds_miss_the_latency_target_and_alert_once_naming_the_endpoint(tmp_path, catalog_url):
     with rig(tmp_path, catalog_url, products=20) as r:
         r.sandbox.set_faults(FaultProfile(slow_rate=1.0, slow_seconds=10.5))
@@ -102,6 +103,7 @@ def test_answers_over_ten_seconds_miss_the_latency_target_and_alert_once_naming_
         assert "products" in alert["title"]
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_slow_calls_in_every_asset_of_a_run_alert_once(tmp_path, catalog_url):
     with rig(tmp_path, catalog_url, products=8) as r:
         r.run("haier_products_sync")

@@ -45,6 +45,7 @@ def history_metadata(result: dg.RunResult) -> dict:
     return {key: getattr(value, "value", value) for key, value in event.materialization.metadata.items()}
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_price_change_between_two_syncs_closes_one_row_and_opens_one(pipeline):
     sandbox, defs, instance, catalog = pipeline
     before = sandbox.catalogue.expected_prices()
@@ -91,6 +92,7 @@ def test_a_price_change_between_two_syncs_closes_one_row_and_opens_one(pipeline)
         assert history_rows(conn) == history
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_rebuild_derives_the_same_history_from_the_raw_answers(pipeline):
     sandbox, defs, instance, catalog = pipeline
     price_sync(defs, instance)

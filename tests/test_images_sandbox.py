@@ -72,6 +72,7 @@ def snapshot(engine: Engine) -> tuple[list, list]:
     return rows, lists
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones_named(
     sandbox: RunningSandbox, loaded_catalog: Engine, tmp_path: Path
 ) -> None:
@@ -118,6 +119,7 @@ def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones
         assert named in log.message and named in meta["rejections"], named
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_second_run_requests_no_good_image_and_changes_nothing(
     sandbox: RunningSandbox, loaded_catalog: Engine, tmp_path: Path
 ) -> None:
@@ -137,6 +139,7 @@ def test_a_second_run_requests_no_good_image_and_changes_nothing(
     assert (snapshot(loaded_catalog), sorted(root.rglob("*"))) == before
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox, tmp_path: Path,
                                                          request: pytest.FixtureRequest,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:

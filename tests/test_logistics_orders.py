@@ -97,6 +97,7 @@ def run_cli(args: list[str], url: str, module: bool = True) -> subprocess.Comple
     return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_the_cli_adds_codes_once_and_lists_them(catalog_url, monkeypatch, capsys):
     done = run_cli([CODES[0], "--delivery-record", f"{CODES[0]}.F1", "--member-id", "42"], catalog_url)
     assert done.returncode == 0, done.stderr

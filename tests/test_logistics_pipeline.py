@@ -67,6 +67,7 @@ def stored(catalog, code):
         return stored_logistics(conn, code), tracked_orders_by_code(conn)[code]
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_tracked_order_is_picked_up_polled_until_delivered_then_left_alone(pipeline):
     sandbox, defs, instance, catalog = pipeline
     seed = sandbox.options.seed

@@ -153,6 +153,7 @@ def test_killed_while_a_body_is_half_sent(image_host: ImageHost, catalog_engine:
     finish_and_clean(catalog_engine, root, {image_host.url(p): hashlib.sha256(d).hexdigest() for p, d in images.items()})
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_killed_inside_a_file_write(sandbox: RunningSandbox, catalog_engine: Engine, tmp_path: Path) -> None:
     load_sandbox_products(catalog_engine, sandbox.catalogue)
     root, marker = tmp_path / "media", tmp_path / "in-write"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from haier_pipeline.media.fetch import FetchLimits
@@ -32,6 +33,7 @@ def publish_images(host: ImageHost, engine: Engine, count: int) -> list[str]:
     return urls
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_pace_settles_below_a_throttling_hosts_limit_and_every_image_lands(
     image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
 ) -> None:
@@ -51,6 +53,7 @@ def test_pace_settles_below_a_throttling_hosts_limit_and_every_image_lands(
     assert len(image_host.throttled_at) <= len(urls) // 10, (len(image_host.throttled_at), pace)
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_retry_after_is_honoured(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
     image_host.throttle = (THRESHOLD, f"{RETRY_AFTER_S:g}")
     publish_images(image_host, catalog_engine, 300)

@@ -44,6 +44,7 @@ def test_each_worker_gets_its_share_of_the_window_and_of_the_hard_ceiling(tmp_pa
         fetching.close()
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_worker_processes_store_every_image_and_name_every_rejection(
         image_host: ImageHost, catalog_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workers, "PROCESSES_FROM_URLS", 1)  # even this small pass goes to the worker processes
@@ -92,6 +93,7 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
         sorted(row.file for row in rows)
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_identical_bytes_written_by_two_workers_are_stored_once(
         image_host: ImageHost, catalog_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workers, "PROCESSES_FROM_URLS", 1)

@@ -14,6 +14,8 @@ from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.sandbox import AnswerStyle, SandboxOptions, run_sandbox
 from support.pipeline import assert_catalogue_matches, catalogue_rows, pipeline_env, run_job
 
+pytestmark = pytest.mark.slow  # quick loop: each test syncs twice through `dagster job execute` (docs/testing.md)
+
 CATALOG_ASSETS = ("brands", "categories", "products", "product_stock")
 
 

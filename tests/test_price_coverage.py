@@ -64,6 +64,7 @@ def assert_named_and_kept(done: PoisonedSync, codes: list[str]) -> None:
             assert (got is None and price.supply_price is None) or Decimal(got) == price.supply_price, code
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_ten_percent_of_prices_with_text_fails_the_run_and_names_them(tmp_path, request):
     done, codes = poisoned_sync(tmp_path, request, 0.10)
     assert not done.result.success
@@ -73,6 +74,7 @@ def test_ten_percent_of_prices_with_text_fails_the_run_and_names_them(tmp_path, 
     assert_named_and_kept(done, codes)
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_one_percent_of_prices_with_text_passes_and_names_them(tmp_path, request):
     done, codes = poisoned_sync(tmp_path, request, 0.01)
     assert done.result.success, [event.message for event in done.result.all_events if event.is_failure]

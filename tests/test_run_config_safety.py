@@ -148,6 +148,7 @@ def test_the_sandbox_runs_into_a_configured_catalogue_only_when_asked(tmp_path: 
     assert load_settings({}).uses_sandbox  # nothing configured: the demo needs no flag
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_start_up_refuses_and_leaves_the_real_catalogue_untouched(tmp_path: Path) -> None:
     real = tmp_path / "real.sqlite"
     env = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}

@@ -62,6 +62,7 @@ def issued_tokens(monkeypatch) -> list[str]:
     return tokens
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_no_secret_is_left_anywhere(tmp_path, catalog_url, issued_tokens, capfd, caplog):
     caplog.set_level(logging.DEBUG)
     url = with_db_password(catalog_url)

@@ -81,6 +81,7 @@ def test_a_bad_setting_is_refused_by_name(case):
     assert SECRET not in message
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_start_up_fails_naming_the_variable_without_secrets(tmp_path):
     base = {key: value for key, value in os.environ.items() if not key.startswith("HAIER_")}
     children = {

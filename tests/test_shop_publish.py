@@ -94,6 +94,7 @@ def test_django_sees_every_procurable_product_exactly(synced, catalog_url):
     assert log["total"] == log["success"] == len(catalogue) and not log["errors"]
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothing(synced, catalog_url):
     sandbox, shop, env, _ = synced
     before = shop.probe("dump")["products"]

@@ -22,6 +22,7 @@ GATEWAY = {"HAIER_BASE_URL": "http://127.0.0.1:9", "HAIER_TOKEN_URL": "http://12
            "HAIER_SEND_TO_CODE": "8801", "HAIER_PASSWORD": "pw"}
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_without_a_shop_url_the_ui_and_the_materialisation_say_publishing_is_off(tmp_path, catalog):
     with project_env({"HAIER_DATA_DIR": str(tmp_path)}):
         settings = load_settings()
