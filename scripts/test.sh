@@ -4,7 +4,8 @@
 # The two passes run at the same time, one pytest process each (a core each on a 2-core machine: most of
 # a pass is waiting on servers, sandboxes and subprocesses), each with its own DAGSTER_HOME; each pass's
 # lines are prefixed with its database, and the script fails if either pass fails.
-#   bash scripts/test.sh --quick   the quick loop (docs/testing.md): SQLite only, tests not marked slow
+#   bash scripts/test.sh --quick   the quick loop (docs/testing.md): SQLite only, tests not marked slow,
+#                                  on two pytest-xdist workers (a module's tests stay on one worker)
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ ruff check haier_pipeline
 mypy haier_pipeline
 if $quick; then
   echo "=== quick loop: SQLite, not slow ==="
-  exec env HAIER_TEST_DB=sqlite python -m pytest -m "not slow" "$@"
+  exec env HAIER_TEST_DB=sqlite python -m pytest -m "not slow" -n 2 --dist loadfile "$@"
 fi
 
 homes="$(mktemp -d "${TMPDIR:-/tmp}/haier-test-homes-XXXXXX")"

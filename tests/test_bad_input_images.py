@@ -21,6 +21,8 @@ from haier_pipeline.sandbox.poison import Poison
 from support.bad_input import clean_codes, sync
 from support.catalog_db import catalog_url_for_tests
 
+pytestmark = pytest.mark.slow  # quick loop: every test reads one poisoned full sync (docs/testing.md)
+
 PRODUCTS, SEED = 60, 41
 BLOCKED = "blocked_url"
 

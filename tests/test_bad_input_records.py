@@ -27,6 +27,8 @@ from support.bad_input import PoisonedSync, clean_codes, listing_record, sync
 from support.catalog_db import catalog_url_for_tests
 from support.catalog_state import reading
 
+pytestmark = pytest.mark.slow  # quick loop: every test reads one poisoned full sync (docs/testing.md)
+
 PRODUCTS, SEED = 300, 21  # enough that the poisoned records stay under the 5 % a green run allows
 COUNTIES = ("110101", "310104")
 TEN_MB = 10 * 1024 * 1024

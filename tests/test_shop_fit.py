@@ -31,6 +31,8 @@ from haier_pipeline.catalog.writes import (
 )
 from haier_pipeline.shop import ShopTarget, publish_catalogue, shop_tables
 
+pytestmark = pytest.mark.slow  # quick loop: every test migrates a Django shop (docs/testing.md)
+
 RATES = ["0.125", "0.135", "0.005", "0.015"]  # half-even and half-up disagree on 0.125 and 0.005
 LONG_CODE = "GA" + "9" * 58
 LONG_MODEL = "M" * 240

@@ -21,6 +21,8 @@ from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.resources import ShopResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 
+pytestmark = pytest.mark.slow  # quick loop: every test migrates a Django shop and syncs into it (docs/testing.md)
+
 CENT = Decimal("0.01")
 # What Django 5's ORM reads back from numeric(10, 2): PostgreSQL rounds half away from zero on insert,
 # SQLite keeps the value and Django quantizes it half-even on read (test_shop_fit checks this against the ORM).
@@ -94,7 +96,6 @@ def test_django_sees_every_procurable_product_exactly(synced, catalog_url):
     assert log["total"] == log["success"] == len(catalogue) and not log["errors"]
 
 
-@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothing(synced, catalog_url):
     sandbox, shop, env, _ = synced
     before = shop.probe("dump")["products"]

@@ -24,6 +24,8 @@ from haier_pipeline.sandbox import SandboxOptions, SandboxStats, run_sandbox  # 
 from haier_pipeline.settings import load_settings  # noqa: E402
 from support.pipeline import pipeline_env, project_env  # noqa: E402
 
+pytestmark = pytest.mark.slow  # quick loop: every test reads a 2-size sync pair (module fixtures) (docs/testing.md)
+
 SMALL, LARGE = 70, 290  # neither a multiple of 20: the last price batch is short
 BATCH = 20
 
