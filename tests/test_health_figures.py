@@ -118,6 +118,7 @@ def test_slow_calls_in_every_asset_of_a_run_alert_once(tmp_path, catalog_url):
                    if check.check_name != "products_per_minute_target")  # 0.6 s is under the 5 s p95 line
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_failed_price_calls_miss_the_success_and_error_rate_targets(tmp_path, catalog_url):
     with rig(tmp_path, catalog_url, products=200) as r:
         r.run("haier_products_sync")

@@ -69,6 +69,7 @@ def test_images_and_tokens_are_not_throttled() -> None:
         assert running.stats().image_requests == 10 and running.stats().calls == {"balances": 5}
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_fault_profile_rates_are_met_and_reproducible() -> None:
     profile = FaultProfile(error_rate=0.2, drop_rate=0.1, html_error_rate=0.05, app_error_rate=0.05, seed=42)
     results = []

@@ -101,6 +101,7 @@ def test_start_up_fails_naming_the_variable_without_secrets(tmp_path):
         assert SECRET not in out + err, case
 
 
+@pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
 def test_a_partial_resource_config_tunes_the_client_and_keeps_the_configured_gateway(tmp_path, catalog_url):
     """Run config holds only tuning fields: a config of just ``max_attempts`` keeps every HAIER_* setting."""
     with run_sandbox(SandboxOptions(products=20)) as sandbox, project_env(pipeline_env(sandbox, catalog_url, tmp_path)):
