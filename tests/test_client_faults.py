@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
@@ -25,6 +24,7 @@ from haier_pipeline.haier_api import (
 )
 from haier_pipeline.haier_api.transport import parse_retry_after
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
+from support.http_server import QuietServer, serving
 
 FAST_BACKOFF = {"backoff_initial": 0.02, "backoff_max": 0.2}
 
@@ -111,14 +111,8 @@ class _Forbidding(BaseHTTPRequestHandler):
 def forbidding_gateway() -> Iterator[str]:
     """The sandbox never answers 403 to a loopback client, so this one small real server does."""
     _Forbidding.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Forbidding)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(QuietServer(_Forbidding)) as base_url:
+        yield base_url
 
 
 def test_403_is_not_retried() -> None:

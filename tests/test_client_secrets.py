@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -21,6 +21,7 @@ from haier_pipeline.haier_api import (
     HaierRequestRejected,
 )
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
+from support.http_server import QuietServer, serving
 
 STUB_TOKEN = "stub-token-8f3e1c2d9a7b"
 
@@ -70,14 +71,8 @@ class _Echoing(BaseHTTPRequestHandler):
 
 @contextmanager
 def echoing_gateway() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echoing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(QuietServer(_Echoing)) as base_url:
+        yield base_url
 
 
 def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
