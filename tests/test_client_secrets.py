@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -21,7 +20,7 @@ from haier_pipeline.haier_api import (
     HaierRequestRejected,
 )
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
-from support.http_server import QuietServer, serving
+from support.http_server import JsonHandler, QuietServer, serving
 
 STUB_TOKEN = "stub-token-8f3e1c2d9a7b"
 
@@ -42,13 +41,11 @@ class HeaderRecordingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-class _Echoing(BaseHTTPRequestHandler):
+class _Echoing(JsonHandler):
     """A careless gateway: it refuses business calls and echoes the request, secrets and all."""
 
-    protocol_version = "HTTP/1.1"
-
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        body = self.read_body().decode()
         if self.path.startswith("/oauth2/"):
             status, payload = 200, {"access_token": STUB_TOKEN, "token_type": "Bearer", "expires_in": 3600}
         elif "balance" in self.path:  # an application error under 200 that quotes the password it was sent
@@ -58,15 +55,7 @@ class _Echoing(BaseHTTPRequestHandler):
             values = " / ".join(str(value) for value in json.loads(body).values())
             echo = f"forbidden: request {body} with Authorization {self.headers.get('Authorization')}; saw {values} / {token}"
             status, payload = 403, {"success": False, "code": "403", "message": echo}
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json(status, payload)
 
 
 @contextmanager

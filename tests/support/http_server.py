@@ -4,10 +4,12 @@ webhook receivers) differ only in their handler."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -24,6 +26,26 @@ class QuietServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A handler that reads request bodies and answers JSON, and keeps quiet in the test's output."""
+
+    protocol_version = "HTTP/1.1"
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
         pass
 
 
