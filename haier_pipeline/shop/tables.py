@@ -28,7 +28,6 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeEngine
 
 from haier_pipeline.catalog.types import ExactDecimal, UtcDateTime
 from haier_pipeline.constants import SHOP_TABLE_DEFAULTS, SHOP_TABLE_NAME
@@ -72,55 +71,96 @@ class ShopTables:
         return (self.product, self.brand, self.category, self.media, self.sync_log)
 
 
-# Each table of the shop as its Django model declares it: ``column:type`` in model order, the type one of
-# ``COLUMN_TYPES`` (``strN`` is a CharField of max_length N), then ``?`` where NULL is allowed, ``!`` for a
-# unique column, ``+`` for the primary key. Read by the one builder, :func:`_table`.
-SCHEMA = {
-    "category": """id:bigint+ name:str100 order:int logo:str500 level:str10 parent_id:bigint?
-                   created_at:time updated_at:time?""",
-    "brand": """id:bigint+ name:str100! logo:str500 description:text order:int is_active:bool
-                created_at:time updated_at:time""",
-    "product": """id:bigint+ name:str200 description:text category_id:bigint brand_id:bigint
-                  price:money dealer_price:money? source:str10 tag:str20 stock:int
-                  product_code:str50?! product_model:str100 product_group:str100
-                  supply_price:money? invoice_price:money? market_price:money? stock_rebate:money? rebate_money:money?
-                  main_images:json detail_images:json product_page_urls:json product_image_url:str500
-                  is_active:bool show_in_gift_zone:bool show_in_designer_zone:bool
-                  is_sales:str1 no_sales_reason:str200 view_count:int sales_count:int
-                  warehouse_code:str50 warehouse_grade:str1 created_at:time updated_at:time last_sync_at:time?""",
-    "media": "id:bigint+ file:str100 original_name:str255 content_type:str100 size:int created_at:time",
-    "sync_log": """id:bigint+ sync_type:str20 status:str20 message:text
-                   total_count:int success_count:int failed_count:int
-                   started_at:time completed_at:time? created_at:time""",
-    "state": "product_code:str50+ published_name:text published_at:time",  # ours, not Django's
-}
-COLUMN_TYPES: dict[str, TypeEngine | type[TypeEngine]] = {
-    "bigint": BigInteger, "int": Integer, "text": Text, "time": UtcDateTime, "money": SHOP_MONEY, "json": JSON_LIST,
-    "bool": Boolean(create_constraint=False),  # Django's BooleanField has no CHECK constraint
-}
-COLUMN = re.compile(r"(?P<name>\w+):(?P<type>[a-z]+)(?P<length>\d*)(?P<flags>[?!+]*)")
-
-
-def _table(name: str, metadata: MetaData, spec: str) -> Table:
-    """A table from its ``SCHEMA`` line."""
-    columns = []
-    for field in spec.split():
-        match = COLUMN.fullmatch(field)
-        if match is None:
-            raise ValueError(f"{name}: column {field!r} is not name:type[length][?!+]")
-        kind, length, flags = match["type"], match["length"], match["flags"]
-        column_type = String(int(length)) if kind == "str" else COLUMN_TYPES[kind]
-        columns.append(Column(match["name"], column_type, nullable="?" in flags, unique="!" in flags or None,
-                              primary_key="+" in flags))
-    return Table(name, metadata, *columns)
+def _timestamps(nullable_updated: bool = False) -> list[Column]:
+    return [Column("created_at", UtcDateTime, nullable=False),
+            Column("updated_at", UtcDateTime, nullable=nullable_updated)]
 
 
 def shop_tables(names: ShopTableNames | None = None) -> ShopTables:
     """Table objects for the shop's schema under ``names`` (a fresh ``MetaData`` each call)."""
     names = names or ShopTableNames()
     metadata = MetaData()
-    built = {role: _table(getattr(names, role), metadata, spec) for role, spec in SCHEMA.items()}
-    return ShopTables(metadata=metadata, **built)
+    category = Table(
+        names.category, metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("name", String(100), nullable=False),
+        Column("order", Integer, nullable=False),
+        Column("logo", String(500), nullable=False),
+        Column("level", String(10), nullable=False),
+        Column("parent_id", BigInteger, nullable=True),
+        *_timestamps(nullable_updated=True),
+    )
+    brand = Table(
+        names.brand, metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("name", String(100), nullable=False, unique=True),
+        Column("logo", String(500), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("order", Integer, nullable=False),
+        Column("is_active", Boolean(create_constraint=False), nullable=False),
+        *_timestamps(),
+    )
+    product = Table(
+        names.product, metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("category_id", BigInteger, nullable=False),
+        Column("brand_id", BigInteger, nullable=False),
+        Column("price", SHOP_MONEY, nullable=False),
+        Column("dealer_price", SHOP_MONEY, nullable=True),
+        Column("source", String(10), nullable=False),
+        Column("tag", String(20), nullable=False),
+        Column("stock", Integer, nullable=False),
+        Column("product_code", String(50), nullable=True, unique=True),
+        Column("product_model", String(100), nullable=False),
+        Column("product_group", String(100), nullable=False),
+        *(Column(name, SHOP_MONEY, nullable=True)
+          for name in ("supply_price", "invoice_price", "market_price", "stock_rebate", "rebate_money")),
+        Column("main_images", JSON_LIST, nullable=False),
+        Column("detail_images", JSON_LIST, nullable=False),
+        Column("product_page_urls", JSON_LIST, nullable=False),
+        Column("product_image_url", String(500), nullable=False),
+        *(Column(name, Boolean(create_constraint=False), nullable=False)
+          for name in ("is_active", "show_in_gift_zone", "show_in_designer_zone")),
+        Column("is_sales", String(1), nullable=False),
+        Column("no_sales_reason", String(200), nullable=False),
+        Column("view_count", Integer, nullable=False),
+        Column("sales_count", Integer, nullable=False),
+        Column("warehouse_code", String(50), nullable=False),
+        Column("warehouse_grade", String(1), nullable=False),
+        *_timestamps(),
+        Column("last_sync_at", UtcDateTime, nullable=True),
+    )
+    media = Table(
+        names.media, metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("file", String(100), nullable=False),
+        Column("original_name", String(255), nullable=False),
+        Column("content_type", String(100), nullable=False),
+        Column("size", Integer, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+    sync_log = Table(
+        names.sync_log, metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("sync_type", String(20), nullable=False),
+        Column("status", String(20), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("total_count", Integer, nullable=False),
+        Column("success_count", Integer, nullable=False),
+        Column("failed_count", Integer, nullable=False),
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("completed_at", UtcDateTime, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+    state = Table(
+        names.state, metadata,
+        Column("product_code", String(50), primary_key=True),
+        Column("published_name", Text, nullable=False),
+        Column("published_at", UtcDateTime, nullable=False),
+    )
+    return ShopTables(product, brand, category, media, sync_log, state, metadata)
 
 
 class ShopSchemaError(RuntimeError):
