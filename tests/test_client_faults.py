@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
@@ -25,6 +22,7 @@ from haier_pipeline.haier_api import (
 )
 from haier_pipeline.haier_api.transport import parse_retry_after
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
+from support.http_server import JsonHandler, QuietServer, serving
 
 FAST_BACKOFF = {"backoff_initial": 0.02, "backoff_max": 0.2}
 
@@ -83,42 +81,26 @@ def test_404_is_not_retried() -> None:
     assert attempts == 1
 
 
-class _Forbidding(BaseHTTPRequestHandler):
+class _Forbidding(JsonHandler):
     """A gateway that hands out tokens but forbids every business call (IP not whitelisted)."""
 
-    protocol_version = "HTTP/1.1"
     hits: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.read_body()
         self.hits.append(self.path)
         if self.path.startswith("/oauth2/"):
-            status, payload = 200, {"access_token": "stub-token", "expires_in": 3600}
+            self.send_json(200, {"access_token": "stub-token", "expires_in": 3600})
         else:
-            status, payload = 403, {"success": False, "code": "403", "message": "IP 127.0.0.1 不在白名单"}
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.send_json(403, {"success": False, "code": "403", "message": "IP 127.0.0.1 不在白名单"})
 
 
 @contextmanager
 def forbidding_gateway() -> Iterator[str]:
     """The sandbox never answers 403 to a loopback client, so this one small real server does."""
     _Forbidding.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Forbidding)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(QuietServer(_Forbidding)) as base_url:
+        yield base_url
 
 
 def test_403_is_not_retried() -> None:

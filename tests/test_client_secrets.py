@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -21,6 +20,7 @@ from haier_pipeline.haier_api import (
     HaierRequestRejected,
 )
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
+from support.http_server import JsonHandler, QuietServer, serving
 
 STUB_TOKEN = "stub-token-8f3e1c2d9a7b"
 
@@ -41,13 +41,11 @@ class HeaderRecordingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-class _Echoing(BaseHTTPRequestHandler):
+class _Echoing(JsonHandler):
     """A careless gateway: it refuses business calls and echoes the request, secrets and all."""
 
-    protocol_version = "HTTP/1.1"
-
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        body = self.read_body().decode()
         if self.path.startswith("/oauth2/"):
             status, payload = 200, {"access_token": STUB_TOKEN, "token_type": "Bearer", "expires_in": 3600}
         elif "balance" in self.path:  # an application error under 200 that quotes the password it was sent
@@ -57,27 +55,13 @@ class _Echoing(BaseHTTPRequestHandler):
             values = " / ".join(str(value) for value in json.loads(body).values())
             echo = f"forbidden: request {body} with Authorization {self.headers.get('Authorization')}; saw {values} / {token}"
             status, payload = 403, {"success": False, "code": "403", "message": echo}
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json(status, payload)
 
 
 @contextmanager
 def echoing_gateway() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echoing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(QuietServer(_Echoing)) as base_url:
+        yield base_url
 
 
 def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:

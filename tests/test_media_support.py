@@ -13,15 +13,16 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, insert
-from support.catalog_db import migrated_catalog_url_for_tests
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
+from support.catalog_db import catalog_url_for_tests, migrated_catalog_url_for_tests
+from support.http_server import QuietServer, serving
 
 
 def make_image(fmt: str = "PNG", size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -95,17 +96,11 @@ class ImageHost:
                     route.hold.wait(30)
                 self.close_connection = True
 
-        class QuietServer(ThreadingHTTPServer):
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # clients hanging up mid-body is what several tests do on purpose
-
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.server = QuietServer(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base_url
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -148,12 +143,8 @@ class ImageHost:
 @pytest.fixture
 def image_host() -> Iterator[ImageHost]:
     host = ImageHost()
-    host.thread.start()
-    try:
+    with serving(host.server):
         yield host
-    finally:
-        host.server.shutdown()
-        host.server.server_close()
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from test_media_support import (  # noqa: F401 - fixtures
     Catalog,
     ImageHost,
@@ -140,3 +142,30 @@ def test_the_listing_source_keeps_the_run_scope_and_leaves_out_records_that_do_n
     assert [(p.product_code, p.main_urls, p.page_urls) for p in every] == [
         ("A1", ("http://h/a1.jpg",), ("http://h/a1-1.jpg",)), ("B2", ("http://h/b2.jpg",), ())]  # C3 does not parse
     assert [p.product_code for p in scoped] == ["B2"]
+
+
+def test_the_listing_source_hands_on_a_chunk_before_reading_the_rest_of_the_listing(catalog_engine: Engine) -> None:
+    from haier_pipeline.catalog.raw_store import store_raw_products
+    from haier_pipeline.media.records import listing_product_pages
+
+    codes = [f"P{number}" for number in range(5)]
+    with catalog_engine.begin() as conn:
+        store_raw_products(conn, [(code, {"productCode": code, "productModel": "M", "productGroupNamd": "G",
+                                          "productBrandName": "B", "productImageUrl": f"http://h/{code}.jpg",
+                                          "productLageUrls": [], "isSales": "1"}) for code in codes],
+                           None, datetime.now(UTC))
+    events: list[str] = []
+
+    @contextmanager
+    def reading() -> Iterator[Connection]:
+        events.append("read")
+        with catalog_engine.begin() as conn:
+            yield conn
+
+    pages = []
+    for page in listing_product_pages(reading, None, 2):
+        events.append("chunk")
+        pages.append([p.product_code for p in page])
+    assert pages == [codes[0:2], codes[2:4], codes[4:]]
+    # Each chunk goes on as soon as it is read: the whole listing is never held, nor one connection throughout.
+    assert events == ["read", "chunk", "read", "chunk", "read", "chunk"]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from haier_pipeline.resources import SyncScope
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import SettingsError, load_settings
 from support.catalog_state import reading, row_count
+from support.http_server import QuietServer, serving
 from support.pipeline import PROJECT_ROOT, pipeline_env, project_env
 
 
@@ -49,14 +49,8 @@ def evil_host() -> Iterator[tuple[list[str], str]]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield received, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(QuietServer(Handler)) as base_url:
+        yield received, base_url
 
 
 def test_run_config_cannot_redirect_the_gateway_or_read_secrets_into_it(tmp_path: Path, catalog_url: str) -> None:

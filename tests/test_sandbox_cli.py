@@ -10,6 +10,10 @@ from pathlib import Path
 import requests
 
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, start_sandbox_process
+from haier_pipeline.sandbox.cli import build_parser, options_from_args
+from haier_pipeline.sandbox.options import CREDENTIAL_ENV
+from haier_pipeline.sandbox.running import cli_arguments
+from haier_pipeline.sandbox.styles import AnswerStyle
 from support.sandbox import fetch_token, valid_body
 
 SCRIPT = Path(sys.executable).with_name("haier-sandbox")
@@ -58,3 +62,17 @@ def test_subprocess_sandbox_matches_its_local_catalogue() -> None:
         failing = session.post(sandbox.url("balances"), json=valid_body(sandbox, "balances"), timeout=10)
         assert failing.status_code in (500, 502, 503, 504) and sandbox.stats().injected_5xx == 1
         assert sandbox.expire_tokens() == 1
+
+
+def test_cli_arguments_reproduce_every_option() -> None:
+    """What ``start_sandbox_process`` passes to the child is what the parent was given: fault endpoints included."""
+    faults = FaultProfile(error_rate=0.1, drop_rate=0.05, html_error_rate=0.02, app_error_rate=0.03, burst_429_rate=0.04,
+                          slow_rate=0.2, slow_seconds=0.5, include_token=True, endpoints=("prices", "stock"), seed=7)
+    options = SandboxOptions(products=80, seed=9, generation=2, changes="prices", latency=0.01, rate_limit=50.0,
+                             token_lifetime=30.0, token_path="token", token_shape="data", envelope="always",
+                             style=AnswerStyle(numbers="string", discount="amount", flags="number", rounding="half_even"),
+                             faults=faults, image_host="http://127.0.0.1:1", port=0)
+    credentials = {var: getattr(options, name) for name, var in CREDENTIAL_ENV.items()}
+    args = build_parser().parse_args(cli_arguments(options))
+    assert options_from_args(args, credentials) == options
+    assert options_from_args(build_parser().parse_args([]), credentials).faults.endpoints == ()  # default: all

@@ -19,10 +19,10 @@ from .tables import haier_raw_prices, haier_raw_products, haier_raw_stock
 
 
 def iter_raw_products(conn: Connection, listed_only: bool = True, *,
-                      page_size: int = CHUNK_SIZE) -> Iterator[tuple[str, Any]]:
-    """``(product_code, payload)`` in product-code order; by default only products in the latest listing."""
+                      page_size: int = CHUNK_SIZE, after: str = "") -> Iterator[tuple[str, Any]]:
+    """``(product_code, payload)`` in product-code order, from the first code past ``after``; by default only
+    products in the latest listing."""
     table = haier_raw_products
-    after = ""
     while True:
         # ``listed`` is filtered here, not in SQL: with it in the WHERE clause SQLite walked the
         # (listed, is_sales) index and sorted every listed row for each page, O(n^2) (11 s per pass

@@ -16,7 +16,7 @@ frees its share by dying: at most the few slots it had already reserved go unuse
 short critical section (a locked 8-byte file read/write, or one ``UPDATE … RETURNING`` round trip).
 
 Why not pyrate-limiter's ``SQLiteBucket``/``PostgresBucket`` (``benchmarks/shared_budget.py`` measures them
-beside this; README, "Operations"): they keep a log of every call and answer "is there room in the window?";
+beside this; docs/operations.md): they keep a log of every call and answer "is there room in the window?";
 a refused caller sleeps and asks again. With ``Rate(100, 1 s)`` two processes got 101-105 calls into one
 second (and 111.7 calls/s on a quiet machine): a log admits a burst at a window's start. With ``Rate(1, 10 ms)``
 they are spaced, but every waiter polls, ties are lost to the table lock (``NOWAIT``) or the file lock, and each

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, select
@@ -108,22 +109,33 @@ def listing_product_pages(
 ) -> Iterator[list[ProductImages]]:
     """The image URLs of the latest stored listing (or of ``codes`` in it), before any product row exists.
 
-    Records that do not parse are left out here; the ``products`` asset names them in its sync log.
+    Streamed: the listing is read ``size`` payloads at a time, each read its own short transaction (keyset on the
+    product code), and a chunk is handed on as soon as it is full, so neither the listing nor a connection is
+    held while the caller downloads. Records that do not parse are left out here; the ``products`` asset names
+    them in its sync log.
     """
     wanted = set(codes) if codes is not None else None
     found: list[ProductImages] = []
-    with conn_factory() as conn:
-        for index, (code, payload) in enumerate(iter_raw_products(conn)):
+    after, index = "", 0
+    while True:
+        with conn_factory() as conn:
+            batch = list(islice(iter_raw_products(conn, after=after, page_size=size), size))
+        for code, payload in batch:
+            index += 1
             if wanted is not None and code not in wanted:
                 continue
             try:
-                record = parse_product(payload, index)
+                record = parse_product(payload, index - 1)
             except MalformedRecord:
                 continue
             found.append(ProductImages(record.product_code, _urls(record.image_url), _urls(list(record.page_urls)),
                                        (), ()))
-    for start in range(0, len(found), size):
-        yield found[start:start + size]
+        while len(found) >= size or (found and len(batch) < size):
+            yield found[:size]
+            found = found[size:]
+        if len(batch) < size:
+            return
+        after = batch[-1][0]
 
 
 def stored_by_url(conn: Connection, urls: Collection[str]) -> dict[str, list[StoredImage]]:

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
+from haier_pipeline.haier_api.endpoints import PATHS
+
 from .options import (
     CREDENTIAL_ENV,
     SECRET_FIELDS,
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         add(f"--{name}-rate", type=float, default=0.0, help=f"share of business calls that get the {name} fault")
     add("--slow-seconds", type=float, default=2.0, help="delay of a slow call (default 2)")
     add("--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)")
+    add("--fault-endpoint", action="append", choices=tuple(PATHS), default=[], metavar="ENDPOINT",
+        help=f"faults hit only this business endpoint (repeat for more; default all): {', '.join(PATHS)}")
     add("--faults-on-token", action="store_true", help="let faults hit the token endpoint too")
     add("--image-host", default="", help="base URL that product image URLs point to (default: this sandbox)")
     add("--print-secrets", action="store_true", help="also print secrets taken from your environment")
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> SandboxOptions:
     faults = FaultProfile(
+        endpoints=tuple(args.fault_endpoint),
         error_rate=args.error_rate, drop_rate=args.drop_rate, html_error_rate=args.html_error_rate,
         app_error_rate=args.app_error_rate, burst_429_rate=args.burst_429_rate, slow_rate=args.slow_rate,
         slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,

@@ -152,6 +152,7 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
         "--numbers", options.style.numbers, "--discount", options.style.discount, "--flags", options.style.flags,
         "--rounding", options.style.rounding,
     ]
+    args += [flag for endpoint in faults.endpoints for flag in ("--fault-endpoint", endpoint)]
     args += ["--image-host", options.image_host] if options.image_host else []
     return args + (["--faults-on-token"] if faults.include_token else [])
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import requests
 
+from haier_pipeline.sync_cli import FINISHED, LAUNCH_RUN  # the one launch text: haier-sync --submit sends it too
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCATION_NAME = "haier_pipeline"
 READY_TIMEOUT = 240.0
@@ -56,16 +58,6 @@ query {
   }
 }
 """
-LAUNCH_RUN = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on Error { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-  }
-}
-"""
 RUN_STATUS = """
 query Run($runId: ID!) {
   runOrError(runId: $runId) {
@@ -91,7 +83,6 @@ query Failures($runId: ID!) {
   }
 }
 """
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 class DagsterDevError(RuntimeError):

@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .http_server import QuietServer, serving
 
 
 @dataclass
@@ -86,18 +88,11 @@ class HostileServer:
 
             do_GET = do_POST = _answer  # noqa: N815 - http.server's naming
 
-        class QuietServer(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # clients hanging up mid-answer is what these tests provoke
-
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.server = QuietServer(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base_url
 
     def script(self, path: str, answer: Scripted) -> str:
         self.routes[path] = answer
@@ -111,9 +106,5 @@ class HostileServer:
 @contextmanager
 def hostile_server() -> Iterator[HostileServer]:
     server = HostileServer()
-    server.thread.start()
-    try:
+    with serving(server.server):
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()

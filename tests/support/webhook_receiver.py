@@ -12,8 +12,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .http_server import QuietServer, serving
 
 
 @dataclass
@@ -55,13 +57,7 @@ def webhook_receiver(path: str = "/hooks/alerts", status: int = 200, answer: byt
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}{path}", status=status, answer=answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    server = QuietServer(Handler)
+    receiver = WebhookReceiver(url=f"{server.base_url}{path}", status=status, answer=answer)
+    with serving(server):
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

@@ -15,7 +15,7 @@ Each run carries its sync kind as a tag (the run
 queue lets one run per kind at a time); scheduled runs also carry ``haier/trigger=schedule``. Stock
 runs are unpartitioned: one run covers every configured county.
 
-When syncs overlap (README, "Operations"): a full sync covers prices and stock, so a price or stock
+When syncs overlap (docs/operations.md): a full sync covers prices and stock, so a price or stock
 tick is *skipped* — with the reason on the tick — when a full sync is queued or running, or when the
 daily full sync fires at this very tick (02:00: all three schedules fire together, and the order the
 daemon evaluates them in is not fixed). Syncs that overlap anyway (a manual run, a full sync started

@@ -9,7 +9,9 @@ tables are derived from these tables, so they can be rebuilt without calling Hai
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self, TypeVar
 
 import dagster as dg
 
@@ -22,7 +24,7 @@ from haier_pipeline.catalog.raw_store import (
 )
 from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
 from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_metadata
-from haier_pipeline.haier_api import CallResult, MalformedRecord
+from haier_pipeline.haier_api import CallResult, HaierClient, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
 from haier_pipeline.resources import CatalogResource, HaierApiResource, SyncScope
@@ -107,6 +109,28 @@ def run_metadata(
     }
 
 
+@dataclass(frozen=True)
+class RawStep:
+    """What every raw asset opens with: abandoned sync-log rows swept, the run's client, the clock started,
+    and the client's counters, so that the step's figures are its own (the client is shared by the run)."""
+
+    haier_api: HaierApiResource
+    client: HaierClient
+    started: float
+    now: datetime
+    stats_before: dict[str, Any]
+
+    @classmethod
+    def open(cls, context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource
+             ) -> Self:
+        close_abandoned_logs(context, catalog)
+        return cls(haier_api, haier_api.get_client(), time.monotonic(), utc_now(), api_stats(haier_api))
+
+    def metadata(self, tracker: SyncTracker, outcome: DrainOutcome) -> dict[str, Any]:
+        """The step's counts, timings and API figures (:func:`run_metadata`)."""
+        return run_metadata(self.haier_api, tracker, outcome, self.started, self.stats_before)
+
+
 def _require_some_success(tracker: SyncTracker, what: str) -> None:
     if tracker.failures and not tracker.success:
         raise dg.Failure(description=f"every {what} record failed; first: {tracker.failures[0]}")
@@ -119,9 +143,7 @@ def _require_some_success(tracker: SyncTracker, what: str) -> None:
 def haier_raw_products(
     context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
 ) -> dg.MaterializeResult:
-    close_abandoned_logs(context, catalog)
-    client = haier_api.get_client()
-    started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
+    step = RawStep.open(context, haier_api, catalog)
     seen: set[str] = set()
     duplicates = 0
 
@@ -140,8 +162,8 @@ def haier_raw_products(
     with tracked_sync(catalog, "products", context.run_id, context.log) as tracker:
         codes = sync_scope.codes or None
         outcome = drain_results(
-            client.fetch_products(codes), to_rows,
-            lambda conn, rows: store_raw_products(conn, rows, context.run_id, now), lambda row: row[0], catalog,
+            step.client.fetch_products(codes), to_rows,
+            lambda conn, rows: store_raw_products(conn, rows, context.run_id, step.now), lambda row: row[0], catalog,
             tracker,
         )
         if outcome.failed_calls and codes is None:
@@ -150,10 +172,10 @@ def haier_raw_products(
         unlisted = 0
         if codes is None:
             with catalog.begin() as conn:
-                unlisted = mark_unlisted(conn, seen, context.run_id, now)
+                unlisted = mark_unlisted(conn, seen, context.run_id, step.now)
     return dg.MaterializeResult(
         metadata={
-            **run_metadata(haier_api, tracker, outcome, started, stats_before),
+            **step.metadata(tracker, outcome),
             "duplicates_skipped": duplicates,
             "unlisted_since_last_sync": unlisted,
         }
@@ -168,9 +190,7 @@ def haier_raw_products(
 def haier_raw_prices(
     context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
 ) -> dg.MaterializeResult:
-    close_abandoned_logs(context, catalog)
-    client = haier_api.get_client()
-    started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
+    step = RawStep.open(context, haier_api, catalog)
     with catalog.begin() as conn:
         codes = sync_scope.codes or listed_product_codes(conn)
 
@@ -183,11 +203,12 @@ def haier_raw_prices(
 
     with tracked_sync(catalog, "prices", context.run_id, context.log) as tracker:
         outcome = drain_results(
-            client.fetch_prices(codes), to_rows, lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
-            lambda row: row[0], catalog, tracker,
+            step.client.fetch_prices(codes), to_rows,
+            lambda conn, rows: store_raw_prices(conn, rows, context.run_id, step.now), lambda row: row[0], catalog,
+            tracker,
         )
         _require_some_success(tracker, "price")
-    return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started, stats_before))
+    return dg.MaterializeResult(metadata=step.metadata(tracker, outcome))
 
 
 def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -201,9 +222,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     def haier_raw_stock(
         context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
     ) -> dg.MaterializeResult:
-        close_abandoned_logs(context, catalog)
-        client = haier_api.get_client()
-        started, now, stats_before = time.monotonic(), utc_now(), api_stats(haier_api)
+        step = RawStep.open(context, haier_api, catalog)
         counties = counties_for_run(context, sync_scope)
         with catalog.begin() as conn:
             codes = sync_scope.codes or listed_product_codes(conn, procurable_only=True)
@@ -222,11 +241,12 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
         with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
             outcome = drain_results(
-                client.fetch_stock(pairs), to_rows, lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
-                lambda row: (row[0], row[1]), catalog, tracker,
+                step.client.fetch_stock(pairs), to_rows,
+                lambda conn, rows: store_raw_stock(conn, rows, context.run_id, step.now), lambda row: (row[0], row[1]),
+                catalog, tracker,
             )
             _require_some_success(tracker, "stock")
-        metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}
+        metadata = {**step.metadata(tracker, outcome), "counties": ", ".join(counties)}
         record_county_partitions(
             context, sync_scope, {**dict.fromkeys(counties, 0), **Counter(county for _, county in outcome.stored_keys)}
         )
