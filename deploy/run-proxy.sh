@@ -78,6 +78,13 @@ fi
 user_line=""
 if [[ "$(id -u)" == 0 ]]; then
   user_line="user ${PROXY_USER:-nobody nogroup};"
+  # nginx reads the password files in its workers, as that user: a file (or a folder above it) they cannot
+  # read makes every login answer 500. Refuse it here instead.
+  read -r worker_user worker_group <<< "${PROXY_USER:-nobody nogroup}"
+  for name in OPERATOR_HTPASSWD VIEWER_HTPASSWD; do
+    runuser -u "$worker_user" ${worker_group:+-g "$worker_group"} -- test -r "${!name}" \
+      || die "$name: ${!name} is not readable by nginx's workers ($worker_user): every login would answer 500 (chmod 644 it, or chgrp ${worker_group:-$worker_user} and chmod 640, and let them into its folder)"
+  done
 fi
 
 mkdir -p "$PROXY_PREFIX/logs" "$PROXY_PREFIX/tmp"
