@@ -30,7 +30,7 @@ from haier_pipeline.catalog.engine import prepare_database
 from haier_pipeline.command import EXIT_OK, EXIT_RUN_FAILED, Parser, UsageError, run
 from haier_pipeline.resources.sync_scope import ScopeError, SyncScope
 from haier_pipeline.settings import Settings, load_settings
-from haier_pipeline.sync_submit import FINISHED, TRIGGER_TAG, first_line, submit, submitted_failures
+from haier_pipeline.sync_submit import CHECK_FAILED, FINISHED, TRIGGER_TAG, first_line, submit, submitted_failures
 
 SCOPE_FLAGS = {"product_codes": "--product-codes", "category": "--category", "brand": "--brand",
                "county_codes": "--county-code"}
@@ -109,6 +109,8 @@ def step_failures(events: Sequence[Any]) -> list[str]:
             error = event.step_failure_data.error
             while error.cause is not None and error.cls_name.startswith("DagsterExecutionStep"):
                 error = error.cause  # Dagster's wrapper: the user code's own error is its cause
+            if error.cls_name == CHECK_FAILED:
+                continue  # the failed blocking check is named by its own evaluation below
             reasons.append(f"step {event.step_key}: {first_line(error.message)}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.event_specific_data

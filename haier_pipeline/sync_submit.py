@@ -17,6 +17,7 @@ from haier_pipeline.command import Unreachable, UsageError
 TRIGGER_TAG = "haier/trigger"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 POLL_SECONDS = 1.0
+CHECK_FAILED = "DagsterAssetCheckFailedError"  # a step stopped by a blocking check: the check itself is named
 
 WORKSPACE = """
 query Workspace {
@@ -135,6 +136,8 @@ def submitted_failures(url: str, run_id: str) -> list[str]:
         kind = event["__typename"]
         if kind == "ExecutionStepFailureEvent":
             error = event["error"].get("cause") or event["error"]
+            if CHECK_FAILED in error["message"].split(":")[0]:
+                continue
             reasons.append(f"step {event['stepKey']}: {first_line(error['message'])}")
         elif kind == "AssetCheckEvaluationEvent":
             check = event["evaluation"]
