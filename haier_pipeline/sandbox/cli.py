@@ -86,7 +86,9 @@ def banner(options: SandboxOptions, base_url: str, from_env: set[str], print_sec
     """The lines printed at start: the base URL, then ``export`` lines for the project's shell."""
     lines = [base_url, f"# Haier sandbox: {options.products} products, seed {options.seed}, "
              f"latency {options.latency} s, rate limit {options.rate_limit or 'off'}/s, "
-             f"token path {options.token_path}", f"# answer style: {options.style.describe()}"]
+             f"token path {options.token_path}", f"# answer style: {options.style.describe()}",
+             "# demo data: with these lines the project writes to data/sandbox/ (a gateway on this machine is a "
+             "sandbox), never data/haier/"]
     names = {var: name for name, var in CREDENTIAL_ENV.items()}
     for var, value in options.env(base_url).items():
         name = names.get(var)
