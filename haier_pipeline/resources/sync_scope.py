@@ -15,7 +15,7 @@ from .values import settings_value
 # Haier's product codes are letters and digits (with the odd dot, dash or underscore).
 PRODUCT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NAME_LENGTH = 64
-SECRET_REFUSED = "a value equals a configured secret; refused (and removed from the stored run)"
+SECRET_REFUSED = "a value equals a configured secret; refused"
 
 
 class ScopeError(ValueError):
@@ -58,7 +58,10 @@ class SyncScope(dg.ConfigurableResource):
             self.check()
         except ScopeError as error:
             if error.reason == SECRET_REFUSED and context.instance is not None and context.run_id:
-                scrub_sync_scope(context.instance, context.run_id)  # launched from the UI or GraphQL: already stored
+                # launched from the UI or GraphQL: the run, its config included, is already stored
+                if scrub_sync_scope(context.instance, context.run_id):
+                    raise ScopeError(error.field, f"{SECRET_REFUSED} (removed from the stored run)",
+                                     prefix="sync_scope.") from None
             raise
 
     def check(self) -> None:
