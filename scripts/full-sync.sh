@@ -6,7 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 python -m haier_pipeline.check_settings
-# `dagster job execute` still runs a job in this process; its notice that `dg launch` supersedes it is not for us.
-PYTHONWARNINGS="ignore:Function \`job_execute_command\` is superseded" \
-  dagster job execute -m haier_pipeline.definitions -j haier_full_sync "$@"
+dagster job execute -m haier_pipeline.definitions -j haier_full_sync "$@"
 python -m haier_pipeline.report

@@ -148,6 +148,15 @@ def test_full_sync_checks_the_settings_before_dagster(tmp_path):
     assert runs_in(tmp_path) == []
 
 
+def test_dagster_job_execute_names_the_bad_setting_first(tmp_path):
+    script = ("source scripts/bootstrap.sh && "
+              "dagster job execute -m haier_pipeline.definitions -j haier_full_sync")
+    done = command(["bash", "-c", script], tmp_path, {"HAIER_RATE_LIMIT": "-5"}, cwd=PROJECT_ROOT)
+    assert done.returncode != 0 and "SupersessionWarning" not in done.stderr
+    assert done.stderr.splitlines()[0] == "haier_pipeline: HAIER_RATE_LIMIT: -5.0 is outside 0.1–10000"
+    assert runs_in(tmp_path) == []
+
+
 def test_unreachable_services_are_one_line_and_debug_shows_the_traceback(tmp_path):
     pg = {"HAIER_CATALOG_DB_URL": f"postgresql+psycopg://shop:pw@127.0.0.1:{free_port()}/catalog",
           "HAIER_SANDBOX": "1"}
