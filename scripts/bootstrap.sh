@@ -24,9 +24,13 @@ if ! (
 fi
 export PATH="$HAIER_ROOT/.venv/bin:$PATH"
 export DAGSTER_DISABLE_TELEMETRY=1
-# `dagster job execute` (the README's way to run a job once) prints that `dg launch` supersedes it on every call.
-HAIER_QUIET='ignore:Function `job_execute_command` is superseded'
-case ",${PYTHONWARNINGS:-}," in *",$HAIER_QUIET,"*) ;; *) export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}$HAIER_QUIET" ;; esac
+# `dagster job execute` and `dagster dev` (the README's commands) print on every call that `dg` supersedes them.
+for HAIER_QUIET in 'ignore:Function `job_execute_command` is superseded' 'ignore:Function `dev_command` is superseded'; do
+  case ",${PYTHONWARNINGS:-}," in
+    *",$HAIER_QUIET,"*) ;;
+    *) export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}$HAIER_QUIET" ;;
+  esac
+done
 export DAGSTER_HOME="${DAGSTER_HOME:-$HAIER_ROOT/.dagster_home}"
 mkdir -p "$DAGSTER_HOME"
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cp "$HAIER_ROOT/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
