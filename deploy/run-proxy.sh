@@ -25,9 +25,9 @@ nginx="${NGINX:-/usr/sbin/nginx}"
 
 die() { echo "run-proxy: $*" >&2; exit 2; }
 
-: "${PROXY_PREFIX:?PROXY_PREFIX: required (a directory for the rendered config, logs and temp files)}"
-: "${OPERATOR_HTPASSWD:?OPERATOR_HTPASSWD: required (the operators password file)}"
-: "${VIEWER_HTPASSWD:?VIEWER_HTPASSWD: required (the viewers password file)}"
+[[ -n "${PROXY_PREFIX:-}" ]] || die "PROXY_PREFIX: required (a directory for the rendered config, logs and temp files)"
+[[ -n "${OPERATOR_HTPASSWD:-}" ]] || die "OPERATOR_HTPASSWD: required (the operators password file)"
+[[ -n "${VIEWER_HTPASSWD:-}" ]] || die "VIEWER_HTPASSWD: required (the viewers password file)"
 OPERATOR_LISTEN="${OPERATOR_LISTEN:-443}"
 VIEWER_LISTEN="${VIEWER_LISTEN:-8443}"
 OPERATOR_UPSTREAM="${OPERATOR_UPSTREAM:-127.0.0.1:3000}"

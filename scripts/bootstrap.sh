@@ -23,6 +23,7 @@ if ! (
   return 1 2>/dev/null || exit 1
 fi
 export PATH="$HAIER_ROOT/.venv/bin:$PATH"
+export VIRTUAL_ENV="$HAIER_ROOT/.venv"  # `dg` compares it with the project's .venv and warns when they differ
 export DAGSTER_DISABLE_TELEMETRY=1
 # `dagster job execute` and `dagster dev` (the README's commands) print on every call that `dg` supersedes them.
 for HAIER_QUIET in 'ignore:Function `job_execute_command` is superseded' 'ignore:Function `dev_command` is superseded'; do

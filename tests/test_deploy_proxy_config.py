@@ -80,7 +80,7 @@ def test_tls_is_rendered_for_a_network_address(files: dict[str, str], tmp_path: 
     ({"VIEWER_UPSTREAM": "127.0.0.1:3000"}, "VIEWER_UPSTREAM: must be the --read-only webserver"),
     ({"VIEWER_HTPASSWD": "@OPERATOR_HTPASSWD"}, "VIEWER_HTPASSWD: must not be the operators' file"),
     ({"OPERATOR_LISTEN": "127.0.0.1:18443; include /etc/passwd"}, "OPERATOR_LISTEN: "),
-    ({"PROXY_PREFIX": ""}, "PROXY_PREFIX: required"),
+    ({"PROXY_PREFIX": ""}, "run-proxy: PROXY_PREFIX: required"),
 ])
 def test_unsafe_setups_are_refused_by_name(files: dict[str, str], change: dict[str, str], complaint: str) -> None:
     env = {**files, **{k: files[v[1:]] if v.startswith("@") else v for k, v in change.items()}}
