@@ -25,9 +25,9 @@ nginx="${NGINX:-/usr/sbin/nginx}"
 
 die() { echo "run-proxy: $*" >&2; exit 2; }
 
-: "${PROXY_PREFIX:?PROXY_PREFIX: required (a directory for the rendered config, logs and temp files)}"
-: "${OPERATOR_HTPASSWD:?OPERATOR_HTPASSWD: required (the operators password file)}"
-: "${VIEWER_HTPASSWD:?VIEWER_HTPASSWD: required (the viewers password file)}"
+[[ -n "${PROXY_PREFIX:-}" ]] || die "PROXY_PREFIX: required (a directory for the rendered config, logs and temp files)"
+[[ -n "${OPERATOR_HTPASSWD:-}" ]] || die "OPERATOR_HTPASSWD: required (the operators password file)"
+[[ -n "${VIEWER_HTPASSWD:-}" ]] || die "VIEWER_HTPASSWD: required (the viewers password file)"
 OPERATOR_LISTEN="${OPERATOR_LISTEN:-443}"
 VIEWER_LISTEN="${VIEWER_LISTEN:-8443}"
 OPERATOR_UPSTREAM="${OPERATOR_UPSTREAM:-127.0.0.1:3000}"
@@ -78,6 +78,13 @@ fi
 user_line=""
 if [[ "$(id -u)" == 0 ]]; then
   user_line="user ${PROXY_USER:-nobody nogroup};"
+  # nginx reads the password files in its workers, as that user: a file (or a folder above it) they cannot
+  # read makes every login answer 500. Refuse it here instead.
+  read -r worker_user worker_group <<< "${PROXY_USER:-nobody nogroup}"
+  for name in OPERATOR_HTPASSWD VIEWER_HTPASSWD; do
+    runuser -u "$worker_user" ${worker_group:+-g "$worker_group"} -- test -r "${!name}" \
+      || die "$name: ${!name} is not readable by nginx's workers ($worker_user): every login would answer 500 (chmod 644 it, or chgrp ${worker_group:-$worker_user} and chmod 640, and let them into its folder)"
+  done
 fi
 
 mkdir -p "$PROXY_PREFIX/logs" "$PROXY_PREFIX/tmp"

@@ -9,6 +9,8 @@ the environment.
 
 from __future__ import annotations
 
+import sys
+
 import dagster as dg
 
 from haier_pipeline.defs.finance.definitions import finance_definitions
@@ -27,7 +29,7 @@ from haier_pipeline.resources import (
     ShopResource,
     SyncScope,
 )
-from haier_pipeline.settings import Settings, load_settings
+from haier_pipeline.settings import Settings, SettingsError, load_settings
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -69,4 +71,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+try:
+    defs = build_definitions()
+except SettingsError as error:
+    # Dagster reports a code location that fails to load with its whole traceback, the variable's name on the
+    # last line; this line comes first, as every other command of the project prints it (issue 25).
+    print(f"haier_pipeline: {error}", file=sys.stderr, flush=True)
+    raise

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
+from haier_pipeline.command import Parser, run
 from haier_pipeline.settings import load_settings
 
 REPORTED_TABLES = ("brands", "categories", "products", "product_stock", "media_images", "haier_sync_log")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    return run("haier_pipeline.report", report, argv)
+
+
+def report(argv: list[str]) -> int:
+    Parser(prog="haier_pipeline.report", description=__doc__).parse_args(argv)
     settings = load_settings()
     engine = prepare_database(settings.catalog_db_url)
     target = "the built-in sandbox (set HAIER_BASE_URL for Haier)" if settings.uses_sandbox else settings.base_url
@@ -28,10 +37,11 @@ def main() -> None:
         rows = conn.execute(select(log).order_by(log.c.id.desc()).limit(5)).mappings().all()
     print("latest sync log rows:")
     for row in rows:
-        message = (row["message"] or "")[:100]
+        message = textwrap.shorten(row["message"] or "", width=100, placeholder=" …")
         print(f"  #{row['id']} {row['sync_type']:<9}{row['status']:<10}"
               f"total={row['total_count']} ok={row['success_count']} failed={row['failed_count']} {message}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,7 +24,7 @@ from haier_pipeline.constants import (
     SHOP_TABLE_DEFAULTS,
     SHOP_TABLE_NAME,
 )
-from haier_pipeline.haier_api.config import plaintext_problem
+from haier_pipeline.haier_api.config import is_loopback_host, plaintext_problem
 
 COUNTY_CODE = re.compile(r"^\d{6}$")
 SHOP_TABLE_SETTINGS = {
@@ -225,7 +225,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     send_to = _text(env, "HAIER_SEND_TO_CODE")
     if base_url is not None and supplier == DEFAULT_SUPPLIER_CODE and not send_to:
         raise SettingsError("HAIER_SEND_TO_CODE: required when the supplier is 1001")
-    mode = "sandbox" if base_url is None else "haier"
+    # A gateway on this machine is a sandbox (``haier-sandbox``; plain http is allowed only there): its demo data
+    # goes to data/sandbox/ like the built-in one's, never to data/haier/ beside real data.
+    mode = "sandbox" if base_url is None or is_loopback_host(urlsplit(base_url).hostname) else "haier"
     root = data_dir(env) / mode
     db_url = _database_url(_text(env, "HAIER_CATALOG_DB_URL") or f"sqlite:///{root / 'catalog.sqlite'}")
     media_root = Path(_text(env, "HAIER_MEDIA_ROOT") or root / "media").resolve()

@@ -19,11 +19,12 @@ from sqlalchemy.engine import make_url
 
 from haier_pipeline.catalog.engine import prepare_database
 from haier_pipeline.catalog.orders import track_orders, tracked_orders_by_code
-from haier_pipeline.settings import SettingsError, load_settings
+from haier_pipeline.command import EXIT_BAD_INPUT, Parser, run
+from haier_pipeline.settings import load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="haier-track-order",
+    parser = Parser(prog="haier-track-order",
                                      description="Follow the logistics of Haier retail orders.")
     parser.add_argument("order_codes", nargs="*", metavar="ORDER_CODE", help="order code(s), e.g. SO.20190106.000003")
     parser.add_argument("--delivery-record",
@@ -38,17 +39,17 @@ def _when(value) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return run("haier-track-order", track, argv)
+
+
+def track(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not args.order_codes and not args.list:
         parser.error("give at least one ORDER_CODE, or --list")
     if args.delivery_record and len(args.order_codes) != 1:
         parser.error("--delivery-record needs exactly one ORDER_CODE")
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"haier-track-order: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings()
     where = make_url(settings.catalog_db_url).render_as_string(hide_password=True)
     engine = prepare_database(settings.catalog_db_url)
     if args.order_codes:
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 added = track_orders(conn, args.order_codes, datetime.now(UTC), args.delivery_record, args.member_id)
         except ValueError as error:
             print(f"haier-track-order: {error}", file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
         for code in dict.fromkeys(code.strip() for code in args.order_codes):
             print(f"{code}: {'now tracked' if code in added else 'already tracked'}")
         print(f"catalog: {where}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +22,23 @@ RUN_PROXY = PROJECT_ROOT / "deploy" / "run-proxy.sh"
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> dict[str, str]:
+def files(tmp_path: Path) -> Iterator[dict[str, str]]:
     require_tool("/usr/sbin/nginx", "nginx-light")
     require_tool("htpasswd", "apache2-utils")
-    for name, user in (("operators", "op"), ("viewers", "viewer")):
-        subprocess.run(["htpasswd", "-B", "-b", "-c", str(tmp_path / f"{name}.htpasswd"), user, f"{user}-pw"],
-                       check=True, capture_output=True)
-    return {
-        "PROXY_PREFIX": str(tmp_path / "nginx"),
-        "OPERATOR_HTPASSWD": str(tmp_path / "operators.htpasswd"),
-        "VIEWER_HTPASSWD": str(tmp_path / "viewers.htpasswd"),
-        "OPERATOR_LISTEN": "127.0.0.1:18443",
-        "VIEWER_LISTEN": "127.0.0.1:18444",
-    }
+    # pytest's own tmp folders are private to root; nginx's workers (nobody) must be able to read the password files
+    with tempfile.TemporaryDirectory(prefix="proxy-logins-") as logins:
+        os.chmod(logins, 0o755)
+        for name, user in (("operators", "op"), ("viewers", "viewer")):
+            subprocess.run(["htpasswd", "-B", "-b", "-c", f"{logins}/{name}.htpasswd", user, f"{user}-pw"],
+                           check=True, capture_output=True)
+            os.chmod(f"{logins}/{name}.htpasswd", 0o644)
+        yield {
+            "PROXY_PREFIX": str(tmp_path / "nginx"),
+            "OPERATOR_HTPASSWD": f"{logins}/operators.htpasswd",
+            "VIEWER_HTPASSWD": f"{logins}/viewers.htpasswd",
+            "OPERATOR_LISTEN": "127.0.0.1:18443",
+            "VIEWER_LISTEN": "127.0.0.1:18444",
+        }
 
 
 def render(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -74,7 +80,7 @@ def test_tls_is_rendered_for_a_network_address(files: dict[str, str], tmp_path: 
     ({"VIEWER_UPSTREAM": "127.0.0.1:3000"}, "VIEWER_UPSTREAM: must be the --read-only webserver"),
     ({"VIEWER_HTPASSWD": "@OPERATOR_HTPASSWD"}, "VIEWER_HTPASSWD: must not be the operators' file"),
     ({"OPERATOR_LISTEN": "127.0.0.1:18443; include /etc/passwd"}, "OPERATOR_LISTEN: "),
-    ({"PROXY_PREFIX": ""}, "PROXY_PREFIX: required"),
+    ({"PROXY_PREFIX": ""}, "run-proxy: PROXY_PREFIX: required"),
 ])
 def test_unsafe_setups_are_refused_by_name(files: dict[str, str], change: dict[str, str], complaint: str) -> None:
     env = {**files, **{k: files[v[1:]] if v.startswith("@") else v for k, v in change.items()}}
@@ -89,3 +95,13 @@ def test_password_files_without_strong_hashes_are_refused(files: dict[str, str],
                    capture_output=True)
     done = render(files)
     assert done.returncode != 0 and "VIEWER_HTPASSWD: user legacy has no bcrypt/SHA-512 hash" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nginx's workers change user only when it starts as root")
+def test_a_password_file_the_workers_cannot_read_is_refused(files: dict[str, str]) -> None:
+    os.chmod(files["VIEWER_HTPASSWD"], 0o600)  # issue 25: nginx started, and every viewer login answered 500
+    done = render(files)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"run-proxy: VIEWER_HTPASSWD: {files['VIEWER_HTPASSWD']} is not readable by nginx's workers (nobody): "
+        "every login would answer 500 (chmod 644 it, or chgrp nogroup and chmod 640, and let them into its folder)"]

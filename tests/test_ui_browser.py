@@ -23,7 +23,7 @@ RUN_TIMEOUT = 300.0
 PAGE_TIMEOUT_MS = 60_000
 ASSETS = ["haier_raw_products", "haier_raw_prices", "haier_raw_stock", "brands", "categories", "products",
           "product_stock", "product_images"]
-SENSORS = ["haier_new_products_sensor", "haier_sync_failure_sensor", "haier_sync_failure_rate_sensor", "haier_freshness_sensor"]
+SENSORS = ["haier_sync_failure_sensor", "haier_sync_failure_rate_sensor", "haier_freshness_sensor"]
 SENSOR_TICKS = """
 query Ticks($name: String!) {
   sensorOrError(sensorSelector: {repositoryLocationName: "haier_pipeline", repositoryName: "__repository__", sensorName: $name}) {

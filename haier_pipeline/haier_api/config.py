@@ -144,10 +144,16 @@ class ClientConfig:
 
     @property
     def account_key(self) -> str:
-        """The name of this account's shared call budget: a hash of gateway, client id and customer code."""
+        """The name of this account's shared call budget: a hash of gateway, client id and customer code.
+
+        A gateway on this machine (a sandbox) is named without its port: the built-in sandbox gets a fresh
+        port every run, and a budget file per port would pile up beside the catalogue.
+        """
         from .ratelimit import account_key
 
-        return account_key(self.base_url, self.client_id, self.customer_code)
+        parts = urlsplit(self.base_url)
+        gateway = f"{parts.scheme}://{parts.hostname}" if is_loopback_host(parts.hostname) else self.base_url
+        return account_key(gateway, self.client_id, self.customer_code)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for masking (the budget store's database password included)."""

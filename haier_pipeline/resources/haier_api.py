@@ -153,9 +153,7 @@ class SandboxApiResource(HaierApiResource):
     def _config(self, stack: ExitStack, dagster_log: Any) -> ClientConfig:
         from haier_pipeline.sandbox import SandboxOptions, run_sandbox  # only demo runs pay for the sandbox import
 
-        for target in (log, dagster_log):
-            if target is not None:
-                target.warning(SANDBOX_WARNING)
+        (dagster_log or log).warning(SANDBOX_WARNING)  # once: the run's log reaches the console too
         options = SandboxOptions(products=self.settings.sandbox_products, **self._credentials())
         self._sandbox = stack.enter_context(run_sandbox(options))
         return ClientConfig.from_env(self._sandbox.env(), **self._tuning())

@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from haier_pipeline.constants import DEFAULT_COUNTY_CODES
+from haier_pipeline.runs.scrub import scrub_sync_scope
 from haier_pipeline.settings import COUNTY_CODE
 
 from .values import settings_value
@@ -14,10 +15,16 @@ from .values import settings_value
 # Haier's product codes are letters and digits (with the odd dot, dash or underscore).
 PRODUCT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NAME_LENGTH = 64
+SECRET_REFUSED = "a value equals a configured secret; refused"
 
 
 class ScopeError(ValueError):
     """A ``sync_scope`` value is refused; the message names the field, never the value when it may be a secret."""
+
+    def __init__(self, field: str, reason: str, prefix: str = "") -> None:
+        super().__init__(f"{prefix}{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class SyncScope(dg.ConfigurableResource):
@@ -47,7 +54,15 @@ class SyncScope(dg.ConfigurableResource):
     secrets: dg.ResourceDependency[frozenset[str]] = settings_value(frozenset(), repr=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self.check()
+        try:
+            self.check()
+        except ScopeError as error:
+            if error.reason == SECRET_REFUSED and context.instance is not None and context.run_id:
+                # launched from the UI or GraphQL: the run, its config included, is already stored
+                if scrub_sync_scope(context.instance, context.run_id):
+                    raise ScopeError(error.field, f"{SECRET_REFUSED} (removed from the stored run)",
+                                     prefix="sync_scope.") from None
+            raise
 
     def check(self) -> None:
         """Refuse a value of the wrong shape, or one that equals a configured secret (named by field only)."""
@@ -58,14 +73,14 @@ class SyncScope(dg.ConfigurableResource):
         values += [("county_codes", code) for code in self.county_codes]
         for name, value in values:
             if value.strip() in self.secrets:
-                raise ScopeError(f"sync_scope.{name}: a value equals a configured secret; refused")
+                raise ScopeError(name, SECRET_REFUSED, prefix="sync_scope.")
         for name, value in values:
             if name == "product_codes" and not PRODUCT_CODE.match(value.strip()):
-                raise ScopeError("product_codes: every code must be 1-64 letters, digits, '.', '_' or '-'")
+                raise ScopeError(name, "every code must be 1-64 letters, digits, '.', '_' or '-'")
             if name in ("category", "brand") and not (0 < len(value.strip()) <= NAME_LENGTH and value.isprintable()):
-                raise ScopeError(f"{name}: must be printable text of 1-{NAME_LENGTH} characters")
+                raise ScopeError(name, f"must be printable text of 1-{NAME_LENGTH} characters")
             if name == "county_codes" and not COUNTY_CODE.match(value):
-                raise ScopeError(f"county_codes: {value!r} is not a 6-digit district code (e.g. 110101)")
+                raise ScopeError(name, f"{value!r} is not a 6-digit district code (e.g. 110101)")
 
     @property
     def codes(self) -> list[str]:

@@ -3,4 +3,5 @@
 - ``liveness`` — run locks, reaping killed runs, closing the log rows they left open
 - ``tracking`` — one ``haier_sync_log`` row per sync type per run, always closed
 - ``executor`` — the full sync's executor: independent steps at the same time, in threads of the run's process
+- ``scrub`` — a refused ``sync_scope`` (a value equal to a secret) removed from the stored run
 """

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
+from haier_pipeline.command import EXIT_BAD_INPUT, Parser, run
 from haier_pipeline.haier_api.endpoints import PATHS
 
 from .options import (
@@ -37,7 +38,7 @@ from .styles import DISCOUNTS, FLAGS, NUMBERS, ROUNDINGS, AnswerStyle
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="haier-sandbox", description="A local Haier open-platform gateway.")
+    parser = Parser(prog="haier-sandbox", description="A local Haier open-platform gateway.")
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     add("--port", type=int, default=8900, help="port; 0 picks a free one (default 8900)")
@@ -89,7 +90,9 @@ def banner(options: SandboxOptions, base_url: str, from_env: set[str], print_sec
     """The lines printed at start: the base URL, then ``export`` lines for the project's shell."""
     lines = [base_url, f"# Haier sandbox: {options.products} products, seed {options.seed}, "
              f"latency {options.latency} s, rate limit {options.rate_limit or 'off'}/s, "
-             f"token path {options.token_path}", f"# answer style: {options.style.describe()}"]
+             f"token path {options.token_path}", f"# answer style: {options.style.describe()}",
+             "# demo data: with these lines the project writes to data/sandbox/ (a gateway on this machine is a "
+             "sandbox), never data/haier/"]
     names = {var: name for name, var in CREDENTIAL_ENV.items()}
     for var, value in options.env(base_url).items():
         name = names.get(var)
@@ -106,12 +109,16 @@ def _stop(signum: int, frame: object) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return run("haier-sandbox", serve, argv)
+
+
+def serve(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         options = options_from_args(args, os.environ)
     except ValueError as exc:
         print(f"haier-sandbox: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     server = make_server(options)
     from_env = set(credentials_from_env(os.environ))
     print("\n".join(banner(options, server.base_url, from_env, args.print_secrets)), flush=True)

@@ -184,10 +184,10 @@ class DagsterDev:
         ]
 
 
-def _location_loaded(server: DagsterDev) -> bool:
+def _location_loaded(server: DagsterDev, location_name: str = LOCATION_NAME) -> bool:
     workspace = server.graphql(WORKSPACE_QUERY)["workspaceOrError"]
     for entry in workspace.get("locationEntries", []):
-        if entry["name"] != LOCATION_NAME or entry["loadStatus"] != "LOADED":
+        if entry["name"] != location_name or entry["loadStatus"] != "LOADED":
             continue
         located = entry["locationOrLoadError"] or {}
         if located.get("__typename") == "PythonError":
@@ -201,7 +201,7 @@ def _answers_for_our_home(server: DagsterDev) -> bool:
     return str(server.home) in info
 
 
-def wait_until_ready(server: DagsterDev, timeout: float = READY_TIMEOUT) -> None:
+def wait_until_ready(server: DagsterDev, timeout: float = READY_TIMEOUT, location_name: str = LOCATION_NAME) -> None:
     """Poll GraphQL until our instance answers and our code location has loaded."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -209,7 +209,7 @@ def wait_until_ready(server: DagsterDev, timeout: float = READY_TIMEOUT) -> None
         if server.process.poll() is not None:
             raise DagsterDevError(f"dagster dev exited with {server.process.returncode}\n{server.log_tail()}")
         try:
-            if _answers_for_our_home(server) and _location_loaded(server):
+            if _answers_for_our_home(server) and _location_loaded(server, location_name):
                 return
         except (requests.RequestException, ValueError, KeyError) as exc:
             last_error = exc
@@ -245,7 +245,7 @@ def dagster_command(name: str, *args: str) -> list[str]:
 @contextmanager
 def dagster_process(
     home: Path, env: Mapping[str, str], command: list[str], port: int, log_name: str,
-    ready_timeout: float = READY_TIMEOUT,
+    ready_timeout: float = READY_TIMEOUT, location_name: str = LOCATION_NAME,
 ) -> Iterator[DagsterDev]:
     """Run a Dagster server ``command`` (listening on 127.0.0.1:``port``) with ``home`` as DAGSTER_HOME."""
     if not port_is_free(port):
@@ -266,7 +266,7 @@ def dagster_process(
         )
     server = DagsterDev(url=f"http://127.0.0.1:{port}", home=home, log_path=log_path, process=process)
     try:
-        wait_until_ready(server, ready_timeout)
+        wait_until_ready(server, ready_timeout, location_name)
         yield server
     finally:
         stop(server)

@@ -37,19 +37,23 @@ from haier_pipeline.runs.executor import threaded_executor
 # "history" holds product_price_history, extended from the raw prices by every full and price sync.
 # "shop" publishes into a Django shop at the end of every sync (a no-op while HAIER_SHOP_DB_URL is unset).
 FULL_SYNC_SELECTION = dg.AssetSelection.groups("haier_raw", "catalog", "media", "history", "shop")
-PRICE_SYNC_SELECTION = (dg.AssetSelection.assets("haier_raw_products", "haier_raw_prices", "products", "shop_products")
+# The price and stock syncs write the listed products (with their brands and categories) before their prices or
+# stock, as the original command did on every run: on a fresh catalogue a stock sync would otherwise store stock of
+# products the catalogue does not hold. Writes compare first, so an unchanged product costs a read, not a write.
+PRODUCT_ROWS = ("haier_raw_products", "brands", "categories", "products", "shop_products")
+PRICE_SYNC_SELECTION = (dg.AssetSelection.assets(*PRODUCT_ROWS, "haier_raw_prices")
                         | dg.AssetSelection.groups("history"))
-STOCK_SYNC_SELECTION = dg.AssetSelection.assets("haier_raw_products", "haier_raw_stock", "product_stock",
-                                                "shop_products")
+# Stock fetches no prices: the price-coverage check is left to the syncs that fetch them (as products only).
+PRICE_COVERAGE = dg.AssetSelection.checks(
+    dg.AssetCheckKey(dg.AssetKey("products"), "supply_prices_cover_the_catalogue"))
+STOCK_SYNC_SELECTION = dg.AssetSelection.assets(*PRODUCT_ROWS, "haier_raw_stock", "product_stock") - PRICE_COVERAGE
 FULL_SYNC_AT = time(2, 0)
 FULL_SYNC_SCHEDULE = "haier_full_sync_daily"
 WAITING_OR_RUNNING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                       dg.DagsterRunStatus.STARTED]
 # Products only fetches no prices (as the Django command without --sync-prices): the price-coverage check is left
 # to the syncs that fetch them.
-PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets(
-    "haier_raw_products", "brands", "categories", "products", "shop_products"
-) - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("products"), "supply_prices_cover_the_catalogue"))
+PRODUCTS_SYNC_SELECTION = dg.AssetSelection.assets(*PRODUCT_ROWS) - PRICE_COVERAGE
 
 
 def _job(name: str, selection: dg.AssetSelection, kind: str, description: str,
@@ -67,11 +71,11 @@ haier_price_sync = _job(
     "haier_price_sync",
     PRICE_SYNC_SELECTION,
     "prices",
-    "The listing, then prices for every listed product (the original's hourly cron).",
+    "The listing and its products, then prices for every listed product (the original's hourly cron).",
 )
 haier_stock_sync = _job(
     "haier_stock_sync", STOCK_SYNC_SELECTION, "stock",
-    "The listing, then stock per county (the original's every-30-minutes cron).",
+    "The listing and its products, then stock per county (the original's every-30-minutes cron).",
 )
 
 haier_products_sync = _job(
