@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.raw_store import iter_latest_raw_prices, iter_raw_products, iter_raw_stock
+from haier_pipeline.catalog.sync_log import note_catalogue_write
 from haier_pipeline.catalog.writes import (
     WriteCounts,
     apply_prices,
@@ -67,6 +68,22 @@ def table_metadata(conn: Connection, table, started: float, counts: WriteCounts,
         "preview": markdown_preview(rows),
         "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
     }
+
+
+def _count(conn: Connection, table, *where) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def note_products_written(conn: Connection, run_id: str, counts: WriteCounts, price_counts: WriteCounts,
+                          delisted: int) -> None:
+    """Tell the run's products and prices log rows what the catalogue holds now that this step wrote it."""
+    haier = tables.products.c.source == "haier"
+    listed = _count(conn, tables.products, haier, tables.products.c.is_sales != "0")
+    priced = _count(conn, tables.products, haier, tables.products.c.supply_price.is_not(None))
+    note_catalogue_write(conn, run_id, "products", f"catalogue: {listed} Haier products on sale ({counts.inserted} "
+                         f"new, {counts.updated} changed, {delisted} delisted by this sync)")
+    note_catalogue_write(conn, run_id, "prices", f"catalogue: {priced} Haier products with a supply price "
+                         f"({price_counts.updated} changed by this sync)")
 
 
 def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure, override: str | None,
@@ -129,6 +146,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
                 price_counts += apply_prices(conn, prices, now)
                 prices = []
         price_counts += apply_prices(conn, prices, now)
+        note_products_written(conn, context.run_id, counts, price_counts, delisted)
         metadata = table_metadata(conn, tables.products, started, counts + price_counts)
     return dg.MaterializeResult(
         metadata={
@@ -167,5 +185,8 @@ def product_stock(
                 counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
                 batch = []
         counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
+        held = _count(conn, tables.product_stock, tables.product_stock.c.county_code.in_(counties))
+        note_catalogue_write(conn, context.run_id, "stock", f"catalogue: {held} product × county stock rows in "
+                             f"{', '.join(counties)} ({counts.inserted} new, {counts.updated} changed by this sync)")
         metadata = table_metadata(conn, tables.product_stock, started, counts)
     return dg.MaterializeResult(metadata={**metadata, "counties": ", ".join(counties)})

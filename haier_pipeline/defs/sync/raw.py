@@ -137,7 +137,8 @@ def haier_raw_products(
                 rows.append((code, raw))
         return rows, errors
 
-    with tracked_sync(catalog, "products", context.run_id, context.log) as tracker:
+    with tracked_sync(catalog, "products", context.run_id, context.log,
+                      keep_open=catalog.run_closes_logs) as tracker:
         codes = sync_scope.codes or None
         outcome = drain_results(
             client.fetch_products(codes), to_rows,
@@ -181,7 +182,8 @@ def haier_raw_prices(
 
         return valid_rows(result, price_row)
 
-    with tracked_sync(catalog, "prices", context.run_id, context.log) as tracker:
+    with tracked_sync(catalog, "prices", context.run_id, context.log,
+                      keep_open=catalog.run_closes_logs) as tracker:
         outcome = drain_results(
             client.fetch_prices(codes), to_rows, lambda conn, rows: store_raw_prices(conn, rows, context.run_id, now),
             lambda row: row[0], catalog, tracker,
@@ -220,7 +222,8 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             # Name the county too: the same product can fail in one county and not in another.
             return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason, e.kept) for e in errors]
 
-        with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
+        with tracked_sync(catalog, "stock", context.run_id, context.log,
+                          keep_open=catalog.run_closes_logs) as tracker:
             outcome = drain_results(
                 client.fetch_stock(pairs), to_rows, lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
                 lambda row: (row[0], row[1]), catalog, tracker,
