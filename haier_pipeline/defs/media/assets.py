@@ -127,7 +127,7 @@ def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig,
     """One images pass under the images lock, in the run's ``images`` sync-log row."""
     close_abandoned_logs(context, catalog)
     options = media.images
-    store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
+    store = media.store(min_free_bytes=media.min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
     with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
@@ -189,7 +189,7 @@ def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
 def media_cleanup(
     context: dg.AssetExecutionContext, config: MediaCleanupConfig, catalog: CatalogResource, media: MediaResource
 ) -> dg.MaterializeResult:
-    store = MediaStore(media.root)
+    store = media.store()
     grace = timedelta(minutes=config.grace_minutes)
     if config.dry_run:
         plan = plan_cleanup(catalog, store, grace=grace)

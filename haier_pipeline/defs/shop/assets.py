@@ -82,7 +82,7 @@ def build_shop_assets(enabled: bool) -> list[dg.AssetsDefinition]:
         target = shop.target()
         with catalog.begin() as conn:
             result = publish_catalogue_images(conn, shop.engine(), target, media.root, utc_now(),
-                                              sync_scope.codes or None)
+                                              sync_scope.codes or None, timezone=media.timezone)
         if result.missing:
             context.log.warning(f"{len(result.missing)} image(s) missing from the catalogue's media root")
         written = result.media_rows + result.products.updated
