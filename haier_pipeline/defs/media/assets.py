@@ -20,10 +20,11 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import func, select
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.locks import IMAGES_LOCK
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.constants import MEDIA_POOL
-from haier_pipeline.defs.metadata import failures_markdown, markdown_list
+from haier_pipeline.defs.metadata import columns_metadata, failures_markdown, markdown_list
 from haier_pipeline.media.cleanup import CleanupPlan, delete_unused, plan_cleanup
 from haier_pipeline.media.localise import LocaliseReport, localise_images
 from haier_pipeline.media.options import ImageOptions
@@ -91,6 +92,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, options: ImageOpt
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.media_images, tables.media_image_urls, tables.media_rejected_urls),
     group_name=MEDIA_GROUP,
     kinds={"pillow", "sql"},
     pool=MEDIA_POOL,
@@ -106,6 +108,7 @@ def image_files(
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.media_images, tables.media_image_urls, tables.media_rejected_urls),
     group_name=MEDIA_GROUP,
     kinds={"pillow", "sql"},
     pool=MEDIA_POOL,

@@ -24,7 +24,7 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.constants import CHUNK_SIZE
-from haier_pipeline.defs.metadata import markdown_preview, table_schema, write_metadata
+from haier_pipeline.defs.metadata import columns_metadata, markdown_preview, table_schema, write_metadata
 from haier_pipeline.haier_api import MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import ProductRecord
@@ -101,21 +101,24 @@ def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure,
         return dg.MaterializeResult(metadata=table_metadata(conn, table, started, counts))
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+@dg.asset(metadata=columns_metadata(tables.brands),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Brands, created the first time a product names them (or the run's brand).")
 def brands(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
     return ensure_named_rows(catalog, sync_scope, tables.brands, ensure_brands, sync_scope.brand,
                              lambda r: r.brand_name)
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+@dg.asset(metadata=columns_metadata(tables.categories),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Categories from Haier's product groups (or the run's category), created on first sight.")
 def categories(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
     return ensure_named_rows(catalog, sync_scope, tables.categories, ensure_categories, sync_scope.category,
                              lambda r: r.product_group)
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],
+@dg.asset(metadata=columns_metadata(tables.products),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],
           description="The shop's products: listing fields and prices from Haier; local products untouched.")
 def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
              sync_scope: SyncScope) -> dg.MaterializeResult:
@@ -160,6 +163,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.product_stock),
     group_name=CATALOG_GROUP,
     kinds={"sql"},
     deps=[dg.AssetKey("haier_raw_stock"), products],

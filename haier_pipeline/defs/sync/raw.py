@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.raw_store import (
     listed_product_codes,
     mark_unlisted,
@@ -21,7 +22,7 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_stock,
 )
 from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
-from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_metadata
+from haier_pipeline.defs.metadata import api_stats, columns_metadata, failures_markdown, write_metadata
 from haier_pipeline.haier_api import CallResult, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
@@ -113,6 +114,7 @@ def _require_some_success(tracker: SyncTracker, what: str) -> None:
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.haier_raw_products, tables.haier_sync_log),
     group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, op_tags={GATEWAY_TAG: "listing"},
     description="Haier's procurable-products listing, one payload per product code (changes only).",
 )
@@ -162,6 +164,7 @@ def haier_raw_products(
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.haier_raw_prices),
     group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
     op_tags={GATEWAY_TAG: "prices", "dagster/priority": "1"},  # before stock: products, then images, wait on it
     description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
@@ -196,6 +199,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
     @dg.asset(
+        metadata=columns_metadata(tables.haier_raw_stock),
         group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
         op_tags={GATEWAY_TAG: "stock"}, partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
         description="Available stock per procurable product and county: one call each (county-partitioned).",
