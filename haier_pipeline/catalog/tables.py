@@ -154,7 +154,7 @@ products = Table(
                "detail_images)."),
     Column("main_images", JsonList, nullable=False, server_default=EMPTY_LIST,
            doc="Stored main image paths under the media root (JSON list, "
-               "images/YYYY/MM/DD/<uuid>.<ext>)."),
+               "`images/YYYY/MM/DD/<uuid>.<ext>`)."),
     Column("detail_images", JsonList, nullable=False, server_default=EMPTY_LIST,
            doc="Stored detail image paths under the media root (JSON list)."),
     Column("is_active", Boolean, nullable=False, server_default=true(),
@@ -201,7 +201,7 @@ media_images = Table(
     metadata,
     _id(),
     Column("file", String(255), nullable=False, unique=True,
-           doc="Stored path under the media root: images/YYYY/MM/DD/<uuid4>.<ext>, the day in "
+           doc="Stored path under the media root: `images/YYYY/MM/DD/<uuid4>.<ext>`, the day in "
                "HAIER_MEDIA_TIMEZONE; unique."),
     Column("original_url", Text, nullable=True,
            doc="The Haier image URL (`productImageUrl` / `productLageUrls`) first stored under this "

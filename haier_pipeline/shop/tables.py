@@ -162,8 +162,8 @@ def shop_tables(names: ShopTableNames | None = None) -> ShopTables:
     media = Table(
         names.media, metadata,
         Column("id", BigInteger, primary_key=True, doc="Django's key."),
-        Column("file", String(100), nullable=False, doc="Path under the shop's MEDIA_ROOT (images/YYYY/MM/DD/"
-               "<uuid>.<ext>, the day in HAIER_MEDIA_TIMEZONE), as Django's upload_to names it."),
+        Column("file", String(100), nullable=False, doc="Path under the shop's MEDIA_ROOT (`images/YYYY/MM/DD/"
+               "<uuid>.<ext>`, the day in HAIER_MEDIA_TIMEZONE), as Django's upload_to names it."),
         Column("original_name", String(255), nullable=False, doc="The Haier image URL the file came from "
                "(media_images.original_url)."),
         Column("content_type", String(100), nullable=False, doc="MIME type decoded from the bytes."),
