@@ -68,3 +68,18 @@ def test_descriptions_name_the_haier_field_unit_and_rule() -> None:
     assert "first configured county" in products["stock"] and "pieces" in products["stock"]
     stock = {column.name: column.description for column in described_schemas()["product_stock"].columns}
     assert "isTranfer" in stock["is_transfer"] and "cutTime" in stock["cut_time"]
+
+
+def test_column_lineage_runs_from_the_raw_payloads_through_the_catalogue_to_the_shop() -> None:
+    defs = build_definitions(load_settings({"HAIER_COUNTY_CODES": "110101,310104"}))
+    graph = defs.get_repository_def().asset_graph
+
+    def deps(asset: str, column: str) -> set[tuple[str, str]]:
+        lineage = graph.get(dg.AssetKey(asset)).metadata["dagster/column_lineage"]
+        return {(dep.asset_key.to_user_string(), dep.column_name) for dep in lineage.deps_by_column[column]}
+
+    assert deps("shop_products", "supply_price") == {("products", "supply_price")}
+    assert deps("products", "supply_price") == {("haier_raw_prices", "payload")}
+    assert deps("products", "is_sales") == {("haier_raw_prices", "payload"), ("haier_raw_products", "payload")}
+    assert deps("products", "stock") == {("product_stock", "stock")}
+    assert deps("product_stock", "is_transfer") == {("haier_raw_stock", "payload")}

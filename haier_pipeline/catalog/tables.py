@@ -45,6 +45,8 @@ CATEGORY_LEVELS = ("major", "minor", "item")
 SYNC_TYPES = ("products", "prices", "stock", "order", "logistics", "images", "manual")
 SYNC_STATUSES = ("pending", "processing", "success", "failed", "partial")
 EMPTY_LIST = text("'[]'")
+LINEAGE = "lineage"
+"""``Column.info`` key: the ``(table, column)`` pairs a column's values come from (``dagster/column_lineage``)."""
 
 
 def _created(doc: str) -> Column:
@@ -395,3 +397,26 @@ account_balances = Table(
     Column("run_id", String(64), nullable=True, doc="Dagster run that read it."),
     Index(None, "payer_account_code", "observed_at"),
 )
+
+
+def _derived(table: Table, sources: dict[tuple[str, str], tuple[str, ...]]) -> None:
+    """Record in ``info`` which (table, column) each of ``table``'s columns is derived from."""
+    for source, names in sources.items():
+        for name in names:
+            table.c[name].info.setdefault(LINEAGE, []).append(source)
+
+
+_derived(products, {
+    ("haier_raw_products", "payload"): ("product_code", "name", "product_model", "product_group", "is_sales",
+                                        "no_sales_reason", "product_image_url", "product_page_urls"),
+    ("haier_raw_prices", "payload"): ("supply_price", "invoice_price", "stock_rebate", "stock_rebate_kind",
+                                      "rebate_type", "price_reason", "rebate_money", "is_sales", "price"),
+    ("product_stock", "stock"): ("stock",),
+    ("product_stock", "warehouse_code"): ("warehouse_code",),
+    ("product_stock", "warehouse_grade"): ("warehouse_grade",),
+})
+_derived(product_stock, {("haier_raw_stock", "payload"): (
+    "product_code", "county_code", "stock", "warehouse_code", "warehouse_grade", "cut_time", "expected_delivery",
+    "delivery_hours", "is_transfer")})
+_derived(product_price_history, {("haier_raw_prices", "payload"): (
+    "product_code", "supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales")})

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Table
 
+from haier_pipeline.catalog.tables import LINEAGE
 from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import HaierApiResource
 
@@ -25,10 +26,19 @@ def table_schema(table: Table) -> dg.TableSchema:
 def columns_metadata(table: Table, *others: Table) -> dict[str, Any]:
     """Definition metadata for an asset writing ``table`` (its Columns tab) and ``others`` (a schema entry each).
 
-    Given at definition time, the UI shows every column's meaning before any run.
+    Given at definition time, the UI shows every column's meaning before any run. Columns whose ``info`` names
+    the (table, column) pairs they come from (``tables.LINEAGE``) get ``dagster/column_lineage`` to those columns
+    of the assets named like the tables.
     """
-    return {"dagster/column_schema": table_schema(table),
-            **{f"columns of {other.name}": dg.MetadataValue.table_schema(table_schema(other)) for other in others}}
+    metadata: dict[str, Any] = {
+        "dagster/column_schema": table_schema(table),
+        **{f"columns of {other.name}": dg.MetadataValue.table_schema(table_schema(other)) for other in others}}
+    sources = {column.name: column.info[LINEAGE] for column in table.columns if LINEAGE in column.info}
+    if sources:
+        metadata["dagster/column_lineage"] = dg.TableColumnLineage(deps_by_column={
+            name: [dg.TableColumnDep(asset_key=dg.AssetKey(source), column_name=column) for source, column in pairs]
+            for name, pairs in sources.items()})
+    return metadata
 
 
 def markdown_preview(rows: Sequence[Mapping[Any, Any]], limit: int = 5, empty: str = "_no rows_") -> dg.MetadataValue:

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from haier_pipeline.catalog import tables as catalogue
+from haier_pipeline.catalog.tables import LINEAGE
 from haier_pipeline.catalog.types import ExactDecimal, UtcDateTime
 from haier_pipeline.constants import SHOP_TABLE_DEFAULTS, SHOP_TABLE_NAME
 
@@ -82,7 +83,7 @@ def _timestamps(nullable_updated: bool = False) -> list[Column]:
 
 def _mirror(name: str, type_: Any, nullable: bool, source: Table = catalogue.products) -> Column:
     """A shop column published from the catalogue's column of the same name, described by that column's text."""
-    return Column(name, type_, nullable=nullable,
+    return Column(name, type_, nullable=nullable, info={LINEAGE: [(source.name, name)]},
                   doc=f"From the catalogue's {source.name}.{name}: {source.c[name].doc}")
 
 
