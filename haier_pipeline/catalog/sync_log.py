@@ -151,6 +151,12 @@ def note_catalogue_write(conn: Connection, run_id: str, sync_type: str, summary:
     return True
 
 
+def open_sync_types(conn: Connection, run_id: str) -> list[str]:
+    """The sync types of the run's rows still ``processing``."""
+    return list(conn.execute(select(log.c.sync_type).where(log.c.run_id == run_id, log.c.status == "processing"))
+                .scalars())
+
+
 def finish_run_sync_logs(conn: Connection, run_id: str, reasons: dict[str, str], now: datetime) -> dict[str, str]:
     """Close the run's ``processing`` rows when the run ends; returns sync type -> status.
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster._core.events import DagsterEvent
 
-from haier_pipeline.catalog.sync_log import finish_run_sync_logs
+from haier_pipeline.catalog.sync_log import finish_run_sync_logs, open_sync_types
 
 from .liveness import CatalogHandle, utc_now
 
@@ -87,19 +87,25 @@ def sync_reasons(planned: set[str], succeeded: set[str], failed: dict[str, str],
     for sync_type in sync_types:
         steps = set(SYNC_STEPS.get(sync_type, ()))
         own = [(step, why) for step, why in failed.items() if step in steps or checks.get(step) in steps]
+        missed = sorted(step for step in steps & planned if step not in succeeded)
         if own:
             reasons[sync_type] = "; ".join(f"step {step} failed: {why}" for step, why in own)
-            continue
-        missed = sorted(step for step in steps & planned if step not in succeeded)
-        if missed:
+        elif missed:
             after = f" (step {first_failure[0]} failed: {first_failure[1]})" if first_failure else ""
             reasons[sync_type] = f"step {', '.join(missed)} did not run{after}"
+        elif first_failure and not steps & planned:
+            # A row none of this sync's own steps wrote (another asset opened it): the run's failure decides.
+            reasons[sync_type] = f"step {first_failure[0]} failed: {first_failure[1]}"
     return reasons
 
 
 def close_run_sync_logs(catalog: CatalogHandle, instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, str]:
     """Close the run's ``processing`` rows by what its steps did; returns sync type -> status."""
+    with catalog.begin() as conn:
+        open_types = open_sync_types(conn, run.run_id)
+    if not open_types:
+        return {}
     planned, succeeded, failed, checks = step_outcomes(instance, run)
     with catalog.begin() as conn:
-        return finish_run_sync_logs(conn, run.run_id, sync_reasons(planned, succeeded, failed, checks, SYNC_STEPS),
+        return finish_run_sync_logs(conn, run.run_id, sync_reasons(planned, succeeded, failed, checks, open_types),
                                     utc_now())
