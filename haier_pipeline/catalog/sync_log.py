@@ -25,6 +25,7 @@ OPEN_STATUSES = ("pending", "processing")
 NAMES_IN_MESSAGE = 50
 NAME_LENGTH = 300
 ERROR_LENGTH = 2000
+FETCH_ENDED = "fetch ended"
 
 log = haier_sync_log
 
@@ -129,15 +130,17 @@ def close_sync_log(
 
 
 def hold_sync_log(conn: Connection, log_id: int, *, total: int, success: int, failed: int,
-                  failures: Sequence[str]) -> None:
+                  failures: Sequence[str], now: datetime) -> None:
     """Record a fetch's counts and named failures but keep the row ``processing``: the catalogue write closes it.
 
-    The run closes the row when it ends (``runs/closing.py``): ``failed`` if a step of its sync failed,
-    else the status these counts give.
+    The message says when the fetch ended (``fetch ended <ISO time>``, :data:`FETCH_ENDED`): the part of the
+    sync that held its kind's lock. The run closes the row when it ends (``runs/closing.py``): ``failed`` if a
+    step of its sync failed, else the status these counts give.
     """
     _, message = sync_outcome(total=total, failed=failed, success=success, failures=failures, error=None)
     conn.execute(update(log).where(log.c.id == log_id).values(
-        message=message, total_count=total, success_count=success, failed_count=max(failed, len(failures))))
+        message=f"{message}; {FETCH_ENDED} {now.isoformat(timespec='milliseconds')}", total_count=total,
+        success_count=success, failed_count=max(failed, len(failures))))
 
 
 def note_catalogue_write(conn: Connection, run_id: str, sync_type: str, summary: str) -> bool:

@@ -117,7 +117,7 @@ def _tracked(catalog: CatalogHandle, sync_type: str, run_id: str,
     with catalog.begin() as conn:
         if keep_open:
             hold_sync_log(conn, log_id, total=tracker.total, success=tracker.success, failed=tracker.failed_count,
-                          failures=tracker.failures)
+                          failures=tracker.failures, now=utc_now())
             return
         close_sync_log(
             conn, log_id, total=tracker.total, success=tracker.success, failed=tracker.failed_count,
