@@ -41,7 +41,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "catalog": CatalogResource(db_url=settings.catalog_db_url, sync_lock_wait=settings.sync_lock_wait),
         "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings),
-                               min_free_bytes=settings.media_min_free_bytes),
+                               min_free_bytes=settings.media_min_free_bytes, timezone=settings.media_timezone),
         "sync_scope": SyncScope(configured_counties=settings.county_codes, secrets=settings.secrets()),
         "alerts": AlertResource(webhook_url=settings.alert_webhook_url, slack_token=settings.slack_token,
                                 slack_channel=settings.slack_channel, slack_api_url=settings.slack_api_url,

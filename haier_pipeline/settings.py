@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,7 @@ from haier_pipeline.constants import (
     DEFAULT_SUPPLIER_CODE,
     SHOP_TABLE_DEFAULTS,
     SHOP_TABLE_NAME,
+    TIMEZONE,
 )
 from haier_pipeline.haier_api.config import is_loopback_host, plaintext_problem
 
@@ -97,6 +99,7 @@ class Settings:
     shop_media_root: Path | None = None  # None: the catalogue's own media root
     shop_media_url: str = "/media/"
     shop_parent_category: tuple[str, str] = DEFAULT_SHOP_PARENT_CATEGORY
+    media_timezone: str = TIMEZONE  # the zone whose calendar day dates an image's folder (images/YYYY/MM/DD)
 
     @property
     def uses_sandbox(self) -> bool:
@@ -198,6 +201,18 @@ def parse_hosts(raw: str | None, variable: str = "HAIER_IMAGE_ALLOWED_HOSTS") ->
     return hosts
 
 
+def _timezone(env: Mapping[str, str], name: str) -> str:
+    """An IANA time zone name (default the schedules' ``Asia/Shanghai``)."""
+    raw = _text(env, name)
+    if raw is None:
+        return TIMEZONE
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name}: {raw!r} is not a time zone name (e.g. Asia/Shanghai or UTC)") from None
+    return raw
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool | None:
     raw = (env.get(name) or "").strip().lower()
     if not raw:
@@ -255,6 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
         sync_lock_wait=_number(env, "HAIER_SYNC_LOCK_WAIT", 1800.0, float, 0, 86_400),
+        media_timezone=_timezone(env, "HAIER_MEDIA_TIMEZONE"),
         **_health(env),
         **_shop_settings(env, media_root),
     )

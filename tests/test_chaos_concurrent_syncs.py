@@ -10,6 +10,8 @@ refused by name only past that.
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.catalog.sync_log import FETCH_ENDED
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
 from support.catalog_state import reading
 from support.pipeline import assert_catalogue_matches, pipeline_env
@@ -31,6 +34,13 @@ SLOW_LISTING = 12.0  # long enough for the second sync to start and be refused w
 def log_rows(url: str) -> list[dict]:
     with reading(url) as conn:
         return [dict(row) for row in conn.execute(select(tables.haier_sync_log)).mappings()]
+
+
+def fetch_ended(row: dict) -> datetime:
+    """When the row's fetch ended and released its lock (``sync_log.hold_sync_log``)."""
+    found = re.search(FETCH_ENDED + r" ([0-9T:.+-]+)", row["message"])
+    assert found, row["message"]
+    return datetime.fromisoformat(found.group(1))
 
 
 def test_a_sync_started_while_another_lists_waits_for_it_by_name_then_runs(tmp_path: Path, catalog_url):
@@ -51,8 +61,9 @@ def test_a_sync_started_while_another_lists_waits_for_it_by_name_then_runs(tmp_p
         assert second.finish(timeout=180) == 0, second.output()[-3000:]
         assert_catalogue_matches(catalog_url, sandbox.catalogue, COUNTIES)
         rows = {(row["run_id"], row["sync_type"]): row for row in log_rows(catalog_url)}
-        # The second waited for the first's listing...
-        assert rows[(second.run_id, "products")]["started_at"] >= rows[(first.run_id, "products")]["completed_at"]
+        # The second waited for the first's listing (a row opens once its lock is held; the message says when the
+        # fetch, the locked part, ended: the row itself stays open until the catalogue is written)...
+        assert rows[(second.run_id, "products")]["started_at"] >= fetch_ended(rows[(first.run_id, "products")])
         # ...and then each kind ran one after the other, never alongside. Not necessarily in start order: while
         # the first builds its catalogue tables from the listing (no lock), the second, listed, may take the
         # prices lock before it does (seen on a loaded machine).
@@ -60,7 +71,7 @@ def test_a_sync_started_while_another_lists_waits_for_it_by_name_then_runs(tmp_p
         # run's one images row spans both, so the other run's passes may fall between them: not compared here.
         for kind in ("prices", "stock"):
             mine, theirs = rows[(second.run_id, kind)], rows[(first.run_id, kind)]
-            assert mine["started_at"] >= theirs["completed_at"] or theirs["started_at"] >= mine["completed_at"], kind
+            assert mine["started_at"] >= fetch_ended(theirs) or theirs["started_at"] >= fetch_ended(mine), kind
         for run in (first, second):
             statuses = {row["sync_type"]: row["status"] for row in log_rows(catalog_url) if row["run_id"] == run.run_id}
             assert statuses == {"products": "partial", "prices": "success", "stock": "success",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -16,16 +16,20 @@ NOW = datetime(2025, 7, 9, 23, 30, tzinfo=timezone.utc)
 def test_paths_follow_the_original_naming(tmp_path) -> None:
     store = MediaStore(tmp_path)
     relative = store.write(b"abc", "png", NOW)
-    assert RELATIVE_PATH.match(relative) and relative.startswith("images/2025/07/09/") and relative.endswith(".png")
+    assert RELATIVE_PATH.match(relative) and relative.endswith(".png")
     assert (tmp_path / relative).read_bytes() == b"abc"
     assert sha256_file(tmp_path / relative) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
-def test_the_day_folder_is_utc_whatever_the_caller_zone(tmp_path) -> None:
-    from datetime import timedelta
+def test_an_image_stored_at_23_30_utc_lands_under_the_next_days_folder(tmp_path) -> None:
+    assert MediaStore(tmp_path).write(b"x", "jpg", NOW).startswith("images/2025/07/10/")  # 07:30 in Shanghai
 
-    shanghai = datetime(2025, 7, 10, 7, 30, tzinfo=timezone(timedelta(hours=8)))
-    assert MediaStore(tmp_path).write(b"x", "jpg", shanghai).startswith("images/2025/07/09/")
+
+@pytest.mark.parametrize("zone, day", [("UTC", "2025/07/09"), ("America/New_York", "2025/07/09"),
+                                       ("Asia/Tokyo", "2025/07/10")])
+def test_the_day_folder_follows_the_configured_zone_whatever_the_caller_zone(tmp_path, zone: str, day: str) -> None:
+    shanghai = NOW.astimezone(timezone(timedelta(hours=8)))
+    assert MediaStore(tmp_path, timezone=zone).write(b"x", "jpg", shanghai).startswith(f"images/{day}/")
 
 
 def test_an_existing_file_is_never_overwritten(tmp_path, monkeypatch) -> None:

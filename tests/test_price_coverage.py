@@ -48,11 +48,11 @@ def poisoned_sync(tmp_path, request, share: float) -> tuple[PoisonedSync, list[s
     return done, codes
 
 
-def assert_named_and_kept(done: PoisonedSync, codes: list[str]) -> None:
+def assert_named_and_kept(done: PoisonedSync, codes: list[str], status: str) -> None:
     log = done.log("prices")
     prices = done.truth.expected_prices()
     assert (log["status"], log["failed_count"], log["success_count"]) == (
-        "partial", len(codes), len(prices) - len(codes))
+        status, len(codes), len(prices) - len(codes))
     rows = done.rows("products")
     for code in codes:
         assert f"prices: {code}: supplyPrice is not a number: '{TEXT}' (record kept" in log["message"]
@@ -71,7 +71,9 @@ def test_ten_percent_of_prices_with_text_fails_the_run_and_names_them(tmp_path, 
     checks = check_results(done.result)
     assert checks["products/supply_prices_cover_the_catalogue"] == (False, "ERROR")
     assert checks["products/sync_rejections_within_limit"] == (False, "ERROR")
-    assert_named_and_kept(done, codes)
+    # The blocking checks stopped the run after products wrote the prices: the prices sync did not succeed.
+    assert_named_and_kept(done, codes, "failed")
+    assert "blocking check 'supply_prices_cover_the_catalogue' on products failed" in done.log("prices")["message"]
 
 
 @pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)
@@ -82,5 +84,5 @@ def test_one_percent_of_prices_with_text_passes_and_names_them(tmp_path, request
     checks = check_results(done.result)
     assert checks["products/supply_prices_cover_the_catalogue"] == (True, "ERROR")
     assert checks["products/sync_rejections_within_limit"] == (True, "ERROR")
-    assert_named_and_kept(done, codes)
+    assert_named_and_kept(done, codes, "partial")
     assert done.stock_rows()  # stock and images ran

@@ -56,8 +56,11 @@ CASES = {  # case -> (changes to GATEWAY; None removes the variable, the variabl
     "private hosts maybe": ({"HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "maybe"}, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
     "webhook not http": ({"HAIER_ALERT_WEBHOOK_URL": "mailto:ops@example.com"}, "HAIER_ALERT_WEBHOOK_URL"),
     "sandbox size not a number": ({"HAIER_SANDBOX_PRODUCTS": "lots"}, "HAIER_SANDBOX_PRODUCTS"),
+    "media time zone unknown": ({"HAIER_MEDIA_TIMEZONE": "Beijing/Standard"}, "HAIER_MEDIA_TIMEZONE"),
+    "media time zone a path": ({"HAIER_MEDIA_TIMEZONE": "../../etc/passwd"}, "HAIER_MEDIA_TIMEZONE"),
 }
-STARTUP = ("client secret missing", "county not 6 digits", "database port not a number", "sandbox size not a number")
+STARTUP = ("client secret missing", "county not 6 digits", "database port not a number", "sandbox size not a number",
+           "media time zone unknown")
 
 
 def broken(case: str) -> dict[str, str]:
@@ -70,6 +73,8 @@ def test_the_complete_configuration_loads():
     settings = load_settings(GATEWAY)
     assert settings.base_url == GATEWAY["HAIER_BASE_URL"] and not settings.uses_sandbox
     assert SECRET not in repr(settings)
+    assert settings.media_timezone == "Asia/Shanghai"
+    assert load_settings({**GATEWAY, "HAIER_MEDIA_TIMEZONE": "Europe/Berlin"}).media_timezone == "Europe/Berlin"
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, show_asset_graph
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, show_asset_columns, show_asset_graph
 from support.dagster_dev import DagsterDev, dagster_dev
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -121,6 +122,17 @@ def test_the_asset_graph_shows_every_asset(server, full_sync_run, page, final_sc
     show_asset_graph(page, server.url, ASSETS)
     path = screenshot(page, "asset-graph")
     assert path.stat().st_size > 10_000
+
+
+def test_the_products_columns_table_describes_every_column(server, page, final_screenshot):
+    """Definition metadata: the descriptions show before (and whatever) any run; the UI renders their markdown."""
+    page.set_viewport_size({"width": 1600, "height": 4000})  # the whole table in the screenshot
+    text = show_asset_columns(page, server.url, "products", "supply_price")
+    screenshot(page, "products-columns")
+    shown = " ".join(text.split())
+    missing = [column.name for column in tables.products.columns
+               if column.name not in shown or " ".join((column.doc or "").replace("`", "").split())[:40] not in shown]
+    assert not missing, f"columns shown without their description: {missing}"
 
 
 def test_the_runs_page_shows_the_finished_run(server, full_sync_run, page, final_screenshot):

@@ -1,11 +1,14 @@
 """``haier_sync_log``: one row per (run, sync type), opened as ``processing`` and always closed.
 
-Closing decides the status the original system showed operators: ``success`` (nothing
-failed), ``partial`` (some records failed — the message says how many and names them),
-``failed`` (the sync itself raised). Rows left ``processing`` by a killed process are closed
-later by :func:`close_stale_sync_logs` or :func:`fail_sync_logs_for_run`. A queued run's rows
-are written ``pending`` (:func:`write_pending_sync_logs`) and become ``processing`` when the run
-starts that sync. Every close records ``duration_seconds`` (the original's ``duration()``).
+Closing decides the status the original system showed operators: ``success`` (nothing failed), ``partial``
+(some records failed — the message says how many and names them), ``failed`` (the sync itself raised). In a
+Dagster run, the products, prices and stock rows stay ``processing`` after the fetch (:func:`hold_sync_log`),
+take what the catalogue now holds from the step that writes it (:func:`note_catalogue_write`) and are closed
+when the run ends (:func:`finish_run_sync_logs`), ``failed`` naming the step when one of their sync's steps
+failed. Rows left ``processing`` by a killed process are closed later by :func:`close_stale_sync_logs` or
+:func:`fail_sync_logs_for_run`. A queued run's rows are written ``pending`` (:func:`write_pending_sync_logs`)
+and become ``processing`` when the run starts that sync. Every close records ``duration_seconds`` (the
+original's ``duration()``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ OPEN_STATUSES = ("pending", "processing")
 NAMES_IN_MESSAGE = 50
 NAME_LENGTH = 300
 ERROR_LENGTH = 2000
+FETCH_ENDED = "fetch ended"
 
 log = haier_sync_log
 
@@ -94,32 +98,90 @@ def failure_message(failed: int, total: int, failures: Sequence[str]) -> str:
     return text
 
 
+def sync_outcome(*, total: int, failed: int, success: int, failures: Sequence[str],
+                 error: str | None) -> tuple[str, str]:
+    """The status and message a sync's counts give: ``failed`` with ``error``, ``partial`` with failures, else
+    ``success``."""
+    failed = max(failed, len(failures))
+    if error is not None:
+        message = f"failed: {error[:ERROR_LENGTH]}"
+        if failed:
+            message += "; " + failure_message(failed, total, failures)
+        return "failed", message
+    if failed:
+        return "partial", failure_message(failed, total, failures)
+    return "success", f"{success} of {total} succeeded"
+
+
 def close_sync_log(
     conn: Connection, log_id: int, *, total: int, success: int, failed: int, failures: Sequence[str], error: str | None,
     now: datetime,
 ) -> str:
-    """Record the counts and final status (returned).
-
-    ``failed`` with ``error``, ``partial`` with failures, else ``success``.
-    """
-    failed = max(failed, len(failures))
-    if error is not None:
-        status = "failed"
-        message = f"failed: {error[:ERROR_LENGTH]}"
-        if failed:
-            message += "; " + failure_message(failed, total, failures)
-    elif failed:
-        status, message = "partial", failure_message(failed, total, failures)
-    else:
-        status, message = "success", f"{success} of {total} succeeded"
+    """Record the counts and final status (returned): see :func:`sync_outcome`."""
+    status, message = sync_outcome(total=total, failed=failed, success=success, failures=failures, error=error)
     conn.execute(
         update(log)
         .where(log.c.id == log_id)
         .values(status=status, message=message, total_count=total, success_count=success,
-                failed_count=failed, completed_at=now)
+                failed_count=max(failed, len(failures)), completed_at=now)
     )
     record_durations(conn, [log_id])
     return status
+
+
+def hold_sync_log(conn: Connection, log_id: int, *, total: int, success: int, failed: int,
+                  failures: Sequence[str], now: datetime) -> None:
+    """Record a fetch's counts and named failures but keep the row ``processing``: the catalogue write closes it.
+
+    The message says when the fetch ended (``fetch ended <ISO time>``, :data:`FETCH_ENDED`): the part of the
+    sync that held its kind's lock. The run closes the row when it ends (``runs/closing.py``): ``failed`` if a
+    step of its sync failed, else the status these counts give.
+    """
+    _, message = sync_outcome(total=total, failed=failed, success=success, failures=failures, error=None)
+    conn.execute(update(log).where(log.c.id == log_id).values(
+        message=f"{message}; {FETCH_ENDED} {now.isoformat(timespec='milliseconds')}", total_count=total,
+        success_count=success, failed_count=max(failed, len(failures))))
+
+
+def note_catalogue_write(conn: Connection, run_id: str, sync_type: str, summary: str) -> bool:
+    """Append what the catalogue now holds to the run's open row of ``sync_type``; ``False`` when it has none."""
+    row = conn.execute(select(log.c.id, log.c.message).where(
+        log.c.run_id == run_id, log.c.sync_type == sync_type, log.c.status == "processing")).first()
+    if row is None:
+        return False
+    message = f"{row.message}; {summary}" if row.message else summary
+    conn.execute(update(log).where(log.c.id == row.id).values(message=message))
+    return True
+
+
+def open_sync_types(conn: Connection, run_id: str) -> list[str]:
+    """The sync types of the run's rows still ``processing``."""
+    return list(conn.execute(select(log.c.sync_type).where(log.c.run_id == run_id, log.c.status == "processing"))
+                .scalars())
+
+
+def finish_run_sync_logs(conn: Connection, run_id: str, reasons: dict[str, str], now: datetime) -> dict[str, str]:
+    """Close the run's ``processing`` rows when the run ends; returns sync type -> status.
+
+    A row whose sync type has a reason in ``reasons`` (a step of that sync failed or never ran) becomes
+    ``failed`` with the reason before the counts; any other is ``partial`` when it counted failures, else
+    ``success``.
+    """
+    rows = conn.execute(select(log.c.id, log.c.sync_type, log.c.message, log.c.failed_count).where(
+        log.c.run_id == run_id, log.c.status == "processing")).all()
+    closed: dict[str, str] = {}
+    for row in rows:
+        reason = reasons.get(row.sync_type)
+        if reason is not None:
+            status = "failed"
+            message = f"failed: {reason[:ERROR_LENGTH]}" + (f"; {row.message}" if row.message else "")
+        else:
+            status = "partial" if row.failed_count else "success"
+            message = row.message or ""
+        conn.execute(update(log).where(log.c.id == row.id).values(status=status, message=message, completed_at=now))
+        closed[row.sync_type] = status
+    record_durations(conn, [row.id for row in rows])
+    return closed
 
 
 def close_stale_sync_logs(conn: Connection, active_run_ids: set[str] | None, reason: str, now: datetime) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Table
 
+from haier_pipeline.catalog.tables import LINEAGE
 from haier_pipeline.markdown_text import escape_markdown
 from haier_pipeline.resources import HaierApiResource
 
@@ -15,9 +16,29 @@ FAILURES_SHOWN = 20
 
 
 def table_schema(table: Table) -> dg.TableSchema:
+    """The table's columns with their descriptions: the ``doc=`` texts on the SQLAlchemy columns, the one source."""
     return dg.TableSchema(
-        columns=[dg.TableColumn(name=column.name, type=str(column.type)) for column in table.columns]
+        columns=[dg.TableColumn(name=column.name, type=str(column.type), description=column.doc or "")
+                 for column in table.columns]
     )
+
+
+def columns_metadata(table: Table, *others: Table) -> dict[str, Any]:
+    """Definition metadata for an asset writing ``table`` (its Columns tab) and ``others`` (a schema entry each).
+
+    Given at definition time, the UI shows every column's meaning before any run. Columns whose ``info`` names
+    the (table, column) pairs they come from (``tables.LINEAGE``) get ``dagster/column_lineage`` to those columns
+    of the assets named like the tables.
+    """
+    metadata: dict[str, Any] = {
+        "dagster/column_schema": table_schema(table),
+        **{f"columns of {other.name}": dg.MetadataValue.table_schema(table_schema(other)) for other in others}}
+    sources = {column.name: column.info[LINEAGE] for column in table.columns if LINEAGE in column.info}
+    if sources:
+        metadata["dagster/column_lineage"] = dg.TableColumnLineage(deps_by_column={
+            name: [dg.TableColumnDep(asset_key=dg.AssetKey(source), column_name=column) for source, column in pairs]
+            for name, pairs in sources.items()})
+    return metadata
 
 
 def markdown_preview(rows: Sequence[Mapping[Any, Any]], limit: int = 5, empty: str = "_no rows_") -> dg.MetadataValue:

@@ -1,5 +1,8 @@
 """Image files under the media root: ``images/YYYY/MM/DD/<uuid4 hex>.<ext>``, written atomically, never overwritten.
 
+The folder's date is the day in the media time zone (``HAIER_MEDIA_TIMEZONE``, default ``Asia/Shanghai``, as
+Django's ``upload_to='images/%Y/%m/%d/'`` dates a shop's uploads in its own zone), not in UTC.
+
 A write goes to a hidden temporary file in the target folder, is flushed and fsynced, then
 hard-linked to its final name (which fails rather than replace an existing file) and the
 temporary name removed; the folder is fsynced so the new name survives a power cut. A crash
@@ -16,8 +19,11 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from haier_pipeline.constants import TIMEZONE
 
 from .space import ensure_free_space
 from .validate import EXTENSIONS
@@ -36,9 +42,10 @@ class UnsafePath(ValueError):
 class MediaStore:
     """Reads and writes image files under one media root."""
 
-    def __init__(self, root: Path | str, min_free_bytes: int = 0) -> None:
+    def __init__(self, root: Path | str, min_free_bytes: int = 0, timezone: str = TIMEZONE) -> None:
         self.root = Path(root).resolve()
         self.min_free_bytes = min_free_bytes  # HAIER_MEDIA_MIN_FREE_BYTES: writes that would go under it are refused
+        self.timezone = ZoneInfo(timezone)  # HAIER_MEDIA_TIMEZONE: the zone whose calendar day names the folder
 
     def ensure_room(self, about_to_write: int) -> None:
         """:class:`~haier_pipeline.media.space.DiskSpaceLow` unless ``about_to_write`` bytes leave the minimum free."""
@@ -48,7 +55,7 @@ class MediaStore:
     def new_relative_path(self, extension: str, now: datetime) -> str:
         if extension not in EXTENSIONS:
             raise ValueError(f"refusing extension {extension!r}")
-        day = now.astimezone(UTC)
+        day = now.astimezone(self.timezone)
         return f"{IMAGES_DIR}/{day:%Y/%m/%d}/{uuid.uuid4().hex}.{extension}"
 
     def path_of(self, relative: str) -> Path:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from haier_pipeline.catalog.engine import prepare_database
+from haier_pipeline.runs.closing import close_run_sync_logs
 from haier_pipeline.runs.liveness import claim_run
 
 
@@ -35,9 +36,20 @@ class CatalogResource(dg.ConfigurableResource):
             self._run_lock = claim_run(self, context.instance, context.dagster_run)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """At the run's end, still holding its lock: close its sync-log rows by what its steps did."""
         lock, self._run_lock = self._run_lock, None
-        if lock is not None:
+        if lock is None:
+            return
+        try:
+            if context.dagster_run is not None and context.instance is not None:
+                close_run_sync_logs(self, context.instance, context.dagster_run)
+        finally:
             lock.release()
+
+    @property
+    def run_closes_logs(self) -> bool:
+        """Whether this run's end closes its sync-log rows (a run holding its lock), so a fetch may leave them open."""
+        return self._run_lock is not None
 
     def engine(self) -> Engine:
         return prepare_database(self.db_url)

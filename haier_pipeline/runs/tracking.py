@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 
 from haier_pipeline.catalog.locks import Holder, SyncBusy, sync_lock
-from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
+from haier_pipeline.catalog.sync_log import close_sync_log, hold_sync_log, open_sync_log
 
 from .liveness import CatalogHandle, close_dead_logs, utc_now
 
@@ -70,8 +70,12 @@ def close_abandoned_logs(context: dg.AssetExecutionContext, catalog: CatalogHand
 
 
 @contextmanager
-def tracked_sync(catalog: CatalogHandle, sync_type: str, run_id: str, log: Any = None) -> Iterator[SyncTracker]:
+def tracked_sync(catalog: CatalogHandle, sync_type: str, run_id: str, log: Any = None,
+                 keep_open: bool = False) -> Iterator[SyncTracker]:
     """Open the run's log row for ``sync_type``; close it with the tracker's counts or the error.
+
+    ``keep_open``: on success record the counts but leave the row ``processing``, for the run's end to close
+    once the catalogue is written (``runs/closing.py``); an error still closes it ``failed`` at once.
 
     Holds ``sync_type``'s lock throughout. While another run holds it, waits (``log`` hears "waiting for
     run X"), for at most the catalogue's ``sync_lock_wait`` seconds; refused (:class:`SyncBusy`, logged as
@@ -93,11 +97,11 @@ def tracked_sync(catalog: CatalogHandle, sync_type: str, run_id: str, log: Any =
                 close_sync_log(conn, refused, total=0, success=0, failed=0, failures=[],
                                error=f"refused: {busy}", now=utc_now())
             raise
-        yield from _tracked(catalog, sync_type, run_id, lock.check)
+        yield from _tracked(catalog, sync_type, run_id, lock.check, keep_open)
 
 
 def _tracked(catalog: CatalogHandle, sync_type: str, run_id: str,
-             ensure_locked: Callable[[], None]) -> Iterator[SyncTracker]:
+             ensure_locked: Callable[[], None], keep_open: bool) -> Iterator[SyncTracker]:
     with catalog.begin() as conn:
         log_id = open_sync_log(conn, sync_type, run_id, utc_now())
     tracker = SyncTracker(ensure_locked=ensure_locked)
@@ -111,6 +115,10 @@ def _tracked(catalog: CatalogHandle, sync_type: str, run_id: str,
             )
         raise
     with catalog.begin() as conn:
+        if keep_open:
+            hold_sync_log(conn, log_id, total=tracker.total, success=tracker.success, failed=tracker.failed_count,
+                          failures=tracker.failures, now=utc_now())
+            return
         close_sync_log(
             conn, log_id, total=tracker.total, success=tracker.success, failed=tracker.failed_count,
             failures=tracker.failures, error=None, now=utc_now(),

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, select
 
 from haier_pipeline.catalog.writes import WriteCounts
+from haier_pipeline.constants import TIMEZONE
 from haier_pipeline.media.store import MediaStore
 
 from .brands import brand_name, ensure_shop_brands
@@ -107,9 +108,13 @@ def _publish_products(catalog_conn: Connection, conn: Connection, target: ShopTa
 
 
 def publish_catalogue_images(catalog_conn: Connection, shop: Engine, target: ShopTarget, source_root: Path,
-                             now: datetime, product_codes: Collection[str] | None = None) -> ImagePublish:
-    """Place the catalogue's image files under the shop's media root, add media rows, set image lists."""
-    source, store = MediaStore(source_root), MediaStore(target.media_root)
+                             now: datetime, product_codes: Collection[str] | None = None,
+                             timezone: str = TIMEZONE) -> ImagePublish:
+    """Place the catalogue's image files under the shop's media root, add media rows, set image lists.
+
+    Files new to the shop go into folders dated in ``timezone`` (``HAIER_MEDIA_TIMEZONE``).
+    """
+    source, store = MediaStore(source_root), MediaStore(target.media_root, timezone=timezone)
     total = ImagePublish()
     with shop.begin() as conn:
         check_schema(conn, target.tables)

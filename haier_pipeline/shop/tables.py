@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from haier_pipeline.catalog import tables as catalogue
+from haier_pipeline.catalog.tables import LINEAGE
 from haier_pipeline.catalog.types import ExactDecimal, UtcDateTime
 from haier_pipeline.constants import SHOP_TABLE_DEFAULTS, SHOP_TABLE_NAME
 
@@ -72,8 +75,20 @@ class ShopTables:
 
 
 def _timestamps(nullable_updated: bool = False) -> list[Column]:
-    return [Column("created_at", UtcDateTime, nullable=False),
-            Column("updated_at", UtcDateTime, nullable=nullable_updated)]
+    return [Column("created_at", UtcDateTime, nullable=False,
+                   doc="When the publisher (or the shop) created the row (UTC)."),
+            Column("updated_at", UtcDateTime, nullable=nullable_updated,
+                   doc="When the publisher (or the shop) last changed the row (UTC).")]
+
+
+def _mirror(name: str, type_: Any, nullable: bool, source: Table = catalogue.products) -> Column:
+    """A shop column published from the catalogue's column of the same name, described by that column's text."""
+    return Column(name, type_, nullable=nullable, info={LINEAGE: [(source.name, name)]},
+                  doc=f"From the catalogue's {source.name}.{name}: {source.c[name].doc}")
+
+
+def _shop_own(name: str, type_: Any, doc: str) -> Column:
+    return Column(name, type_, nullable=False, doc=f"The shop's own: {doc}")
 
 
 def shop_tables(names: ShopTableNames | None = None) -> ShopTables:
@@ -82,83 +97,100 @@ def shop_tables(names: ShopTableNames | None = None) -> ShopTables:
     metadata = MetaData()
     category = Table(
         names.category, metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("name", String(100), nullable=False),
-        Column("order", Integer, nullable=False),
-        Column("logo", String(500), nullable=False),
-        Column("level", String(10), nullable=False),
-        Column("parent_id", BigInteger, nullable=True),
+        Column("id", BigInteger, primary_key=True, doc="Django's key."),
+        _mirror("name", String(100), False, catalogue.categories),
+        _shop_own("order", Integer, "sort order; 0 when the publisher creates the category."),
+        _shop_own("logo", String(500), "logo URL; empty when the publisher creates the category."),
+        Column("level", String(10), nullable=False, doc="major / minor / item: Haier's product groups sit under the "
+               "configured parent (HAIER_SHOP_PARENT_CATEGORY)."),
+        Column("parent_id", BigInteger, nullable=True, doc="The parent category's id."),
         *_timestamps(nullable_updated=True),
     )
     brand = Table(
         names.brand, metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("name", String(100), nullable=False, unique=True),
-        Column("logo", String(500), nullable=False),
-        Column("description", Text, nullable=False),
-        Column("order", Integer, nullable=False),
-        Column("is_active", Boolean(create_constraint=False), nullable=False),
+        Column("id", BigInteger, primary_key=True, doc="Django's key."),
+        Column("name", String(100), nullable=False, unique=True, doc=f"From the catalogue's brands.name: "
+               f"{catalogue.brands.c.name.doc}"),
+        _shop_own("logo", String(500), "logo URL; empty when the publisher creates the brand."),
+        _shop_own("description", Text, "text; empty when the publisher creates the brand."),
+        _shop_own("order", Integer, "sort order; 0 when the publisher creates the brand."),
+        Column("is_active", Boolean(create_constraint=False), nullable=False,
+               doc="Shown in the shop; true when the publisher creates the brand, never changed after."),
         *_timestamps(),
     )
     product = Table(
         names.product, metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("name", String(200), nullable=False),
-        Column("description", Text, nullable=False),
-        Column("category_id", BigInteger, nullable=False),
-        Column("brand_id", BigInteger, nullable=False),
-        Column("price", SHOP_MONEY, nullable=False),
-        Column("dealer_price", SHOP_MONEY, nullable=True),
-        Column("source", String(10), nullable=False),
-        Column("tag", String(20), nullable=False),
-        Column("stock", Integer, nullable=False),
-        Column("product_code", String(50), nullable=True, unique=True),
-        Column("product_model", String(100), nullable=False),
-        Column("product_group", String(100), nullable=False),
-        *(Column(name, SHOP_MONEY, nullable=True)
+        Column("id", BigInteger, primary_key=True, doc="Django's key."),
+        Column("name", String(200), nullable=False, doc="From the catalogue's products.name, published until the "
+               "shop renames the product (a shop edit is never overwritten)."),
+        _shop_own("description", Text, "product text; empty when the publisher creates the product."),
+        Column("category_id", BigInteger, nullable=False, doc="The shop category of the product's group."),
+        Column("brand_id", BigInteger, nullable=False, doc="The shop brand of the product's brand."),
+        Column("price", SHOP_MONEY, nullable=False, doc=f"Sale price in yuan (2 decimals). From the catalogue's "
+               f"products.price: {catalogue.products.c.price.doc}"),
+        Column("dealer_price", SHOP_MONEY, nullable=True, doc="The shop's own dealer price in yuan; never written by "
+               "the publisher."),
+        Column("source", String(10), nullable=False, doc="`haier` for published products, `local` for the "
+               "shop's own (never touched)."),
+        _shop_own("tag", String(20), "merchandising tag; empty when the publisher creates the product."),
+        _mirror("stock", Integer, False),
+        Column("product_code", String(50), nullable=True, unique=True, doc="From the catalogue's "
+               f"products.product_code: {catalogue.products.c.product_code.doc}"),
+        _mirror("product_model", String(100), False),
+        _mirror("product_group", String(100), False),
+        *(_mirror(name, SHOP_MONEY, True)
           for name in ("supply_price", "invoice_price", "market_price", "stock_rebate", "rebate_money")),
-        Column("main_images", JSON_LIST, nullable=False),
-        Column("detail_images", JSON_LIST, nullable=False),
-        Column("product_page_urls", JSON_LIST, nullable=False),
-        Column("product_image_url", String(500), nullable=False),
-        *(Column(name, Boolean(create_constraint=False), nullable=False)
-          for name in ("is_active", "show_in_gift_zone", "show_in_designer_zone")),
-        Column("is_sales", String(1), nullable=False),
-        Column("no_sales_reason", String(200), nullable=False),
-        Column("view_count", Integer, nullable=False),
-        Column("sales_count", Integer, nullable=False),
-        Column("warehouse_code", String(50), nullable=False),
-        Column("warehouse_grade", String(1), nullable=False),
+        Column("main_images", JSON_LIST, nullable=False, doc="Shop media paths of the main images (JSON list), "
+               "published by shop_images from the catalogue's products.main_images."),
+        Column("detail_images", JSON_LIST, nullable=False, doc="Shop media paths of the detail images (JSON list), "
+               "published by shop_images from the catalogue's products.detail_images."),
+        _mirror("product_page_urls", JSON_LIST, False),
+        _mirror("product_image_url", String(500), False),
+        Column("is_active", Boolean(create_constraint=False), nullable=False, doc=f"From the catalogue's "
+               f"products.is_active: {catalogue.products.c.is_active.doc}"),
+        _shop_own("show_in_gift_zone", Boolean(create_constraint=False), "shown in the gift zone; false on insert."),
+        _shop_own("show_in_designer_zone", Boolean(create_constraint=False),
+                  "shown in the designer zone; false on insert."),
+        _mirror("is_sales", String(1), False),
+        _mirror("no_sales_reason", String(200), False),
+        _shop_own("view_count", Integer, "page views; 0 on insert, never written after."),
+        _shop_own("sales_count", Integer, "units sold; 0 on insert, never written after."),
+        _mirror("warehouse_code", String(50), False),
+        _mirror("warehouse_grade", String(1), False),
         *_timestamps(),
-        Column("last_sync_at", UtcDateTime, nullable=True),
+        Column("last_sync_at", UtcDateTime, nullable=True, doc="When the publisher last changed the row (UTC)."),
     )
     media = Table(
         names.media, metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("file", String(100), nullable=False),
-        Column("original_name", String(255), nullable=False),
-        Column("content_type", String(100), nullable=False),
-        Column("size", Integer, nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
+        Column("id", BigInteger, primary_key=True, doc="Django's key."),
+        Column("file", String(100), nullable=False, doc="Path under the shop's MEDIA_ROOT (`images/YYYY/MM/DD/"
+               "<uuid>.<ext>`, the day in HAIER_MEDIA_TIMEZONE), as Django's upload_to names it."),
+        Column("original_name", String(255), nullable=False, doc="The Haier image URL the file came from "
+               "(media_images.original_url)."),
+        Column("content_type", String(100), nullable=False, doc="MIME type decoded from the bytes."),
+        Column("size", Integer, nullable=False, doc="File size in bytes."),
+        Column("created_at", UtcDateTime, nullable=False, doc="When the publisher added the row (UTC)."),
     )
     sync_log = Table(
         names.sync_log, metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("sync_type", String(20), nullable=False),
-        Column("status", String(20), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("total_count", Integer, nullable=False),
-        Column("success_count", Integer, nullable=False),
-        Column("failed_count", Integer, nullable=False),
-        Column("started_at", UtcDateTime, nullable=False),
-        Column("completed_at", UtcDateTime, nullable=True),
-        Column("created_at", UtcDateTime, nullable=False),
+        Column("id", BigInteger, primary_key=True, doc="Django's key."),
+        Column("sync_type", String(20), nullable=False, doc="products (full sync), prices, stock or manual: the "
+               "run's sync kind."),
+        Column("status", String(20), nullable=False, doc="processing while publishing; success, partial or failed "
+               "when the publish ends."),
+        Column("message", Text, nullable=False, doc="Counts of the publish and every refused product named."),
+        Column("total_count", Integer, nullable=False, doc="Products the publish handled."),
+        Column("success_count", Integer, nullable=False, doc="Products published or left unchanged."),
+        Column("failed_count", Integer, nullable=False, doc="Products refused (named in message)."),
+        Column("started_at", UtcDateTime, nullable=False, doc="When the publish started (UTC)."),
+        Column("completed_at", UtcDateTime, nullable=True, doc="When the publish ended (UTC)."),
+        Column("created_at", UtcDateTime, nullable=False, doc="When the row was written (UTC)."),
     )
     state = Table(
         names.state, metadata,
-        Column("product_code", String(50), primary_key=True),
-        Column("published_name", Text, nullable=False),
-        Column("published_at", UtcDateTime, nullable=False),
+        Column("product_code", String(50), primary_key=True, doc="The product's code `productCode`."),
+        Column("published_name", Text, nullable=False, doc="The name last published, so a shop rename is kept."),
+        Column("published_at", UtcDateTime, nullable=False, doc="When that name was published (UTC)."),
     )
     return ShopTables(product, brand, category, media, sync_log, state, metadata)
 

@@ -46,3 +46,11 @@ def show_asset_graph(page: Any, base_url: str, assets: Iterable[str]) -> None:
     page.keyboard.press("Escape")
     for name in assets:
         page.get_by_text(name, exact=True).first.wait_for(state="visible")
+
+
+def show_asset_columns(page: Any, base_url: str, asset: str, first_column: str) -> str:
+    """Open ``asset``'s overview and return the text of its Columns table once ``first_column`` shows in it."""
+    page.goto(f"{base_url}/assets/{asset}?view=overview")
+    page.get_by_text("Columns", exact=True).first.wait_for(state="visible")
+    page.get_by_text(first_column, exact=True).first.wait_for(state="visible")
+    return page.locator("body").inner_text()

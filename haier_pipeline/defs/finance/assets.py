@@ -9,7 +9,7 @@ import dagster as dg
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.balances import StoredBalance, latest_balances, store_balances
 from haier_pipeline.constants import HAIER_API_POOL
-from haier_pipeline.defs.metadata import failures_markdown, markdown_preview, table_schema
+from haier_pipeline.defs.metadata import columns_metadata, failures_markdown, markdown_preview, table_schema
 from haier_pipeline.resources import CatalogResource, HaierApiResource
 from haier_pipeline.runs.liveness import utc_now
 
@@ -25,6 +25,7 @@ def balances_markdown(balances: list[StoredBalance], limit: int = 20) -> dg.Meta
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.account_balances),
     group_name=BALANCE_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL,
     description="The customer's payer account balance per sale group, one row per group per run (history over time).",
 )

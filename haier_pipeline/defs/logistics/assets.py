@@ -14,6 +14,7 @@ import time
 
 import dagster as dg
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.orders import (
     is_delivered,
     latest_status,
@@ -22,7 +23,7 @@ from haier_pipeline.catalog.orders import (
     tracked_orders_by_code,
 )
 from haier_pipeline.constants import HAIER_API_POOL
-from haier_pipeline.defs.metadata import api_stats, failures_markdown, markdown_preview
+from haier_pipeline.defs.metadata import api_stats, columns_metadata, failures_markdown, markdown_preview
 from haier_pipeline.haier_api import HaierApiError, HaierAuthError
 from haier_pipeline.resources import CatalogResource, HaierApiResource
 from haier_pipeline.runs.liveness import utc_now
@@ -40,6 +41,7 @@ tracked_orders = dg.AssetSpec(
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.logistics_records, tables.tracked_orders),
     group_name=LOGISTICS_GROUP,
     kinds={"api", "sql"},
     pool=HAIER_API_POOL,

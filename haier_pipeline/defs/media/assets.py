@@ -20,10 +20,11 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import func, select
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.locks import IMAGES_LOCK
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.constants import MEDIA_POOL
-from haier_pipeline.defs.metadata import failures_markdown, markdown_list
+from haier_pipeline.defs.metadata import columns_metadata, failures_markdown, markdown_list
 from haier_pipeline.media.cleanup import CleanupPlan, delete_unused, plan_cleanup
 from haier_pipeline.media.localise import LocaliseReport, localise_images
 from haier_pipeline.media.options import ImageOptions
@@ -91,6 +92,7 @@ def images_metadata(report: LocaliseReport, store: MediaStore, options: ImageOpt
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.media_images, tables.media_image_urls, tables.media_rejected_urls),
     group_name=MEDIA_GROUP,
     kinds={"pillow", "sql"},
     pool=MEDIA_POOL,
@@ -106,6 +108,7 @@ def image_files(
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.media_images, tables.media_image_urls, tables.media_rejected_urls),
     group_name=MEDIA_GROUP,
     kinds={"pillow", "sql"},
     pool=MEDIA_POOL,
@@ -127,7 +130,7 @@ def _images_pass(context: dg.AssetExecutionContext, config: ProductImagesConfig,
     """One images pass under the images lock, in the run's ``images`` sync-log row."""
     close_abandoned_logs(context, catalog)
     options = media.images
-    store = MediaStore(media.root, min_free_bytes=media.min_free_bytes)
+    store = media.store(min_free_bytes=media.min_free_bytes)
     if options.policy.allow_loopback or options.policy.allow_private:
         context.log.info("image URLs on loopback addresses are allowed (sandbox, or HAIER_IMAGE_ALLOW_PRIVATE_HOSTS)")
     with (tracked_sync(catalog, IMAGES_LOCK, context.run_id, context.log) as tracker,
@@ -189,7 +192,7 @@ def cleanup_metadata(plan: CleanupPlan, dry_run: bool) -> dict:
 def media_cleanup(
     context: dg.AssetExecutionContext, config: MediaCleanupConfig, catalog: CatalogResource, media: MediaResource
 ) -> dg.MaterializeResult:
-    store = MediaStore(media.root)
+    store = media.store()
     grace = timedelta(minutes=config.grace_minutes)
     if config.dry_run:
         plan = plan_cleanup(catalog, store, grace=grace)

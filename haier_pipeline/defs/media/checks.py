@@ -9,7 +9,6 @@ from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.tables import media_images
 from haier_pipeline.defs.metadata import markdown_list
 from haier_pipeline.media.cleanup import referenced_paths
-from haier_pipeline.media.store import MediaStore
 from haier_pipeline.media.verify import verify_image_files
 from haier_pipeline.resources import CatalogResource, MediaResource
 
@@ -20,7 +19,7 @@ SHOWN = 10
 
 @dg.asset_check(asset=product_images, description="Every image path a product lists has its media_images row and file.")
 def product_images_exist(catalog: CatalogResource, media: MediaResource) -> dg.AssetCheckResult:
-    store = MediaStore(media.root)
+    store = media.store()
     with catalog.begin() as conn:
         referenced = referenced_paths(conn)
         recorded = set(conn.execute(select(media_images.c.file)).scalars())

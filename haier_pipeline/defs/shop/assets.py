@@ -12,14 +12,15 @@ from sqlalchemy import func, select
 
 from haier_pipeline.constants import SYNC_KIND_TAG
 from haier_pipeline.defs.media.assets import product_images
-from haier_pipeline.defs.metadata import failures_markdown, markdown_preview
+from haier_pipeline.defs.metadata import columns_metadata, failures_markdown, markdown_preview
 from haier_pipeline.defs.sync.catalog import brands, categories, product_stock, products
 from haier_pipeline.resources import CatalogResource, MediaResource, ShopResource, SyncScope
 from haier_pipeline.resources.shop import UNSET_REASON
 from haier_pipeline.runs.liveness import utc_now
-from haier_pipeline.shop import publish_catalogue, publish_catalogue_images
+from haier_pipeline.shop import publish_catalogue, publish_catalogue_images, shop_tables
 
 SHOP_GROUP = "shop"
+SHOP = shop_tables()  # the shop's columns under its default table names, for the assets' column schemas
 SHOP_SYNC_TYPES = {"full": "products", "prices": "prices", "stock": "stock"}
 """The shop's sync log names each sync the original way; a run launched by hand is ``manual``."""
 
@@ -36,7 +37,8 @@ def _describe(text: str, enabled: bool) -> str:
 def build_shop_assets(enabled: bool) -> list[dg.AssetsDefinition]:
     """The two shop assets; their descriptions say when publishing is off."""
 
-    @dg.asset(group_name=SHOP_GROUP, kinds={"django", "sql"}, deps=[brands, categories, products, product_stock],
+    @dg.asset(metadata=columns_metadata(SHOP.product, SHOP.brand, SHOP.category, SHOP.sync_log, SHOP.state),
+              group_name=SHOP_GROUP, kinds={"django", "sql"}, deps=[brands, categories, products, product_stock],
               description=_describe("The catalogue's Haier products, brands and categories in the Django shop's "
                                     "tables; the shop's own columns, edits and local products untouched.", enabled))
     def shop_products(context: dg.AssetExecutionContext, catalog: CatalogResource, shop: ShopResource,
@@ -72,7 +74,8 @@ def build_shop_assets(enabled: bool) -> list[dg.AssetsDefinition]:
             "preview": markdown_preview([dict(row) for row in latest]),
         })
 
-    @dg.asset(group_name=SHOP_GROUP, kinds={"django", "sql"}, deps=[product_images, shop_products],
+    @dg.asset(metadata=columns_metadata(SHOP.media),
+              group_name=SHOP_GROUP, kinds={"django", "sql"}, deps=[product_images, shop_products],
               description=_describe("Product images in the Django shop: files under its MEDIA_ROOT, a media row "
                                     "each, and the products' main/detail image lists.", enabled))
     def shop_images(context: dg.AssetExecutionContext, catalog: CatalogResource, media: MediaResource,
@@ -82,7 +85,7 @@ def build_shop_assets(enabled: bool) -> list[dg.AssetsDefinition]:
         target = shop.target()
         with catalog.begin() as conn:
             result = publish_catalogue_images(conn, shop.engine(), target, media.root, utc_now(),
-                                              sync_scope.codes or None)
+                                              sync_scope.codes or None, timezone=media.timezone)
         if result.missing:
             context.log.warning(f"{len(result.missing)} image(s) missing from the catalogue's media root")
         written = result.media_rows + result.products.updated

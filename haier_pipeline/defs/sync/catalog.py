@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.raw_store import iter_latest_raw_prices, iter_raw_products, iter_raw_stock
+from haier_pipeline.catalog.sync_log import note_catalogue_write
 from haier_pipeline.catalog.writes import (
     WriteCounts,
     apply_prices,
@@ -23,7 +24,7 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.constants import CHUNK_SIZE
-from haier_pipeline.defs.metadata import markdown_preview, table_schema, write_metadata
+from haier_pipeline.defs.metadata import columns_metadata, markdown_preview, table_schema, write_metadata
 from haier_pipeline.haier_api import MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import ProductRecord
@@ -69,6 +70,22 @@ def table_metadata(conn: Connection, table, started: float, counts: WriteCounts,
     }
 
 
+def _count(conn: Connection, table, *where) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def note_products_written(conn: Connection, run_id: str, counts: WriteCounts, price_counts: WriteCounts,
+                          delisted: int) -> None:
+    """Tell the run's products and prices log rows what the catalogue holds now that this step wrote it."""
+    haier = tables.products.c.source == "haier"
+    listed = _count(conn, tables.products, haier, tables.products.c.is_sales != "0")
+    priced = _count(conn, tables.products, haier, tables.products.c.supply_price.is_not(None))
+    note_catalogue_write(conn, run_id, "products", f"catalogue: {listed} Haier products on sale ({counts.inserted} "
+                         f"new, {counts.updated} changed, {delisted} delisted by this sync)")
+    note_catalogue_write(conn, run_id, "prices", f"catalogue: {priced} Haier products with a supply price "
+                         f"({price_counts.updated} changed by this sync)")
+
+
 def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure, override: str | None,
                       pick: Callable[[ProductRecord], str]) -> dg.MaterializeResult:
     """Create the brand or category rows the listing (or the run's override) names; report what was new."""
@@ -84,21 +101,24 @@ def ensure_named_rows(catalog: CatalogResource, scope: SyncScope, table, ensure,
         return dg.MaterializeResult(metadata=table_metadata(conn, table, started, counts))
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+@dg.asset(metadata=columns_metadata(tables.brands),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Brands, created the first time a product names them (or the run's brand).")
 def brands(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
     return ensure_named_rows(catalog, sync_scope, tables.brands, ensure_brands, sync_scope.brand,
                              lambda r: r.brand_name)
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
+@dg.asset(metadata=columns_metadata(tables.categories),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products],
           description="Categories from Haier's product groups (or the run's category), created on first sight.")
 def categories(catalog: CatalogResource, sync_scope: SyncScope) -> dg.MaterializeResult:
     return ensure_named_rows(catalog, sync_scope, tables.categories, ensure_categories, sync_scope.category,
                              lambda r: r.product_group)
 
 
-@dg.asset(group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],
+@dg.asset(metadata=columns_metadata(tables.products),
+          group_name=CATALOG_GROUP, kinds={"sql"}, deps=[haier_raw_products, haier_raw_prices, brands, categories],
           description="The shop's products: listing fields and prices from Haier; local products untouched.")
 def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
              sync_scope: SyncScope) -> dg.MaterializeResult:
@@ -129,6 +149,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
                 price_counts += apply_prices(conn, prices, now)
                 prices = []
         price_counts += apply_prices(conn, prices, now)
+        note_products_written(conn, context.run_id, counts, price_counts, delisted)
         metadata = table_metadata(conn, tables.products, started, counts + price_counts)
     return dg.MaterializeResult(
         metadata={
@@ -142,6 +163,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.product_stock),
     group_name=CATALOG_GROUP,
     kinds={"sql"},
     deps=[dg.AssetKey("haier_raw_stock"), products],
@@ -167,5 +189,8 @@ def product_stock(
                 counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
                 batch = []
         counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
+        held = _count(conn, tables.product_stock, tables.product_stock.c.county_code.in_(counties))
+        note_catalogue_write(conn, context.run_id, "stock", f"catalogue: {held} product × county stock rows in "
+                             f"{', '.join(counties)} ({counts.inserted} new, {counts.updated} changed by this sync)")
         metadata = table_metadata(conn, tables.product_stock, started, counts)
     return dg.MaterializeResult(metadata={**metadata, "counties": ", ".join(counties)})

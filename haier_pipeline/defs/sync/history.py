@@ -21,7 +21,7 @@ from haier_pipeline.catalog.history import (
     price_moves_since,
     rebuild_price_history,
 )
-from haier_pipeline.defs.metadata import markdown_list, markdown_preview, table_schema
+from haier_pipeline.defs.metadata import columns_metadata, markdown_list, markdown_preview, table_schema
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.runs.liveness import utc_now
 
@@ -65,6 +65,7 @@ def moves_markdown(moves: list[PriceMove], limit: int = MOVES_SHOWN) -> dg.Metad
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.product_price_history),
     group_name=HISTORY_GROUP,
     kinds={"sql"},
     deps=[haier_raw_prices],

@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 
 import dagster as dg
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.raw_store import (
     listed_product_codes,
     mark_unlisted,
@@ -23,7 +24,7 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_stock,
 )
 from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
-from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_metadata
+from haier_pipeline.defs.metadata import api_stats, columns_metadata, failures_markdown, write_metadata
 from haier_pipeline.haier_api import CallResult, HaierClient, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
@@ -137,6 +138,7 @@ def _require_some_success(tracker: SyncTracker, what: str) -> None:
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.haier_raw_products, tables.haier_sync_log),
     group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, op_tags={GATEWAY_TAG: "listing"},
     description="Haier's procurable-products listing, one payload per product code (changes only).",
 )
@@ -159,7 +161,8 @@ def haier_raw_products(
                 rows.append((code, raw))
         return rows, errors
 
-    with tracked_sync(catalog, "products", context.run_id, context.log) as tracker:
+    with tracked_sync(catalog, "products", context.run_id, context.log,
+                      keep_open=catalog.run_closes_logs) as tracker:
         codes = sync_scope.codes or None
         outcome = drain_results(
             step.client.fetch_products(codes), to_rows,
@@ -183,6 +186,7 @@ def haier_raw_products(
 
 
 @dg.asset(
+    metadata=columns_metadata(tables.haier_raw_prices),
     group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
     op_tags={GATEWAY_TAG: "prices", "dagster/priority": "1"},  # before stock: products, then images, wait on it
     description="Haier's price answers for every listed product, fetched 20 codes per call (history kept).",
@@ -201,7 +205,8 @@ def haier_raw_prices(
 
         return valid_rows(result, price_row)
 
-    with tracked_sync(catalog, "prices", context.run_id, context.log) as tracker:
+    with tracked_sync(catalog, "prices", context.run_id, context.log,
+                      keep_open=catalog.run_closes_logs) as tracker:
         outcome = drain_results(
             step.client.fetch_prices(codes), to_rows,
             lambda conn, rows: store_raw_prices(conn, rows, context.run_id, step.now), lambda row: row[0], catalog,
@@ -215,6 +220,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
     @dg.asset(
+        metadata=columns_metadata(tables.haier_raw_stock),
         group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
         op_tags={GATEWAY_TAG: "stock"}, partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
         description="Available stock per procurable product and county: one call each (county-partitioned).",
@@ -239,7 +245,8 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             # Name the county too: the same product can fail in one county and not in another.
             return rows, [RecordError(e.endpoint, e.index, f"{code}@{county}", e.reason, e.kept) for e in errors]
 
-        with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
+        with tracked_sync(catalog, "stock", context.run_id, context.log,
+                          keep_open=catalog.run_closes_logs) as tracker:
             outcome = drain_results(
                 step.client.fetch_stock(pairs), to_rows,
                 lambda conn, rows: store_raw_stock(conn, rows, context.run_id, step.now), lambda row: (row[0], row[1]),
