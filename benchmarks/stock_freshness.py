@@ -82,7 +82,8 @@ def main() -> None:
               f"plan {result['plan']:.4f}, round-robin/plan {result['ratio']:.2f}×, oldest "
               f"{result['oldest_s'] / 3600:.2f} h (max age {SETTINGS.max_age_seconds / 3600:.0f} h)")
     seconds, mib = planning_cost(args.plan_pairs)
-    print(f"planning   pairs={args.plan_pairs}: {seconds:.2f} s (median), peak {mib:.0f} MiB (targets < 5 s, < 500 MiB)")
+    print(f"planning   pairs={args.plan_pairs}: {seconds:.2f} s (median), peak {mib:.0f} MiB "
+          "(targets < 5 s, < 500 MiB)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from haier_pipeline.catalog.raw_store import (
     mark_unlisted,
     store_raw_prices,
     store_raw_products,
-    store_raw_stock,
 )
 from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
 from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_metadata
@@ -27,6 +26,7 @@ from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_s
 from haier_pipeline.haier_api.records import RecordError
 from haier_pipeline.resources import CatalogResource, HaierApiResource, SyncScope
 from haier_pipeline.runs.tracking import SyncTracker, close_abandoned_logs, tracked_sync, utc_now
+from haier_pipeline.stock_plan.run_plan import plan_stock_run, store_stock_asks
 
 from .partitions import counties_for_run, record_county_partitions
 from .streaming import DrainOutcome, drain_results
@@ -207,7 +207,10 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         counties = counties_for_run(context, sync_scope)
         with catalog.begin() as conn:
             codes = sync_scope.codes or listed_product_codes(conn, procurable_only=True)
-        pairs = ((code, county) for county in counties for code in codes)
+            # Named codes are asked as today's pass did; the nightly full sync too when the budget covers it.
+            plan = plan_stock_run(conn, codes, counties, now, sync_scope.stock_refresh,
+                                  full_pass=sync_scope.full_pass or bool(sync_scope.codes))
+        pairs = plan.pairs
 
         def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
             code, county = result.product_codes[0], result.county_code or ""
@@ -222,11 +225,13 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
         with tracked_sync(catalog, "stock", context.run_id, context.log) as tracker:
             outcome = drain_results(
-                client.fetch_stock(pairs), to_rows, lambda conn, rows: store_raw_stock(conn, rows, context.run_id, now),
+                client.fetch_stock(pairs), to_rows,
+                lambda conn, rows: store_stock_asks(conn, rows, context.run_id, now),
                 lambda row: (row[0], row[1]), catalog, tracker,
             )
             _require_some_success(tracker, "stock")
-        metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties)}
+        metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties),
+                    **plan.figures}
         record_county_partitions(
             context, sync_scope, {**dict.fromkeys(counties, 0), **Counter(county for _, county in outcome.stored_keys)}
         )
