@@ -12,11 +12,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.stock_refresh import oldest_stock_value, record_asks
 from haier_pipeline.settings import SettingsError, load_settings
 from haier_pipeline.stock_plan import PlanSettings, estimate_rates, plan_refresh
 from haier_pipeline.stock_plan.config import StockRefreshSettings
+from haier_pipeline.stock_plan.freshness import stock_freshness
 from haier_pipeline.stock_plan.rates import corrected_changes
 from haier_pipeline.stock_plan.run_plan import plan_stock_run, window_start
 from support.catalog_db import catalog_url_for_tests
@@ -120,3 +122,18 @@ def test_a_changed_answer_counts_as_a_change_and_an_equal_one_does_not(engine):
                               StockRefreshSettings(calls_per_window=1, low_stock_boost=0.0))
     # Both were asked an hour ago; only GA1 has been seen to change, so it is the one worth the call.
     assert plan.pairs == [("GA1", "110101")]
+
+
+def test_freshness_names_the_pairs_past_the_age_bound_and_gives_new_products_time(engine):
+    raw = tables.haier_raw_products
+    with engine.begin() as conn:
+        for code, seen in (("OLD1", T0 - timedelta(days=3)), ("OLD2", T0 - timedelta(days=3)), ("NEW1", T0)):
+            conn.execute(raw.insert().values(product_code=code, payload="{}", payload_sha256="x", is_sales="1",
+                                             listed=True, first_seen_at=seen, changed_at=seen))
+        record_asks(conn, [("OLD1", "110101", {"stock": "1"})], T0 - timedelta(hours=30))
+        record_asks(conn, [("OLD2", "110101", {"stock": "1"})], T0 - timedelta(hours=2))
+        seen = stock_freshness(conn, ["110101"], T0, 24 * HOUR)
+    # OLD1 is 30 h old; NEW1 was never asked but listed only now; OLD2 is fresh.
+    assert (seen.pairs, seen.over_max_age, seen.never_asked) == (3, 1, 1)
+    assert seen.oldest_pair == "OLD1@110101" and seen.oldest_age_hours == pytest.approx(30)
+    assert seen.examples == ["OLD1@110101: 30.0 h old"]

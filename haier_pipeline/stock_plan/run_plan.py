@@ -1,8 +1,9 @@
 """One stock run's plan from the catalogue: which pairs to ask, in which order, and the figures shown for it.
 
 Bridges ``catalog.stock_refresh`` (the per-pair state) and :func:`planner.plan_refresh`. A full pass asks
-every pair, as today's pass did, and so does every run whose call budget covers every pair. A planned run skips the pairs already asked in the current window (the
-run's slot of the schedule: 02:00-02:30 for a 30-minute window), so a killed run resumes.
+every pair, as today's pass did, and so does every run whose call budget covers every pair. A planned run
+skips the pairs already asked in the current window (the run's slot of the schedule: 02:00-02:30 for a
+30-minute window), so a killed run resumes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from haier_pipeline.runs.liveness import utc_now
 from .config import StockRefreshSettings
 from .planner import plan_refresh
 from .rates import estimate_rates
+
+# The run-metadata names of a plan's figures (sync_overview repeats the last run's).
+PLAN_FIGURES = ("stock_pairs", "stock_pairs_due", "stock_pairs_asked", "stock_pairs_fresh_skipped",
+                "stock_pairs_never_asked", "stock_due_left_unasked", "stock_call_budget", "stock_full_pass",
+                "stock_expected_staleness", "stock_expected_staleness_after", "stock_oldest_age_hours",
+                "stock_oldest_pair")
 
 
 @dataclass(frozen=True)
