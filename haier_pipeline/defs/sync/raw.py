@@ -32,6 +32,9 @@ from .partitions import counties_for_run, record_county_partitions
 from .streaming import DrainOutcome, drain_results
 
 RAW_GROUP = "haier_raw"
+# Stock answers stored (and recorded as asked) per transaction: about a second of the account's 100 calls/s,
+# so a killed stock pass asks again at most that second's pairs.
+STOCK_CHUNK = 100
 Row = TypeVar("Row")
 
 
@@ -227,7 +230,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             outcome = drain_results(
                 client.fetch_stock(pairs), to_rows,
                 lambda conn, rows: store_stock_asks(conn, rows, context.run_id, now),
-                lambda row: (row[0], row[1]), catalog, tracker,
+                lambda row: (row[0], row[1]), catalog, tracker, chunk_size=STOCK_CHUNK,
             )
             _require_some_success(tracker, "stock")
         metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties),
