@@ -19,7 +19,9 @@ from haier_pipeline.settings import SettingsError, load_settings
 from haier_pipeline.stock_plan import PlanSettings, estimate_rates, plan_refresh
 from haier_pipeline.stock_plan.config import StockRefreshSettings
 from haier_pipeline.stock_plan.freshness import stock_freshness
+from haier_pipeline.shop.tables import shop_tables
 from haier_pipeline.stock_plan.rates import corrected_changes
+from haier_pipeline.stock_plan.shop_weights import shop_product_weights
 from haier_pipeline.stock_plan.run_plan import plan_stock_run, window_start
 from support.catalog_db import catalog_url_for_tests
 from support.catalog_records import T0
@@ -137,3 +139,23 @@ def test_freshness_names_the_pairs_past_the_age_bound_and_gives_new_products_tim
     assert (seen.pairs, seen.over_max_age, seen.never_asked) == (3, 1, 1)
     assert seen.oldest_pair == "OLD1@110101" and seen.oldest_age_hours == pytest.approx(30)
     assert seen.examples == ["OLD1@110101: 30.0 h old"]
+
+
+def test_shop_sales_and_views_weigh_products_and_a_shop_without_them_falls_back_saying_so(tmp_path):
+    from sqlalchemy import create_engine
+
+    shop = shop_tables()
+    engine = create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {shop.product.name} (id INTEGER PRIMARY KEY, product_code TEXT, "
+                             "sales_count INTEGER, view_count INTEGER)")
+        conn.exec_driver_sql(f"INSERT INTO {shop.product.name} VALUES (1, 'GA1', 10, 100), (2, 'GA2', 0, 0)")
+    weights = shop_product_weights(engine, shop, ["GA1", "GA2"], 2.0)
+    assert weights.by_code == {"GA1": 2.0 * (1 + 10 + 5), "GA2": 2.0} and not weights.fell_back
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {shop.product.name}")
+        conn.exec_driver_sql(f"CREATE TABLE {shop.product.name} (id INTEGER PRIMARY KEY, product_code TEXT)")
+    older = shop_product_weights(engine, shop, ["GA1"], 2.0)
+    assert older.fell_back and not older.by_code
+    assert "has no sales_count or view_count column" in older.source
+    engine.dispose()

@@ -8,7 +8,7 @@ skips the pairs already asked in the current window (the run's slot of the sched
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,9 +47,10 @@ def window_start(now: datetime, window_seconds: float) -> datetime:
 
 
 def plan_stock_run(conn: Connection, codes: Sequence[str], counties: Sequence[str], now: datetime,
-                   settings: StockRefreshSettings, full_pass: bool = False) -> StockRunPlan:
+                   settings: StockRefreshSettings, full_pass: bool = False,
+                   weights: Mapping[str, float] | None = None) -> StockRunPlan:
     """Plan this run: every pair in today's order (``full_pass``), else the budget's best pairs not asked in
-    this window."""
+    this window. ``weights`` per product code (the shop's); missing codes weigh ``settings.weight``."""
     state = read_refresh_state(conn, codes, counties)
     asked = state["asked_at"]
     age = (now - asked).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.inf)
@@ -57,7 +58,8 @@ def plan_stock_run(conn: Connection, codes: Sequence[str], counties: Sequence[st
     rate = estimate_rates(state["asks"].fillna(0).to_numpy(), state["changes"].fillna(0).to_numpy(),
                           state["observed_seconds"].fillna(0.0).to_numpy())
     level = state["stock"].fillna(-1).to_numpy(dtype=np.float64)
-    weight = np.full(len(state), settings.weight)
+    weight = (state["product_code"].map(weights).fillna(settings.weight).to_numpy(dtype=np.float64) if weights
+              else np.full(len(state), settings.weight))
     # A budget that covers every pair asks every pair, as today's pass did (the nightly full sync included).
     full_pass = full_pass or len(state) <= settings.calls_per_window
     budget = len(state) if full_pass else settings.calls_per_window

@@ -24,9 +24,10 @@ from haier_pipeline.defs.metadata import api_stats, failures_markdown, write_met
 from haier_pipeline.haier_api import CallResult, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
-from haier_pipeline.resources import CatalogResource, HaierApiResource, SyncScope
+from haier_pipeline.resources import CatalogResource, HaierApiResource, ShopResource, SyncScope
 from haier_pipeline.runs.tracking import SyncTracker, close_abandoned_logs, tracked_sync, utc_now
 from haier_pipeline.stock_plan.run_plan import plan_stock_run, store_stock_asks
+from haier_pipeline.stock_plan.shop_weights import ProductWeights, shop_product_weights
 
 from .partitions import counties_for_run, record_county_partitions
 from .streaming import DrainOutcome, drain_results
@@ -193,6 +194,17 @@ def haier_raw_prices(
     return dg.MaterializeResult(metadata=run_metadata(haier_api, tracker, outcome, started, stats_before))
 
 
+def stock_weights(context: dg.AssetExecutionContext, shop: ShopResource, codes: list[str],
+                  weight: float) -> ProductWeights:
+    """The shop's sales and views as stock importance when publishing to a shop, else the configured weight."""
+    if not shop.enabled:
+        return ProductWeights(source="HAIER_STOCK_WEIGHT (no shop: HAIER_SHOP_DB_URL unset)")
+    weights = shop_product_weights(shop.engine(), shop.target().tables, codes, weight)
+    if weights.fell_back:
+        context.log.warning(f"stock importance: {weights.source}")
+    return weights
+
+
 def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
@@ -202,7 +214,8 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         description="Available stock per procurable product and county: one call each (county-partitioned).",
     )
     def haier_raw_stock(
-        context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
+        context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope,
+        shop: ShopResource,
     ) -> dg.MaterializeResult:
         close_abandoned_logs(context, catalog)
         client = haier_api.get_client()
@@ -210,9 +223,11 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         counties = counties_for_run(context, sync_scope)
         with catalog.begin() as conn:
             codes = sync_scope.codes or listed_product_codes(conn, procurable_only=True)
+        weights = stock_weights(context, shop, codes, sync_scope.stock_refresh.weight)
+        with catalog.begin() as conn:
             # Named codes are asked as today's pass did; the nightly full sync too when the budget covers it.
             plan = plan_stock_run(conn, codes, counties, now, sync_scope.stock_refresh,
-                                  full_pass=sync_scope.full_pass or bool(sync_scope.codes))
+                                  full_pass=sync_scope.full_pass or bool(sync_scope.codes), weights=weights.by_code)
         pairs = plan.pairs
 
         def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
@@ -234,7 +249,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             )
             _require_some_success(tracker, "stock")
         metadata = {**run_metadata(haier_api, tracker, outcome, started, stats_before), "counties": ", ".join(counties),
-                    **plan.figures}
+                    **plan.figures, "stock_weights": weights.source}
         record_county_partitions(
             context, sync_scope, {**dict.fromkeys(counties, 0), **Counter(county for _, county in outcome.stored_keys)}
         )
