@@ -62,12 +62,13 @@ def read_refresh_state(conn: Connection, codes: Sequence[str], counties: Sequenc
     state (NaN/NaT where never asked)."""
     pairs = pd.DataFrame({
         "county_code": pd.Series(counties, dtype=object).repeat(len(codes)).to_numpy(),
-        "product_code": list(codes) * len(counties),
+        "product_code": pd.Series(list(codes) * len(counties), dtype=object),
     })
     table = stock_refresh_state
     query = select(table.c.product_code, table.c.county_code, table.c.asked_at, table.c.asks, table.c.changes,
                    table.c.observed_seconds, table.c.stock)
     state = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+    state[["product_code", "county_code"]] = state[["product_code", "county_code"]].astype(object)
     merged = pairs.merge(state, on=["product_code", "county_code"], how="left")
     merged["asked_at"] = pd.to_datetime(merged["asked_at"], utc=True)
     return merged

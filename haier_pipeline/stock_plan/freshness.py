@@ -40,8 +40,8 @@ def stock_freshness(conn: Connection, counties: Sequence[str], now: datetime,
         select(table.c.product_code, table.c.first_seen_at).where(table.c.listed.is_(True), table.c.is_sales == "1")
         .order_by(table.c.product_code)).all(), columns=["product_code", "first_seen_at"])
     state = read_refresh_state(conn, listed["product_code"].tolist(), counties)
-    first_seen = state["product_code"].map(dict(zip(listed["product_code"], pd.to_datetime(listed["first_seen_at"],
-                                                                                           utc=True), strict=True)))
+    listed_at = dict(zip(listed["product_code"], listed["first_seen_at"], strict=True))
+    first_seen = pd.to_datetime(state["product_code"].map(listed_at), utc=True)
     age = (now - state["asked_at"]).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
     listed_for = (now - first_seen).dt.total_seconds().to_numpy(dtype=np.float64, na_value=0.0)
     never = np.isnan(age)
