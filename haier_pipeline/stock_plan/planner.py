@@ -82,7 +82,7 @@ def plan_refresh(
     age: npt.ArrayLike, rate: npt.ArrayLike, weight: npt.ArrayLike, budget: int, settings: PlanSettings,
     level: npt.ArrayLike | None = None, asked_this_window: npt.ArrayLike | None = None,
 ) -> Plan:
-    """Choose at most ``budget`` pairs: due pairs (oldest first), then the largest staleness gain per call.
+    """Choose at most ``budget`` pairs: due pairs, then the largest staleness gains per call; each oldest first.
 
     ``age`` in seconds (``inf`` for never asked), ``rate`` changes per second, ``weight`` >= 0 per pair;
     ``level`` the stored stock (negative: unknown); ``asked_this_window`` marks pairs the window already asked.
@@ -108,11 +108,12 @@ def plan_refresh(
     if rest_budget <= 0 or not len(candidates):
         chosen = np.empty(0, dtype=np.int64)
     elif rest_budget < len(candidates):
-        top = np.argpartition(-gain[candidates], rest_budget - 1)[:rest_budget]
-        chosen = candidates[top]
-        chosen = chosen[np.argsort(-gain[chosen], kind="stable")]
+        chosen = candidates[np.argpartition(-gain[candidates], rest_budget - 1)[:rest_budget]]
     else:
-        chosen = candidates[np.argsort(-gain[candidates], kind="stable")]
+        chosen = candidates
+    # Oldest first, so a pair asked every window is asked at the same point of each (even intervals: uneven
+    # ones are staler on average, the loss being convex in the interval).
+    chosen = chosen[np.argsort(-ages[chosen], kind="stable")]
     ask = np.concatenate([due_first, chosen]).astype(np.int64)
     stale_weight = float((weights * stale).sum())
     return Plan(
