@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import create_engine
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
@@ -142,8 +143,6 @@ def test_freshness_names_the_pairs_past_the_age_bound_and_gives_new_products_tim
 
 
 def test_shop_sales_and_views_weigh_products_and_a_shop_without_them_falls_back_saying_so(tmp_path):
-    from sqlalchemy import create_engine
-
     shop = shop_tables()
     engine = create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
     with engine.begin() as conn:
