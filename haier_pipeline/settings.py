@@ -27,6 +27,7 @@ from haier_pipeline.constants import (
     TIMEZONE,
 )
 from haier_pipeline.haier_api.config import is_loopback_host, plaintext_problem
+from haier_pipeline.stock_plan.config import StockRefreshError, StockRefreshSettings, parse_stock_refresh
 
 COUNTY_CODE = re.compile(r"^\d{6}$")
 SHOP_TABLE_SETTINGS = {
@@ -100,6 +101,7 @@ class Settings:
     shop_media_url: str = "/media/"
     shop_parent_category: tuple[str, str] = DEFAULT_SHOP_PARENT_CATEGORY
     media_timezone: str = TIMEZONE  # the zone whose calendar day dates an image's folder (images/YYYY/MM/DD)
+    stock_refresh: StockRefreshSettings = field(default_factory=StockRefreshSettings)  # HAIER_STOCK_*
 
     @property
     def uses_sandbox(self) -> bool:
@@ -271,9 +273,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
         sync_lock_wait=_number(env, "HAIER_SYNC_LOCK_WAIT", 1800.0, float, 0, 86_400),
         media_timezone=_timezone(env, "HAIER_MEDIA_TIMEZONE"),
+        stock_refresh=_stock_refresh(env),
         **_health(env),
         **_shop_settings(env, media_root),
     )
+
+
+def _stock_refresh(env: Mapping[str, str]) -> StockRefreshSettings:
+    try:
+        return parse_stock_refresh(env, _number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000))
+    except StockRefreshError as refused:
+        raise SettingsError(str(refused)) from None
 
 
 def _shop_settings(env: Mapping[str, str], media_root: Path) -> dict:

@@ -23,6 +23,7 @@ from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.defs.health.api_health import haier_sync_queue_sensor
 from haier_pipeline.defs.health.overview import sync_overview
+from haier_pipeline.resources import SyncScope
 from haier_pipeline.runs.liveness import sweep_dead_runs
 
 L = tables.haier_sync_log
@@ -136,7 +137,11 @@ def test_sync_overview_shows_the_last_sync_of_each_kind_and_the_figures(catalog,
     instance.report_runless_asset_event(dg.AssetObservation("haier_api_health", metadata={
         "ok": True, "uptime_30d": dg.MetadataValue.float(0.9995), "latency_ms": dg.MetadataValue.float(85.0)}))
 
-    result = dg.materialize([sync_overview], resources={"catalog": catalog}, instance=instance)
+    instance.report_runless_asset_event(dg.AssetMaterialization("haier_raw_stock", metadata={
+        "stock_pairs_due": 5, "stock_pairs_asked": 40, "stock_expected_staleness": 0.125}))
+
+    scope = SyncScope(configured_counties=("110101",))
+    result = dg.materialize([sync_overview], resources={"catalog": catalog, "sync_scope": scope}, instance=instance)
     [event] = result.get_asset_materialization_events()
     meta = {key: getattr(value, "value", value) for key, value in event.materialization.metadata.items()}
     table = meta["last_syncs"]
@@ -145,6 +150,8 @@ def test_sync_overview_shows_the_last_sync_of_each_kind_and_the_figures(catalog,
     assert meta["prices_duration_seconds"] == 20.0 and meta["prices_failed"] == 3
     assert meta["failure_rate_24h"] == round(6 / 400, 6) and meta["syncs_24h"] == 4
     assert meta["haier_raw_prices.products_per_minute"] == 80.0 and meta["api_uptime_30d"] == 0.9995
+    assert meta["last_stock_run.stock_pairs_due"] == 5 and meta["last_stock_run.stock_expected_staleness"] == 0.125
+    assert meta["stock_pairs_over_max_age"] == 0 and meta["stock_oldest_pair"] == ""  # no stock asked yet
     figures = meta["health_figures"]
     assert figures.count("**MISSED**") == 1  # only the prices' speed (80 < 100, over 100 records); the rest hold
     assert figures.count("n/a") == 8  # products and stock have no figures in this instance

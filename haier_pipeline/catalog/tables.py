@@ -330,6 +330,25 @@ haier_raw_stock = Table(
     Index(None, "county_code"),
 )
 
+# What stock runs learnt of each (product, county) pair: when it was last asked, how often its answer changed
+# between asks over how long (its change rate), and the level then. The refresh planner (stock_plan) reads it;
+# a row written in the current window means the pair is not asked again in that window.
+stock_refresh_state = Table(
+    "stock_refresh_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_code", String(CODE), nullable=False),
+    Column("county_code", String(16), nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("asks", Integer, nullable=False, server_default="0"),  # intervals watched (asks after the first)
+    Column("changes", Integer, nullable=False, server_default="0"),  # of them, how many saw a different answer
+    Column("observed_seconds", Float, nullable=False, server_default="0"),
+    Column("stock", Integer, nullable=True),
+    Column("payload_sha256", String(64), nullable=False),
+    UniqueConstraint("product_code", "county_code"),
+    Index(None, "asked_at"),
+)
+
 # --- Filled by later features; defined now so the schema is one design ---
 
 product_price_history = Table(

@@ -9,6 +9,7 @@ from pydantic import Field
 from haier_pipeline.constants import DEFAULT_COUNTY_CODES
 from haier_pipeline.runs.scrub import scrub_sync_scope
 from haier_pipeline.settings import COUNTY_CODE
+from haier_pipeline.stock_plan.config import StockRefreshSettings
 
 from .values import settings_value
 
@@ -50,8 +51,12 @@ class SyncScope(dg.ConfigurableResource):
     county_codes: list[str] = Field(
         default_factory=list, description="6-digit district codes for stock; empty: HAIER_COUNTY_CODES."
     )
+    full_pass: bool = Field(
+        default=False, description="Ask stock for every product and county, not the refresh plan's pairs."
+    )
     configured_counties: dg.ResourceDependency[tuple[str, ...]] = settings_value(DEFAULT_COUNTY_CODES)
     secrets: dg.ResourceDependency[frozenset[str]] = settings_value(frozenset(), repr=False)
+    stock_refresh: dg.ResourceDependency[StockRefreshSettings] = settings_value(StockRefreshSettings())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:

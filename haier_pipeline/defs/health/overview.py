@@ -15,8 +15,10 @@ from haier_pipeline.catalog.tables import SYNC_TYPES, haier_sync_log
 from haier_pipeline.constants import TIMEZONE
 from haier_pipeline.defs.metadata import markdown_preview
 from haier_pipeline.health.thresholds import TARGETS, judge
-from haier_pipeline.resources import CatalogResource
+from haier_pipeline.resources import CatalogResource, SyncScope
 from haier_pipeline.runs.liveness import utc_now
+from haier_pipeline.stock_plan.freshness import stock_freshness
+from haier_pipeline.stock_plan.run_plan import PLAN_FIGURES
 
 from .api_health import HEALTH_GROUP, haier_api_health
 from .sync_health import RATE_WINDOW, failure_rate
@@ -66,12 +68,30 @@ def api_health(instance: dg.DagsterInstance) -> dict[str, Any]:
     return {"api_ok": seen["ok"].value, "api_uptime_30d": seen["uptime_30d"], "api_latency_ms": seen["latency_ms"]}
 
 
+def stock_plan_figures(instance: dg.DagsterInstance, catalog: CatalogResource, scope: SyncScope) -> dict[str, Any]:
+    """The last stock run's plan (pairs due, asked, skipped as fresh, expected staleness) and the stock's ages now."""
+    bound = scope.stock_refresh.max_age_seconds
+    with catalog.begin() as conn:
+        seen = stock_freshness(conn, list(scope.configured_counties), utc_now(), bound)
+    figures: dict[str, Any] = {
+        "stock_pairs_over_max_age": seen.over_max_age, "stock_pairs_never_asked": seen.never_asked,
+        "stock_oldest_pair": seen.oldest_pair, "stock_oldest_age_hours": dg.MetadataValue.float(seen.oldest_age_hours),
+    }
+    records = instance.fetch_materializations(dg.AssetKey("haier_raw_stock"), limit=1).records
+    last = records[0].asset_materialization if records else None
+    if last is not None:
+        figures |= {f"last_stock_run.{name}": value for name, value in last.metadata.items() if name in PLAN_FIGURES}
+    return figures
+
+
 @dg.asset(
     group_name=HEALTH_GROUP,
     kinds={"sql"},
     description="Start here: the last sync of each kind (status, duration, counts, failures) and the health figures.",
 )
-def sync_overview(context: dg.AssetExecutionContext, catalog: CatalogResource) -> dg.MaterializeResult:
+def sync_overview(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, sync_scope: SyncScope
+) -> dg.MaterializeResult:
     rows = last_syncs(catalog)
     figures_md, numbers = figures_table(context.instance)
     with catalog.begin() as conn:
@@ -90,6 +110,7 @@ def sync_overview(context: dg.AssetExecutionContext, catalog: CatalogResource) -
         **{name: dg.MetadataValue.float(float(value)) for name, value in numbers.items()},
         **per_type,
         **api_health(context.instance),
+        **stock_plan_figures(context.instance, catalog, sync_scope),
     })
 
 

@@ -13,6 +13,7 @@ from .history import one_open_row_per_product, product_price_history
 from .new_products import haier_new_products_sensor, haier_new_products_sync
 from .partitions import county_partitions
 from .raw import build_raw_stock, haier_raw_prices, haier_raw_products
+from .stock_freshness import stock_max_age_check
 
 
 def sync_definitions(settings: Settings) -> dg.Definitions:
@@ -29,7 +30,7 @@ def sync_definitions(settings: Settings) -> dg.Definitions:
             product_stock,
             product_price_history,
         ],
-        asset_checks=[*CHECKS, one_open_row_per_product],
+        asset_checks=[*CHECKS, one_open_row_per_product, stock_max_age_check],
         jobs=[*SYNC_JOBS, haier_new_products_sync],
         schedules=SCHEDULES,
         sensors=[haier_new_products_sensor],

@@ -21,20 +21,24 @@ from haier_pipeline.catalog.raw_store import (
     mark_unlisted,
     store_raw_prices,
     store_raw_products,
-    store_raw_stock,
 )
 from haier_pipeline.constants import GATEWAY_TAG, HAIER_API_POOL
 from haier_pipeline.defs.metadata import api_stats, columns_metadata, failures_markdown, write_metadata
 from haier_pipeline.haier_api import CallResult, HaierClient, MalformedRecord
 from haier_pipeline.haier_api.parsing import parse_price, parse_product, parse_stock
 from haier_pipeline.haier_api.records import RecordError
-from haier_pipeline.resources import CatalogResource, HaierApiResource, SyncScope
+from haier_pipeline.resources import CatalogResource, HaierApiResource, ShopResource, SyncScope
 from haier_pipeline.runs.tracking import SyncTracker, close_abandoned_logs, tracked_sync, utc_now
+from haier_pipeline.stock_plan.run_plan import plan_stock_run, store_stock_asks
+from haier_pipeline.stock_plan.shop_weights import ProductWeights, shop_product_weights
 
 from .partitions import counties_for_run, record_county_partitions
 from .streaming import DrainOutcome, drain_results
 
 RAW_GROUP = "haier_raw"
+# Stock answers stored (and recorded as asked) per transaction: about a second of the account's 100 calls/s,
+# so a killed stock pass asks again at most that second's pairs.
+STOCK_CHUNK = 100
 Row = TypeVar("Row")
 
 
@@ -216,6 +220,17 @@ def haier_raw_prices(
     return dg.MaterializeResult(metadata=step.metadata(tracker, outcome))
 
 
+def stock_weights(context: dg.AssetExecutionContext, shop: ShopResource, codes: list[str],
+                  weight: float) -> ProductWeights:
+    """The shop's sales and views as stock importance when publishing to a shop, else the configured weight."""
+    if not shop.enabled:
+        return ProductWeights(source="HAIER_STOCK_WEIGHT (no shop: HAIER_SHOP_DB_URL unset)")
+    weights = shop_product_weights(shop.engine(), shop.target().tables, codes, weight)
+    if weights.fell_back:
+        context.log.warning(f"stock importance: {weights.source}")
+    return weights
+
+
 def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
@@ -226,13 +241,19 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         description="Available stock per procurable product and county: one call each (county-partitioned).",
     )
     def haier_raw_stock(
-        context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope
+        context: dg.AssetExecutionContext, haier_api: HaierApiResource, catalog: CatalogResource, sync_scope: SyncScope,
+        shop: ShopResource,
     ) -> dg.MaterializeResult:
         step = RawStep.open(context, haier_api, catalog)
         counties = counties_for_run(context, sync_scope)
         with catalog.begin() as conn:
             codes = sync_scope.codes or listed_product_codes(conn, procurable_only=True)
-        pairs = ((code, county) for county in counties for code in codes)
+        weights = stock_weights(context, shop, codes, sync_scope.stock_refresh.weight)
+        with catalog.begin() as conn:
+            # Named codes are asked as today's pass did; the nightly full sync too when the budget covers it.
+            plan = plan_stock_run(conn, codes, counties, step.now, sync_scope.stock_refresh,
+                                  full_pass=sync_scope.full_pass or bool(sync_scope.codes), weights=weights.by_code)
+        pairs = plan.pairs
 
         def to_rows(result: CallResult) -> tuple[list[tuple[str, str, dict]], list[RecordError]]:
             code, county = result.product_codes[0], result.county_code or ""
@@ -249,11 +270,12 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                           keep_open=catalog.run_closes_logs) as tracker:
             outcome = drain_results(
                 step.client.fetch_stock(pairs), to_rows,
-                lambda conn, rows: store_raw_stock(conn, rows, context.run_id, step.now), lambda row: (row[0], row[1]),
-                catalog, tracker,
+                lambda conn, rows: store_stock_asks(conn, rows, context.run_id, step.now),
+                lambda row: (row[0], row[1]), catalog, tracker, chunk_size=STOCK_CHUNK,
             )
             _require_some_success(tracker, "stock")
-        metadata = {**step.metadata(tracker, outcome), "counties": ", ".join(counties)}
+        metadata = {**step.metadata(tracker, outcome), "counties": ", ".join(counties),
+                    **plan.figures, "stock_weights": weights.source}
         record_county_partitions(
             context, sync_scope, {**dict.fromkeys(counties, 0), **Counter(county for _, county in outcome.stored_keys)}
         )
