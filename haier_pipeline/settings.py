@@ -71,7 +71,8 @@ class Settings:
     media_root: Path
     county_codes: tuple[str, ...]
     rate_limit: float = 100.0
-    max_concurrency: int = 8
+    max_concurrency: int = 64  # ceiling of gateway calls in flight per endpoint; the limit adapts below it
+    latency_target: float = 0.0  # seconds; 0: in-flight is cut when answers pass 1.5 × their baseline
     alert_webhook_url: str | None = None
     image_max_bytes: int = 10 * 1024 * 1024
     image_max_pixels: int = 40_000_000
@@ -241,7 +242,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password, catalog_db_url=db_url,
         media_root=media_root, county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
         rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
-        max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
+        max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 64, int, 1, 256)),
+        latency_target=_number(env, "HAIER_LATENCY_TARGET_MS", 0, float, 0, 600_000) / 1000,
         alert_webhook_url=_url(env, "HAIER_ALERT_WEBHOOK_URL"),
         image_max_bytes=int(_number(env, "HAIER_IMAGE_MAX_BYTES", 10 * 1024 * 1024, int, 1024, 1 << 30)),
         image_max_pixels=int(_number(env, "HAIER_IMAGE_MAX_PIXELS", 40_000_000, int, 1, 1_000_000_000)),

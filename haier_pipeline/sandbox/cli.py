@@ -32,6 +32,7 @@ from .options import (
 )
 from .server import make_server
 from .styles import DISCOUNTS, FLAGS, NUMBERS, ROUNDINGS, AnswerStyle
+from .wire import WireProfile
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--slow-seconds", type=float, default=2.0, help="delay of a slow call (default 2)")
     add("--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)")
     add("--faults-on-token", action="store_true", help="let faults hit the token endpoint too")
+    add("--answer-time", action="append", default=[], metavar="ENDPOINT=MEDIAN[:TAIL]",
+        help="lognormal answer time of an endpoint (products, prices, stock, logistics, balances; * for the "
+             "others): median seconds and p99/median, e.g. stock=0.15:4 (repeatable)")
+    add("--knee", type=int, default=0, help="business calls in flight served at once; more queue (default 0: none)")
+    add("--wire-seed", type=int, default=0, help="seed of the answer-time draws (default 0)")
     add("--image-host", default="", help="base URL that product image URLs point to (default: this sandbox)")
     add("--print-secrets", action="store_true", help="also print secrets taken from your environment")
     return parser
@@ -72,7 +78,7 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
     )
     return SandboxOptions.from_env(
         env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes,
-        latency=args.latency,
+        latency=args.latency, wire=WireProfile.parse(args.answer_time, args.knee, args.wire_seed),
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
         image_host=args.image_host.rstrip("/"),

@@ -17,6 +17,7 @@ from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
 from .styles import AnswerStyle
+from .wire import WireProfile
 
 TokenPath = Literal["auth", "token", "both"]
 TokenShape = Literal["standard", "token", "data"]
@@ -97,6 +98,7 @@ class SandboxOptions:
     envelope: EnvelopeMode = "mixed"
     style: AnswerStyle = field(default_factory=AnswerStyle)  # number encodings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
+    wire: WireProfile = field(default_factory=WireProfile)  # answer times per endpoint, the knee (wire.py)
     host: str = "127.0.0.1"
     image_host: str = ""  # where product image URLs point; empty: this sandbox serves them itself
     port: int = 0

@@ -153,6 +153,7 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
         "--rounding", options.style.rounding,
     ]
     args += ["--image-host", options.image_host] if options.image_host else []
+    args += options.wire.cli_arguments() if options.wire.active else []
     return args + (["--faults-on-token"] if faults.include_token else [])
 
 
