@@ -79,7 +79,7 @@ class Settings:
     image_allowed_hosts: tuple[str, ...] = ()
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
     image_rate_limit: float | None = None  # None: each image host's pace adapts (media/politeness.py)
-    image_concurrency: int = 8
+    image_concurrency: int = 32  # ceiling of image requests in flight; each host's window grows up to it
     image_processes: int = 2  # worker processes for image downloads and decoding; 0: threads of the run's process
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
@@ -250,7 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_allowed_hosts=parse_hosts(env.get("HAIER_IMAGE_ALLOWED_HOSTS")),
         image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
         image_rate_limit=_optional_number(env, "HAIER_IMAGE_RATE_LIMIT", float, 0.1, 10_000),
-        image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
+        image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 32, int, 1, 128)),
         image_processes=int(_number(env, "HAIER_IMAGE_PROCESSES", 2, int, 0, 16)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),

@@ -212,8 +212,16 @@ def merge_pace(senders: list[dict[str, dict[str, float | int]]]) -> dict[str, di
 _worker: dict[str, Any] = {}  # this worker process's fetcher, thread pool and options
 
 
+IMAGE_NICENESS = 5  # worker processes yield the CPU to the run's process: the gateway calls keep their pace
+
+
 def _start_worker(options: ImageOptions, store: MediaStore, now: datetime) -> None:
     import os
+
+    try:
+        os.nice(IMAGE_NICENESS)
+    except OSError:
+        pass  # not allowed here: equal priority
 
     _worker.update(options=options, store=store, now=now, pid=os.getpid(), sent=0,
                    fetcher=ImageFetcher(options.policy, options.limits, rate_per_host=options.rate_per_host,

@@ -137,6 +137,16 @@ class SandboxApp:
         if request.method not in ("GET", "HEAD"):
             return _error(405, "images are fetched with GET", (("Allow", "GET, HEAD"),))
         self.stats.count("image_requests")
+        fault = self.faults.draw(image=True)
+        if fault.kind == "drop":
+            self.stats.count("drops")
+            return Response(0, drop=True)
+        delay = self.wire.image_answer_time() + (self.faults.profile.slow_seconds if fault.slow else 0.0)
+        if delay > 0:
+            time.sleep(delay)  # a CDN across the wire, on its own host and port (image_host)
+        if fault.kind == "error":
+            self.stats.count("injected_5xx")
+            return _error(fault.status, "image host failed")
         poison = self.options.poison
         target = poison.redirect_for(request.path, self.base_url) if poison is not None else None
         if target is not None:

@@ -60,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--slow-seconds", type=float, default=2.0, help="delay of a slow call (default 2)")
     add("--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)")
     add("--faults-on-token", action="store_true", help="let faults hit the token endpoint too")
+    add("--faults-on-images", action="store_true", help="let drops, 5xx and slow answers hit image requests too")
     add("--answer-time", action="append", default=[], metavar="ENDPOINT=MEDIAN[:TAIL]",
-        help="lognormal answer time of an endpoint (products, prices, stock, logistics, balances; * for the "
-             "others): median seconds and p99/median, e.g. stock=0.15:4 (repeatable)")
+        help="lognormal answer time of an endpoint (products, prices, stock, logistics, balances, images; * for "
+             "the other gateway endpoints): median seconds and p99/median, e.g. stock=0.15:4 (repeatable)")
     add("--knee", type=int, default=0, help="business calls in flight served at once; more queue (default 0: none)")
     add("--wire-seed", type=int, default=0, help="seed of the answer-time draws (default 0)")
     add("--image-host", default="", help="base URL that product image URLs point to (default: this sandbox)")
@@ -74,7 +75,8 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
     faults = FaultProfile(
         error_rate=args.error_rate, drop_rate=args.drop_rate, html_error_rate=args.html_error_rate,
         app_error_rate=args.app_error_rate, burst_429_rate=args.burst_429_rate, slow_rate=args.slow_rate,
-        slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,
+        slow_seconds=args.slow_seconds, include_token=args.faults_on_token,
+        include_images=args.faults_on_images, seed=args.fault_seed,
     )
     return SandboxOptions.from_env(
         env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes,

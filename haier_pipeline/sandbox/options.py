@@ -41,7 +41,8 @@ class FaultProfile:
     an HTML page under 200, an application error (HTTP 200, ``success: false``) or a spurious 429.
     Those rates are exclusive, so they must sum to at most 1. ``slow_rate`` is drawn separately and
     adds ``slow_seconds`` before the answer. Faults hit business endpoints (only those named in
-    ``endpoints`` when it is not empty); the token endpoint too when ``include_token`` is set.
+    ``endpoints`` when it is not empty); the token endpoint too when ``include_token`` is set, and
+    image requests when ``include_images`` is set.
     """
 
     error_rate: float = 0.0
@@ -52,6 +53,7 @@ class FaultProfile:
     slow_rate: float = 0.0
     slow_seconds: float = 2.0
     include_token: bool = False
+    include_images: bool = False  # images too: drops, 5xx and slow answers at the same rates
     endpoints: tuple[str, ...] = ()
     seed: int = 0
 

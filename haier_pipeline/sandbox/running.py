@@ -154,6 +154,7 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
     ]
     args += ["--image-host", options.image_host] if options.image_host else []
     args += options.wire.cli_arguments() if options.wire.active else []
+    args += ["--faults-on-images"] if faults.include_images else []
     return args + (["--faults-on-token"] if faults.include_token else [])
 
 

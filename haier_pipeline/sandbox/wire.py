@@ -4,7 +4,8 @@ A real gateway answers in tens to hundreds of milliseconds, each endpoint at its
 Haier's ERP), with a long tail: the 99th percentile several times the median. And it has only so many
 workers: past a *knee* of calls in flight, calls wait for one, so every answer takes longer in
 proportion. A :class:`WireProfile` gives each business endpoint a lognormal answer time (median and
-p99 ÷ median) and, optionally, that knee; the answer times come from a seeded stream.
+p99 ÷ median) and, optionally, that knee; the answer times come from a seeded stream. Image requests
+take ``answer_times["images"]`` (a sandbox started as a separate image host: ``image_host``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+IMAGES = "images"  # the answer_times key of image requests (never "*")
 Z_99 = 2.3263478740408408  # the standard normal's 99th percentile
 
 
@@ -119,6 +121,14 @@ class Wire:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def image_answer_time(self) -> float:
+        """Seconds an image request takes (``answer_times["images"]``: the CDN's own answer time)."""
+        answer = self.profile.answer_times.get(IMAGES)
+        if answer is None:
+            return 0.0
+        with self._lock:
+            return answer.draw(self._rng)
 
     def answer_time(self, endpoint: str) -> float:
         """Seconds this call of ``endpoint`` takes, queueing past the knee included."""
