@@ -15,9 +15,10 @@ adaptive-concurrency filter, one :class:`AdaptiveLimit` per endpoint (stock answ
   that answers slower for good is accepted and a queue the limiter itself built is not taken for a baseline;
 * while the current answer time stays within ``TOLERANCE`` × the baseline (or within ``latency_target``
   when one is set) and at least half the limit was in use, the limit grows: by half per round until the
-  first cut (slow start), then by √limit per round (Gradient2's queue allowance);
-* when it rises past that, the gateway is queueing: the limit is cut by baseline ÷ current (to where the
-  queue drains, never below half), as soon as half a round's answers show it;
+  first cut or until answers take 1.2 × the baseline (slow start, with Vegas's early exit), then by √limit
+  per round (Gradient2's queue allowance);
+* when it rises past that, the gateway is queueing: the limit is cut by threshold ÷ current (never below
+  half; in slow start as soon as half a round's answers show it), so a tail's noise costs a few percent;
 * a 429 halves the limit; answers to calls sent before a cut are not judged again (one cut per round
   trip); a 5xx, a dropped connection or a garbled answer says nothing about queueing, so it is neither a
   sample nor a cut (the transport retries it).
@@ -44,6 +45,7 @@ SMOOTHING = 0.5  # weight of the newest round's median in the current answer tim
 BASELINE_WINDOW_S = 60.0
 PROBE_INTERVAL_S = 30.0
 PROBE_SAMPLES = 8
+SLOW_START_EXIT = 1.2  # slow start ends once answers take this multiple of the baseline (TCP Vegas's early exit)
 SLOW_START_GROWTH = 1.5  # per round until the first cut (doubling overshot a queueing gateway's knee)
 MAX_CUT = 0.5  # a cut keeps at least this share of the limit
 
@@ -160,9 +162,11 @@ class AdaptiveLimit:
         if rnd.throttled:
             self._cut(MAX_CUT, CUT_THROTTLED)
         elif self._current > threshold:
-            # Back to where the queue would drain (Vegas: in-flight × baseline ÷ answer time), at most halved.
-            self._cut((self.latency_target or self.baseline or self._current) / self._current, CUT_QUEUEING)
+            # In proportion to the excess (Gradient2): a tail's noise costs a few percent, a real queue more.
+            self._cut(threshold / self._current, CUT_QUEUEING)
         elif rnd.peak_on_wire * 2 >= self.limit:  # only a limit in use proves anything
+            if self._current > SLOW_START_EXIT * (self.baseline or self._current):
+                self._slow_start = False  # answers are slowing: from here on grow by steps, not by half
             grown = self._limit * SLOW_START_GROWTH if self._slow_start else self._limit + math.sqrt(self._limit)
             self._limit = min(float(self.ceiling), grown)
             self.peak_limit = max(self.peak_limit, self._limit)
@@ -171,8 +175,8 @@ class AdaptiveLimit:
             self._limit = max(float(MIN_LIMIT), self._limit / 4)
 
     def _queue_showing(self, samples: list[float]) -> bool:
-        """Half a round already over the threshold: judge now, not a round later (slow start overshoots fast)."""
-        if len(samples) < PROBE_SAMPLES or self._probe_restore is not None or self._current is None:
+        """In slow start, half a round already over the threshold: judge now, not a round later (it overshoots)."""
+        if not self._slow_start or len(samples) < PROBE_SAMPLES or self._current is None:
             return False
         threshold = self.latency_target or TOLERANCE * (self.baseline or self._current)
         return statistics.median(samples) > threshold
