@@ -190,7 +190,8 @@ def _read_instance(run: ProcessRun, home: Path, started_wall: float) -> None:
                                  if name in ("image_urls", "downloaded", "deduplicated", "reused", "rejected",
                                              "image_rate_reached", "image_rate_by_host", "images_per_second",
                                              "duration_seconds", "http_requests", "worker_processes",
-                                             "api_calls", "api_calls_per_second", "api_slots_missed")})
+                                             "api_calls", "api_calls_per_second", "api_slots_missed",
+                                             "api_in_flight", "api_p95_latency_ms")})
     finally:
         if previous is None:
             os.environ.pop("DAGSTER_HOME", None)

@@ -37,7 +37,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     api_class = SandboxApiResource if settings.uses_sandbox else HaierApiResource
     return {
         "haier_api": api_class(
-            settings=settings, rate_limit=settings.rate_limit, max_concurrency=settings.max_concurrency
+            settings=settings, rate_limit=settings.rate_limit, max_concurrency=settings.max_concurrency,
+            latency_target=settings.latency_target,
         ),
         "catalog": CatalogResource(db_url=settings.catalog_db_url, sync_lock_wait=settings.sync_lock_wait),
         "media": MediaResource(media_root=str(settings.media_root), images=ImageOptions.from_settings(settings),

@@ -74,14 +74,15 @@ class Settings:
     media_root: Path
     county_codes: tuple[str, ...]
     rate_limit: float = 100.0
-    max_concurrency: int = 8
+    max_concurrency: int = 64  # ceiling of gateway calls in flight per endpoint; the limit adapts below it
+    latency_target: float = 0.0  # seconds; 0: in-flight is cut when answers pass 1.5 × their baseline
     alert_webhook_url: str | None = None
     image_max_bytes: int = 10 * 1024 * 1024
     image_max_pixels: int = 40_000_000
     image_allowed_hosts: tuple[str, ...] = ()
     image_allow_private_hosts: bool | None = None  # None: loopback only, and only against the sandbox
     image_rate_limit: float | None = None  # None: each image host's pace adapts (media/politeness.py)
-    image_concurrency: int = 8
+    image_concurrency: int = 32  # ceiling of image requests in flight; each host's window grows up to it
     image_processes: int = 2  # worker processes for image downloads and decoding; 0: threads of the run's process
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
@@ -260,14 +261,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         customer_password=_text(env, "HAIER_CUSTOMER_PASSWORD") or password, catalog_db_url=db_url,
         media_root=media_root, county_codes=parse_county_codes(env.get("HAIER_COUNTY_CODES")),
         rate_limit=_number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000),
-        max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 8, int, 1, 256)),
+        max_concurrency=int(_number(env, "HAIER_MAX_CONCURRENCY", 64, int, 1, 256)),
+        latency_target=_number(env, "HAIER_LATENCY_TARGET_MS", 0, float, 0, 600_000) / 1000,
         alert_webhook_url=_url(env, "HAIER_ALERT_WEBHOOK_URL"),
         image_max_bytes=int(_number(env, "HAIER_IMAGE_MAX_BYTES", 10 * 1024 * 1024, int, 1024, 1 << 30)),
         image_max_pixels=int(_number(env, "HAIER_IMAGE_MAX_PIXELS", 40_000_000, int, 1, 1_000_000_000)),
         image_allowed_hosts=parse_hosts(env.get("HAIER_IMAGE_ALLOWED_HOSTS")),
         image_allow_private_hosts=_flag(env, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
         image_rate_limit=_optional_number(env, "HAIER_IMAGE_RATE_LIMIT", float, 0.1, 10_000),
-        image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 8, int, 1, 64)),
+        image_concurrency=int(_number(env, "HAIER_IMAGE_CONCURRENCY", 32, int, 1, 128)),
         image_processes=int(_number(env, "HAIER_IMAGE_PROCESSES", 2, int, 0, 16)),
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),

@@ -106,3 +106,41 @@ def test_retry_after_is_capped() -> None:
     assert retry_after_seconds("2") == 2.0
     assert retry_after_seconds("86400") == MAX_RETRY_AFTER_S  # a host cannot park the pass for a day
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+
+
+def test_random_faults_are_retried_without_slowing_the_host(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
+    """One request in ten fails at random (500, 503 without Retry-After, a dropped connection): not congestion.
+
+    Before, every 503 halved the pace and paused the host, and a 500 or a drop rejected the image.
+    """
+    image_host.fault_rate = 0.1
+    urls = publish_images(image_host, catalog_engine, 300)
+
+    report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path / "media"), ADAPTIVE)
+
+    assert report.rejected == [] and report.downloaded == len(urls)  # every fault was asked again
+    pace = report.host_pace["127.0.0.1"]
+    assert image_host.faulted >= 10 and pace["faults"] >= 10, pace
+    assert pace["throttled"] == 0, pace  # no fault counted as a throttle …
+    assert pace["pace"] >= START_RATE, pace  # … so the pace was never cut
+
+
+def test_503s_that_rise_with_the_pace_slow_the_host_but_a_lone_one_does_not() -> None:
+    now = [0.0]
+    politeness = AdaptivePoliteness(clock=lambda: now[0])
+    for n in range(100):  # 40 answers a second, one 503 in ten: faults
+        assert politeness.acquire("cdn", deadline=now[0])
+        politeness.answered("cdn", 0.02, 503 if n % 10 == 0 else 200)
+        now[0] += 0.025
+    figures = politeness.figures()["cdn"]
+    assert figures["throttled"] == 0 and figures["faults"] == 10 and figures["pace"] >= START_RATE
+    before = figures["pace"]
+    for _ in range(10):  # then half the answers are 503: the host is overloaded
+        politeness.answered("cdn", 0.02, 503)
+        politeness.answered("cdn", 0.02, 200)
+        now[0] += 0.025
+    figures = politeness.figures()["cdn"]
+    assert figures["throttled"] >= 1 and figures["pace"] < before
+    assert figures["pace"] >= 0.5 * figures["peak_rate"]  # a cut on 503s stops at the floor

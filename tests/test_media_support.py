@@ -8,6 +8,8 @@ releases it), and every request is counted, so tests can assert exactly what was
 from __future__ import annotations
 
 import io
+import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -59,6 +61,9 @@ class ImageHost:
         self.throttle: tuple[int, str] | None = None
         self.served_at: list[float] = []  # monotonic arrival times of requests answered normally
         self.throttled_at: list[float] = []  # … and of those answered 429
+        self.fault_rate = 0.0  # share of requests answered 500 or 503 (no Retry-After) or dropped, at random
+        self.faulted = 0
+        self._dice = random.Random(7)
         self._lock = threading.Condition()
         host = self
 
@@ -79,6 +84,13 @@ class ImageHost:
                 if route.then is not None and host.hits[self.path] > 1:
                     route = route.then
                 route = host._throttled() or route
+                fault = host._fault()
+                if fault == 0:  # drop the connection unanswered
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault:
+                    route = Route(fault, b"unavailable")
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     if value:  # an empty value leaves the header out (e.g. no Content-Length)
@@ -97,6 +109,14 @@ class ImageHost:
                 self.close_connection = True
 
         self.server = QuietServer(Handler)
+
+    def _fault(self) -> int | None:
+        """``None``: answer normally; 0: drop the connection; else the 5xx status to answer."""
+        with self._lock:
+            if self._dice.random() >= self.fault_rate:
+                return None
+            self.faulted += 1
+            return self._dice.choice((0, 500, 503))
 
     @property
     def base_url(self) -> str:

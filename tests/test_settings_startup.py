@@ -51,6 +51,7 @@ CASES = {  # case -> (changes to GATEWAY; None removes the variable, the variabl
     "rate limit over 10 000": ({"HAIER_RATE_LIMIT": "1e9"}, "HAIER_RATE_LIMIT"),
     "no concurrency": ({"HAIER_MAX_CONCURRENCY": "0"}, "HAIER_MAX_CONCURRENCY"),
     "fractional concurrency": ({"HAIER_MAX_CONCURRENCY": "2.5"}, "HAIER_MAX_CONCURRENCY"),
+    "negative latency target": ({"HAIER_LATENCY_TARGET_MS": "-5"}, "HAIER_LATENCY_TARGET_MS"),
     "image size ceiling tiny": ({"HAIER_IMAGE_MAX_BYTES": "10"}, "HAIER_IMAGE_MAX_BYTES"),
     "image host not a host": ({"HAIER_IMAGE_ALLOWED_HOSTS": "img.haier.net,not a host"}, "HAIER_IMAGE_ALLOWED_HOSTS"),
     "private hosts maybe": ({"HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "maybe"}, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),

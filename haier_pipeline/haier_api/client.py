@@ -20,6 +20,7 @@ import requests
 
 from . import bodies, endpoints
 from .auth import TokenProvider
+from .concurrency import ConcurrencyLimits
 from .config import ClientConfig
 from .errors import HaierApiError, HaierApplicationError, HaierAuthError
 from .parsing import parse_balances, payload_records, unwrap_envelope
@@ -109,8 +110,9 @@ class HaierClient:
             backoff_initial=config.backoff_initial, backoff_max=config.backoff_max,
             max_response_bytes=config.max_response_bytes,
         )
+        self.concurrency = ConcurrencyLimits(config.max_concurrency, config.latency_target)
         self._transport = Transport(session=self._session, limiter=self._limiter, redactor=self.redactor,
-                                    stats=self.stats, policy=policy)
+                                    stats=self.stats, policy=policy, limits=self.concurrency)
         self.tokens = TokenProvider(
             self._transport, config.resolved_token_url, config.client_id, config.client_secret, redactor=self.redactor,
             stats=self.stats,

@@ -76,7 +76,10 @@ class ClientConfig:
     seller_password: str | None = field(default=None, repr=False)
     customer_password: str | None = field(default=None, repr=False)  # default: password
     rate_limit: float = 100.0
-    max_concurrency: int = 8
+    # The ceiling of calls in flight per endpoint; below it the limit adapts to answer times (``concurrency.py``).
+    # 64 lets a 100 calls/s budget be the limit up to ~600 ms answers (Little's law).
+    max_concurrency: int = 64
+    latency_target: float = 0.0  # seconds an answer may take before in-flight is cut; 0: 1.5 × the baseline
     timeout: float = 30.0
     max_attempts: int = 4
     deadline: float = 120.0
@@ -108,6 +111,9 @@ class ClientConfig:
         _positive("timeout", self.timeout)
         _positive("deadline", self.deadline)
         _positive("backoff_max", self.backoff_max)
+        if isinstance(self.latency_target, bool) or not isinstance(self.latency_target, (int, float)) \
+                or not 0 <= self.latency_target < math.inf:
+            raise ConfigError(f"latency_target: must be a number of seconds >= 0, got {self.latency_target!r}")
         if self.rate_limit_store is not None:
             _store_url(self.rate_limit_store)
         if not (isinstance(self.backoff_initial, (int, float)) and 0 <= self.backoff_initial < math.inf):

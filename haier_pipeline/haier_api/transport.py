@@ -29,6 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.wait import wait_exponential_jitter
 
 from . import jsonio
+from .concurrency import AdaptiveLimit, ConcurrencyLimits
 from .config import MAX_RESPONSE_BYTES
 from .deadline import DeadlineAdapter, Exchange, hard_deadline, read_capped
 from .errors import (
@@ -75,10 +76,11 @@ class Authenticator(Protocol):
 class _Retryable(Exception):
     """An attempt failed in a way a later attempt may not: network fault, 5xx, 429, garbled body."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, slow: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.slow = slow  # no answer in time (the gateway may be queueing), rather than a fault
 
 
 class _TooLarge(Exception):
@@ -155,9 +157,10 @@ class Transport:
 
     def __init__(
         self, *, session: requests.Session, limiter: RateLimiter, redactor: Redactor, stats: ClientStats,
-        policy: RetryPolicy,
+        policy: RetryPolicy, limits: ConcurrencyLimits | None = None,
     ) -> None:
         self.session = session
+        self.limits = limits
         self.limiter = limiter
         self.redactor = redactor
         self.stats = stats
@@ -213,10 +216,19 @@ class Transport:
         deadline_at: float,
     ) -> Any:
         for repeat in (False, True):
-            credential = self._slot_and_credential(endpoint, batch, auth, deadline_at)
+            # Business calls hold a place under their endpoint's in-flight limit; token calls (rare, and awaited
+            # by the calls holding places) do not, so a refresh can never wait for the calls that wait for it.
+            limit = self.limits.for_endpoint(endpoint) if self.limits is not None and auth is not None else None
+            self._enter(limit, endpoint, batch, deadline_at)
+            try:
+                credential = self._slot_and_credential(endpoint, batch, auth, deadline_at)
+            except BaseException:
+                if limit is not None:
+                    limit.release(None, on_wire=False)
+                raise
             try:
                 authorization = credential.header if credential else None
-                response = self._send(url, body, endpoint, batch, authorization, deadline_at)
+                response = self._send(url, body, endpoint, batch, authorization, deadline_at, limit)
             except _TooLarge as too_large:
                 raise HaierAnswerRefused(
                     endpoint, batch, f"answer larger than {too_large.limit} bytes (stopped reading)", 200
@@ -249,6 +261,12 @@ class Transport:
         self._wait_for_slot(endpoint, batch, deadline_at)
         return self._credential(auth, endpoint, batch)
 
+    def _enter(self, limit: AdaptiveLimit | None, endpoint: str, batch: Batch, deadline_at: float) -> None:
+        remaining = deadline_at - time.monotonic()
+        if limit is not None and (remaining <= 0 or not limit.acquire(timeout=remaining)):
+            raise HaierUnavailable(endpoint, batch, f"deadline of {self.policy.deadline:g} s passed while "
+                                   f"{limit.limit} call(s) of this endpoint were in flight")
+
     def _use_slot(self, endpoint: str, batch: Batch, deadline_at: float) -> None:
         """Right before the request's first byte: spend this thread's slot, or wait for a new one if it went stale."""
         while not self.limiter.on_time():
@@ -261,6 +279,31 @@ class Transport:
                                    f"deadline of {self.policy.deadline:g} s passed before the call could be sent")
 
     def _send(
+        self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
+        deadline_at: float, limit: AdaptiveLimit | None = None,
+    ) -> Answer:
+        """One HTTP exchange; ``limit`` (a place already held) learns its answer time and is given back."""
+        if limit is None:
+            return self._send_once(url, body, endpoint, batch, authorization, deadline_at)
+        judged: float | None = None
+        throttled = False
+        started = time.perf_counter()
+        limit.sending()
+        try:
+            answer = self._send_once(url, body, endpoint, batch, authorization, deadline_at)
+            # A 5xx says nothing about queueing and a 429 is a rate signal: neither is an answer time.
+            throttled = answer.status_code == 429
+            if answer.status_code < 500 and not throttled:
+                judged = time.perf_counter() - started
+            return answer
+        except _Retryable as failed:
+            if failed.slow:  # cut off or timed out: as slow as the gateway was, a queue's symptom
+                judged = time.perf_counter() - started
+            raise
+        finally:
+            limit.release(judged, throttled=throttled)
+
+    def _send_once(
         self, url: str, body: Mapping[str, Any], endpoint: str, batch: Batch, authorization: str | None,
         deadline_at: float,
     ) -> Answer:
@@ -285,12 +328,12 @@ class Transport:
                 else:
                     reason = f"{type(error).__name__}: {self.redactor.text(str(error), limit=300)}"
                 self._log(endpoint, batch, body, f"failed ({reason})", latency)
-                raise _Retryable(reason) from None
+                raise _Retryable(reason, slow=exchange.expired or isinstance(error, requests.Timeout)) from None
         latency = time.perf_counter() - started
         self.stats.attempt_finished(endpoint, latency)
         if exchange.expired:  # a connection shut down at the deadline can read as a short, complete body
             self._log(endpoint, batch, body, f"failed ({self._cut_off()})", latency)
-            raise _Retryable(self._cut_off())
+            raise _Retryable(self._cut_off(), slow=True)
         self._log(endpoint, batch, body, f"HTTP {answer.status_code}", latency)
         return answer
 

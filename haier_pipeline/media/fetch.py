@@ -20,13 +20,21 @@ import requests
 
 from haier_pipeline.haier_api.deadline import Exchange, hard_deadline, read_capped
 
-from .politeness import MAX_THROTTLED_ATTEMPTS, THROTTLING_STATUSES, AdaptivePoliteness, retry_after_seconds
+from .politeness import (
+    FAULT_STATUSES,
+    MAX_THROTTLED_ATTEMPTS,
+    THROTTLING_STATUSES,
+    AdaptivePoliteness,
+    retry_after_seconds,
+)
 from .rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, TRUNCATED, ImageRejected
 from .transport import BlockedAddress, image_session
 from .urls import UrlPolicy, check_url, system_resolver
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_BYTES = 64 * 1024
+MAX_FAULT_ATTEMPTS = 5  # a 5xx or dropped connection is asked at most this many times in one pass
+FAULT_BACKOFF_S = 0.05  # times the faults so far, before asking again
 
 
 @dataclass(frozen=True)
@@ -110,21 +118,37 @@ class ImageFetcher:
         raise ImageRejected(BLOCKED_URL, f"more than {self.limits.max_redirects} redirects")
 
     def _polite_get(self, host: str, url: str, deadline: float) -> requests.Response:
-        """GET at the host's pace; a 429/503 slows the host down and is asked again after its ``Retry-After``."""
+        """GET at the host's pace. A 429 (or a congested 503) slows the host and is asked again after its
+        ``Retry-After``; a 5xx or a dropped connection is asked again shortly, up to ``MAX_FAULT_ATTEMPTS``."""
+        faults = 0
         for _attempt in range(MAX_THROTTLED_ATTEMPTS):
             if not self.politeness.acquire(host, deadline):
                 raise ImageRejected(NETWORK_ERROR, "waiting for the image host's pace exceeded the download time limit")
             sent = time.monotonic()
             try:
                 response = self._get(url)
+            except ImageRejected as rejected:
+                dropped = rejected.reason == NETWORK_ERROR and rejected.detail.startswith("request failed")
+                self.politeness.released(host, fault=dropped)
+                faults += dropped
+                if not dropped or faults >= MAX_FAULT_ATTEMPTS:
+                    raise
+                time.sleep(FAULT_BACKOFF_S * faults)
+                continue
             except BaseException:
                 self.politeness.released(host)
                 raise
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             self.politeness.answered(host, time.monotonic() - sent, response.status_code, retry_after)
-            if response.status_code not in THROTTLING_STATUSES:
+            status = response.status_code
+            if status not in THROTTLING_STATUSES and status not in FAULT_STATUSES:
                 return response
             response.close()
+            if status != 429 and retry_after is None:
+                faults += 1
+                if faults >= MAX_FAULT_ATTEMPTS:
+                    raise ImageRejected(HTTP_ERROR, f"HTTP {status} ({faults} times)")
+                time.sleep(FAULT_BACKOFF_S * faults)
         raise ImageRejected(HTTP_ERROR, f"HTTP {response.status_code} (throttled {MAX_THROTTLED_ATTEMPTS} times)")
 
     def _too_slow(self) -> ImageRejected:

@@ -7,11 +7,16 @@ Each host instead gets its own pace, adjusted by what it answers (AIMD, as TCP d
 * every answer that arrives while latency holds (its moving average within
   ``LATENCY_TOLERANCE`` × the best recently seen) grows the pace and the window: the pace quickly at
   first, then, once the host has throttled us, by about 5 % a second — never beyond twice what the
-  host was actually served in the last second;
+  host was actually served in the last second. The window (requests in flight) grows as far as the
+  answers allow, up to the fetcher's pool (``HAIER_IMAGE_CONCURRENCY``), so a far host is not latency-bound;
 * latency that rises holds the pace and the window where they are;
-* a 429 or 503 halves the pace (from what the host actually served in the last second) and the
-  window, and nothing is sent to that host until its ``Retry-After`` has passed (or a short
-  back-off when it gives none);
+* faults are not congestion: a 500, 502 or 504, a dropped connection, or a lone 503 is retried
+  (``fetch.py``) and leaves the pace alone. Only a 429, a 503 carrying ``Retry-After``, or 503s that
+  make up ``CONGESTION_SHARE`` of the last second's answers (their rate rises with the pace) slow the
+  host: the pace (from what the host actually served in the last second) and the window are halved, at
+  most once per ``max(pause, 1 s)``, and nothing is sent to that host until its ``Retry-After`` has passed
+  (or a short back-off when it gives none). A cut on 503s alone never takes the pace below
+  ``FAULT_FLOOR`` × the best rate the host served, so random failures cannot grind a pass down;
 * ``HAIER_IMAGE_RATE_LIMIT``, when set, is a hard ceiling the pace never exceeds.
 
 The pace reached per host is reported in the images asset's metadata (``image_rate_reached``).
@@ -27,7 +32,10 @@ from dataclasses import dataclass, field
 
 from haier_pipeline.haier_api.transport import parse_retry_after
 
-THROTTLING_STATUSES = frozenset({429, 503})
+THROTTLING_STATUSES = frozenset({429, 503})  # asked again after a pause; only some of them slow the host
+FAULT_STATUSES = frozenset({500, 502, 503, 504})  # retried without judging the host (503: unless congestion)
+CONGESTION_SHARE = 0.25  # 503s at least this share of the last second's answers (and >= 5): the host is overloaded
+FAULT_FLOOR = 0.5  # a cut on 503s keeps at least this share of the best rate the host served
 START_RATE = 50.0  # requests per second to a host never seen before (the old fixed budget: nothing starts slower)
 START_WINDOW = 2  # requests in flight to a host never seen before
 MIN_RATE = 1.0
@@ -69,7 +77,9 @@ class HostPace:
     first_sent: float | None = None
     last_answer: float | None = None
     peak_rate: float = 0.0
+    faults: int = 0
     recent: deque[float] = field(default_factory=deque)
+    recent_unavailable: deque[float] = field(default_factory=deque)  # times of the last second's 503s
 
     def served_last_second(self, now: float) -> float:
         while self.recent and self.recent[0] < now - _WINDOW_S:
@@ -81,7 +91,15 @@ class HostPace:
         span = (self.last_answer or 0.0) - (self.first_sent or 0.0)
         mean = self.answers / span if span > 0 else 0.0
         return {"mean_rate": round(mean, 1), "peak_rate": round(self.peak_rate, 1), "pace": round(self.rate, 1),
-                "window": int(self.window), "answers": self.answers, "throttled": self.throttled}
+                "window": int(self.window), "answers": self.answers, "throttled": self.throttled,
+                "faults": self.faults}
+
+    def congested(self, now: float) -> bool:
+        """503s are a share of the last second's answers that random failures do not reach."""
+        while self.recent_unavailable and self.recent_unavailable[0] < now - _WINDOW_S:
+            self.recent_unavailable.popleft()
+        unavailable = len(self.recent_unavailable)
+        return unavailable >= 5 and unavailable >= CONGESTION_SHARE * (unavailable + self.served_last_second(now))
 
 
 class AdaptivePoliteness:
@@ -139,17 +157,23 @@ class AdaptivePoliteness:
             pace = self._pace(host)
             now = self._clock()
             pace.in_flight = max(0, pace.in_flight - 1)
-            if status in THROTTLING_STATUSES:
-                self._throttled(pace, now, retry_after)
+            if status == 503:
+                pace.recent_unavailable.append(now)
+            if status == 429 or (status == 503 and (retry_after is not None or pace.congested(now))):
+                self._throttled(pace, now, retry_after, floor=MIN_RATE if status == 429 else
+                                FAULT_FLOOR * pace.peak_rate)
+            elif status in FAULT_STATUSES:
+                pace.faults += 1  # retried by the fetcher; says nothing about the pace
             else:
                 self._served(pace, now, latency)
             self._changed.notify_all()
 
-    def released(self, host: str) -> None:
+    def released(self, host: str, fault: bool = False) -> None:
         """A request that got no answer (network error): free its place without judging the host."""
         with self._changed:
             pace = self._pace(host)
             pace.in_flight = max(0, pace.in_flight - 1)
+            pace.faults += fault
             self._changed.notify_all()
 
     def _served(self, pace: HostPace, now: float, latency: float) -> None:
@@ -176,14 +200,17 @@ class AdaptivePoliteness:
         if pace.ceiling is not None:
             pace.rate = min(pace.rate, pace.ceiling)
 
-    def _throttled(self, pace: HostPace, now: float, retry_after: float | None) -> None:
+    def _throttled(self, pace: HostPace, now: float, retry_after: float | None, floor: float = MIN_RATE) -> None:
         pace.throttled += 1
         pace.throttled_before = True
         pause = retry_after if retry_after is not None else DEFAULT_PAUSE_S
         pace.paused_until = max(pace.paused_until, now + pause)
         if now - pace.last_cut >= max(pause, _WINDOW_S):  # answers to one burst count as one signal
             served = pace.served_last_second(now)
-            pace.rate = max(MIN_RATE, 0.5 * (min(pace.rate, served) if served else pace.rate))
+            halved = max(MIN_RATE, 0.5 * (min(pace.rate, served) if served else pace.rate))
+            pace.rate = max(halved, min(floor, pace.rate))
+            if pace.ceiling is not None:
+                pace.rate = min(pace.rate, pace.ceiling)
             pace.window = max(1.0, pace.window / 2)
             pace.last_cut = now
 

@@ -201,8 +201,8 @@ def merge_pace(senders: list[dict[str, dict[str, float | int]]]) -> dict[str, di
     for figures in senders:
         for host, pace in figures.items():
             into = merged.setdefault(host, {"mean_rate": 0.0, "peak_rate": 0.0, "answers": 0, "throttled": 0,
-                                            "pace": 0.0, "window": 0, "senders": 0})
-            for key in ("mean_rate", "peak_rate", "answers", "throttled", "pace", "window"):
+                                            "pace": 0.0, "window": 0, "faults": 0, "senders": 0})
+            for key in ("mean_rate", "peak_rate", "answers", "throttled", "pace", "window", "faults"):
                 into[key] += pace.get(key, 0)
             into["senders"] += int(pace.get("senders", 1))
     return {host: {key: round(value, 1) if isinstance(value, float) else value for key, value in pace.items()}
@@ -212,8 +212,16 @@ def merge_pace(senders: list[dict[str, dict[str, float | int]]]) -> dict[str, di
 _worker: dict[str, Any] = {}  # this worker process's fetcher, thread pool and options
 
 
+IMAGE_NICENESS = 5  # worker processes yield the CPU to the run's process: the gateway calls keep their pace
+
+
 def _start_worker(options: ImageOptions, store: MediaStore, now: datetime) -> None:
     import os
+
+    try:
+        os.nice(IMAGE_NICENESS)
+    except OSError:
+        pass  # not allowed here: equal priority
 
     _worker.update(options=options, store=store, now=now, pid=os.getpid(), sent=0,
                    fetcher=ImageFetcher(options.policy, options.limits, rate_per_host=options.rate_per_host,

@@ -40,7 +40,12 @@ class HaierApiResource(dg.ConfigurableResource):
     rate_limit: float = Field(
         default=100.0, description="client-side calls per second, evenly spaced (Haier allows 100)"
     )
-    max_concurrency: int = Field(default=8, description="calls in flight at once")
+    max_concurrency: int = Field(
+        default=64, description="ceiling of calls in flight per endpoint (the limit adapts to answer times below it)"
+    )
+    latency_target: float = Field(
+        default=0.0, description="seconds an answer may take before in-flight is cut; 0: 1.5 x the answer-time baseline"
+    )
     timeout: float = Field(default=30.0, description="seconds per HTTP attempt")
     max_attempts: int = Field(default=4, description="attempts per call (1 + at most 3 retries)")
     deadline: float = Field(
@@ -106,6 +111,7 @@ class HaierApiResource(dg.ConfigurableResource):
         return {
             "rate_limit": self.rate_limit,
             "max_concurrency": self.max_concurrency,
+            "latency_target": self.latency_target,
             "timeout": self.timeout,
             "max_attempts": self.max_attempts,
             "deadline": self.deadline,

@@ -26,6 +26,7 @@ from .faults import FaultDecision, FaultInjector, TokenBucket, retry_after
 from .options import FaultProfile, SandboxOptions
 from .stats import StatsRecorder
 from .tokens import TokenStore, bearer_token
+from .wire import Wire
 
 log = logging.getLogger(__name__)
 JSON = "application/json;charset=UTF-8"
@@ -77,6 +78,7 @@ class SandboxApp:
         self.tokens = TokenStore(options.token_lifetime)
         self.bucket = TokenBucket(options.rate_limit)
         self.faults = FaultInjector(options.faults)
+        self.wire = Wire(options.wire)
         self._lock = threading.Lock()
         self._catalogue = Catalogue(options.products, options.seed, options.generation, options.image_host or base_url,
                                     options.changes, options.style)
@@ -125,7 +127,8 @@ class SandboxApp:
         self.stats.call_started(endpoint, request.received_at)
         response = Response(500, drop=True)
         try:
-            response = self._business(endpoint, request)
+            with self.wire.call():
+                response = self._business(endpoint, request)
         finally:
             self.stats.call_finished(None if response.drop else response.status)
         return response
@@ -134,6 +137,16 @@ class SandboxApp:
         if request.method not in ("GET", "HEAD"):
             return _error(405, "images are fetched with GET", (("Allow", "GET, HEAD"),))
         self.stats.count("image_requests")
+        fault = self.faults.draw(image=True)
+        if fault.kind == "drop":
+            self.stats.count("drops")
+            return Response(0, drop=True)
+        delay = self.wire.image_answer_time() + (self.faults.profile.slow_seconds if fault.slow else 0.0)
+        if delay > 0:
+            time.sleep(delay)  # a CDN across the wire, on its own host and port (image_host)
+        if fault.kind == "error":
+            self.stats.count("injected_5xx")
+            return _error(fault.status, "image host failed")
         poison = self.options.poison
         target = poison.redirect_for(request.path, self.base_url) if poison is not None else None
         if target is not None:
@@ -164,7 +177,7 @@ class SandboxApp:
         except validation.BadRequest as exc:
             self.stats.count("answered_400")
             return _error(400, str(exc))
-        self._wait(fault)
+        self._wait(fault, endpoint)
         failed = self._fail(fault)
         if failed is not None:
             return failed
@@ -212,8 +225,8 @@ class SandboxApp:
             return dump_bytes(payload)
         return poison.encode(poison.patch(endpoint, payload, product_code, self.base_url))
 
-    def _wait(self, fault: FaultDecision) -> None:
-        delay = self.options.latency
+    def _wait(self, fault: FaultDecision, endpoint: str) -> None:
+        delay = self.options.latency + self.wire.answer_time(endpoint)
         if fault.slow:
             self.stats.count("slow_calls")
             delay += self.faults.profile.slow_seconds

@@ -35,6 +35,7 @@ from .options import (
 )
 from .server import make_server
 from .styles import DISCOUNTS, FLAGS, NUMBERS, ROUNDINGS, AnswerStyle
+from .wire import WireProfile
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fault-endpoint", action="append", choices=tuple(PATHS), default=[], metavar="ENDPOINT",
         help=f"faults hit only this business endpoint (repeat for more; default all): {', '.join(PATHS)}")
     add("--faults-on-token", action="store_true", help="let faults hit the token endpoint too")
+    add("--faults-on-images", action="store_true", help="let drops, 5xx and slow answers hit image requests too")
+    add("--answer-time", action="append", default=[], metavar="ENDPOINT=MEDIAN[:TAIL]",
+        help="lognormal answer time of an endpoint (products, prices, stock, logistics, balances, images; * for "
+             "the other gateway endpoints): median seconds and p99/median, e.g. stock=0.15:4 (repeatable)")
+    add("--knee", type=int, default=0, help="business calls in flight served at once; more queue (default 0: none)")
+    add("--wire-seed", type=int, default=0, help="seed of the answer-time draws (default 0)")
     add("--image-host", default="", help="base URL that product image URLs point to (default: this sandbox)")
     add("--print-secrets", action="store_true", help="also print secrets taken from your environment")
     return parser
@@ -74,11 +81,12 @@ def options_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sandb
         endpoints=tuple(args.fault_endpoint),
         error_rate=args.error_rate, drop_rate=args.drop_rate, html_error_rate=args.html_error_rate,
         app_error_rate=args.app_error_rate, burst_429_rate=args.burst_429_rate, slow_rate=args.slow_rate,
-        slow_seconds=args.slow_seconds, include_token=args.faults_on_token, seed=args.fault_seed,
+        slow_seconds=args.slow_seconds, include_token=args.faults_on_token,
+        include_images=args.faults_on_images, seed=args.fault_seed,
     )
     return SandboxOptions.from_env(
         env, products=args.products, seed=args.seed, generation=args.generation, changes=args.changes,
-        latency=args.latency,
+        latency=args.latency, wire=WireProfile.parse(args.answer_time, args.knee, args.wire_seed),
         rate_limit=args.rate_limit or None, token_lifetime=args.token_lifetime, token_path=args.token_path,
         token_shape=args.token_shape, envelope=args.envelope, faults=faults, host=args.host, port=args.port,
         image_host=args.image_host.rstrip("/"),

@@ -75,11 +75,17 @@ class FaultInjector:
             self._profile = profile
             self._rng = random.Random(profile.seed)
 
-    def draw(self, token_call: bool = False, endpoint: str | None = None) -> FaultDecision:
+    def draw(self, token_call: bool = False, endpoint: str | None = None, image: bool = False) -> FaultDecision:
         with self._lock:
             profile = self._profile
-            if not profile.active or (token_call and not profile.include_token):
+            excluded = (token_call and not profile.include_token) or (image and not profile.include_images)
+            if not profile.active or excluded:
                 return FaultDecision()
+            if image:  # an image host knows drops, 5xx and slow answers, not gateway envelopes or 429 bursts
+                roll, slow_roll, status = self._rng.random(), self._rng.random(), self._rng.choice(ERROR_STATUSES)
+                errors_below = profile.drop_rate + profile.error_rate
+                hit: FaultKind = "drop" if roll < profile.drop_rate else "error" if roll < errors_below else "none"
+                return FaultDecision(hit, status if hit == "error" else 200, slow_roll < profile.slow_rate)
             if endpoint is not None and profile.endpoints and endpoint not in profile.endpoints:
                 return FaultDecision()
             roll, slow_roll, status = self._rng.random(), self._rng.random(), self._rng.choice(ERROR_STATUSES)

@@ -17,6 +17,7 @@ from haier_pipeline.haier_api.config import SETTING_NAMES
 
 from .poison import Poison
 from .styles import AnswerStyle
+from .wire import WireProfile
 
 TokenPath = Literal["auth", "token", "both"]
 TokenShape = Literal["standard", "token", "data"]
@@ -40,7 +41,8 @@ class FaultProfile:
     an HTML page under 200, an application error (HTTP 200, ``success: false``) or a spurious 429.
     Those rates are exclusive, so they must sum to at most 1. ``slow_rate`` is drawn separately and
     adds ``slow_seconds`` before the answer. Faults hit business endpoints (only those named in
-    ``endpoints`` when it is not empty); the token endpoint too when ``include_token`` is set.
+    ``endpoints`` when it is not empty); the token endpoint too when ``include_token`` is set, and
+    image requests when ``include_images`` is set.
     """
 
     error_rate: float = 0.0
@@ -51,6 +53,7 @@ class FaultProfile:
     slow_rate: float = 0.0
     slow_seconds: float = 2.0
     include_token: bool = False
+    include_images: bool = False  # images too: drops, 5xx and slow answers at the same rates
     endpoints: tuple[str, ...] = ()
     seed: int = 0
 
@@ -97,6 +100,7 @@ class SandboxOptions:
     envelope: EnvelopeMode = "mixed"
     style: AnswerStyle = field(default_factory=AnswerStyle)  # number encodings, discount kind, flags, rounding
     faults: FaultProfile = field(default_factory=FaultProfile)
+    wire: WireProfile = field(default_factory=WireProfile)  # answer times per endpoint, the knee (wire.py)
     host: str = "127.0.0.1"
     image_host: str = ""  # where product image URLs point; empty: this sandbox serves them itself
     port: int = 0

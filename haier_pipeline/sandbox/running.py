@@ -154,6 +154,8 @@ def cli_arguments(options: SandboxOptions) -> list[str]:
     ]
     args += [flag for endpoint in faults.endpoints for flag in ("--fault-endpoint", endpoint)]
     args += ["--image-host", options.image_host] if options.image_host else []
+    args += options.wire.cli_arguments() if options.wire.active else []
+    args += ["--faults-on-images"] if faults.include_images else []
     return args + (["--faults-on-token"] if faults.include_token else [])
 
 

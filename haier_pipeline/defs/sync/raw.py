@@ -110,6 +110,8 @@ def run_metadata(
         "api_p95_latency_ms": dg.MetadataValue.float(round(spread.p95_s * 1000, 2)),
         "api_max_latency_ms": dg.MetadataValue.float(round(spread.max_s * 1000, 2)),
         "api_slowest_endpoint": spread.slowest_endpoint or "",
+        # Why a step ran below its budget: calls in flight reached per endpoint, answer-time baseline, cuts and why.
+        "api_in_flight": dg.MetadataValue.json(haier_api.get_client().concurrency.figures()),
         "sandbox": haier_api.uses_sandbox,
     }
 
