@@ -17,7 +17,7 @@ REAL_GATEWAY = {
 def test_defaults() -> None:
     options = ImageOptions.from_settings(load_settings({}))
     assert (options.limits.max_bytes, options.max_pixels, options.rate_per_host, options.concurrency) == (
-        10 * 1024 * 1024, 40_000_000, None, 8)  # no rate ceiling: each host's pace adapts
+        10 * 1024 * 1024, 40_000_000, None, 32)  # no rate ceiling: each host's pace adapts
     assert options.policy.allowed_hosts == ()
 
 

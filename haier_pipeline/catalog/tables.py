@@ -336,15 +336,23 @@ haier_raw_stock = Table(
 stock_refresh_state = Table(
     "stock_refresh_state",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("product_code", String(CODE), nullable=False),
-    Column("county_code", String(16), nullable=False),
-    Column("asked_at", UtcDateTime, nullable=False),
-    Column("asks", Integer, nullable=False, server_default="0"),  # intervals watched (asks after the first)
-    Column("changes", Integer, nullable=False, server_default="0"),  # of them, how many saw a different answer
-    Column("observed_seconds", Float, nullable=False, server_default="0"),
-    Column("stock", Integer, nullable=True),
-    Column("payload_sha256", String(64), nullable=False),
+    Column("id", Integer, primary_key=True, doc="Surrogate key."),
+    Column("product_code", String(CODE), nullable=False, doc="`productCode` of the pair asked."),
+    Column("county_code", String(16), nullable=False, doc="`countyCode` of the pair asked (6-digit district)."),
+    Column("asked_at", UtcDateTime, nullable=False,
+           doc="When Haier last answered this pair's stock call (UTC); a pair asked in the current window "
+               "is not asked again, so a killed pass resumes."),
+    Column("asks", Integer, nullable=False, server_default="0",
+           doc="Intervals watched: answers received after the first one (count)."),
+    Column("changes", Integer, nullable=False, server_default="0",
+           doc="Of those intervals, how many saw a different answer (count): with `observed_seconds`, the "
+               "pair's estimated change rate."),
+    Column("observed_seconds", Float, nullable=False, server_default="0",
+           doc="Seconds watched over those intervals (sum of the gaps between answers)."),
+    Column("stock", Integer, nullable=True,
+           doc="`stock` (pieces) in the last answer: a pair near zero weighs more in the refresh plan."),
+    Column("payload_sha256", String(64), nullable=False,
+           doc="SHA-256 of the last answer's payload: tells a change from a repeat without storing it again."),
     UniqueConstraint("product_code", "county_code"),
     Index(None, "asked_at"),
 )

@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from haier_pipeline.sync_cli import FINISHED, LAUNCH_RUN  # the one launch text: haier-sync --submit sends it too
+from haier_pipeline.sync_submit import FINISHED, LAUNCH_RUN  # the one launch text: haier-sync --submit sends it too
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCATION_NAME = "haier_pipeline"

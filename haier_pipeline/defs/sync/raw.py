@@ -237,7 +237,7 @@ def build_raw_stock(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """``haier_raw_stock`` over ``partitions`` (the configured counties; see ``partitions.county_partitions``)."""
 
     @dg.asset(
-        metadata=columns_metadata(tables.haier_raw_stock),
+        metadata=columns_metadata(tables.haier_raw_stock, tables.stock_refresh_state),
         group_name=RAW_GROUP, kinds={"api", "sql"}, pool=HAIER_API_POOL, deps=[haier_raw_products],
         op_tags={GATEWAY_TAG: "stock"}, partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
         description="Available stock per procurable product and county: one call each (county-partitioned).",
