@@ -34,9 +34,10 @@ RAW_ASSETS = ("haier_raw_products", "haier_raw_prices", "haier_raw_stock")
 
 class TokenKiller(threading.Thread):
     """Kills every live token every couple of seconds — but only once the last fresh token has served calls,
-    so no call meets two 401s in a row (the contract's client gives up then, rightly)."""
+    so no call meets two 401s in a row (the contract's client gives up then, rightly). A kill comes a second
+    into a token's 3 s life: the client renews half a second before expiry, so a later kill could miss every call."""
 
-    def __init__(self, sandbox: RunningSandbox, every: float = 2.0, served: int = 30) -> None:
+    def __init__(self, sandbox: RunningSandbox, every: float = 1.0, served: int = 30) -> None:
         super().__init__(name="token-killer", daemon=True)
         self.sandbox, self.every, self.served = sandbox, every, served
         self.stop = threading.Event()

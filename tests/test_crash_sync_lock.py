@@ -139,7 +139,7 @@ def test_run_locks_are_shared_by_the_processes_of_one_run_and_gone_with_them(cat
     engine = prepare_database(catalog_url)
     mine = run_lock(engine, "run-here")
     again = run_lock(engine, "run-here")  # a second process (step) of the same run
-    assert runs_alive(engine, ["run-here", "run-never"], confirm=SECOND_LOOK) == {"run-here"}
+    assert runs_alive(engine, ["run-here", "run-never"]) == {"run-here"}  # present: no second look needed, and a loaded server may show the session late
     mine.release()
     assert runs_alive(engine, ["run-here"]) == {"run-here"}
     again.release()
