@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from support.catalog_db import migrated_catalog_url_for_tests
-from support.catalog_records import T0, later, price, product, stock
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.confirm import confirm_prices, confirm_stock
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.catalog.raw_store import store_raw_prices, store_raw_stock
-from haier_pipeline.catalog.writes import apply_prices, ensure_brands, ensure_categories, upsert_product_stock, \
-    upsert_products
+from haier_pipeline.catalog.writes import (
+    apply_prices,
+    ensure_brands,
+    ensure_categories,
+    upsert_product_stock,
+    upsert_products,
+)
+from support.catalog_db import migrated_catalog_url_for_tests
+from support.catalog_records import T0, later, price, product, stock
 
 CODES = ("GA1", "GA2")
 COUNTIES = ("110101", "310101")
