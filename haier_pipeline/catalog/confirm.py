@@ -1,7 +1,7 @@
 """Carry Haier's confirmations from the raw tables onto the catalogue: "last confirmed" beside "last changed".
 
 The raw steps stamp ``confirmed_at`` on every answer Haier gave, changed or not (see ``raw_store``);
-after a catalogue step has written the values, one correlated ``UPDATE`` per step copies the stamp
+after a catalogue step has written the values, one joined ``UPDATE … FROM`` per step copies the stamp
 onto ``products.last_sync_at`` (the price answer) and ``product_stock.confirmed_at`` (each product ×
 county). Only rows whose stamp moved are written, and no row is read into Python, so an unchanged
 re-sync costs one statement per table however large the catalogue is.
@@ -11,23 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from .tables import haier_raw_prices, haier_raw_stock, product_stock, products
 
 
 def confirm_prices(conn: Connection) -> int:
     """Set each Haier product's ``last_sync_at`` to its newest price answer's ``confirmed_at``; rows moved."""
-    stamp = (
-        select(func.max(haier_raw_prices.c.confirmed_at))
-        .where(haier_raw_prices.c.product_code == products.c.product_code)
-        .scalar_subquery()
+    raw = haier_raw_prices
+    # Joined (UPDATE … FROM), not correlated per row: PostgreSQL hashes the two sides once.
+    stamps = (
+        select(raw.c.product_code, func.max(raw.c.confirmed_at).label("stamp"))
+        .group_by(raw.c.product_code)
+        .subquery()
     )
     statement = (
         update(products)
-        .where(products.c.source == "haier", stamp.is_not(None),
-               or_(products.c.last_sync_at.is_(None), products.c.last_sync_at < stamp))
-        .values(last_sync_at=stamp)
+        .where(products.c.product_code == stamps.c.product_code, products.c.source == "haier",
+               stamps.c.stamp.is_not(None),
+               or_(products.c.last_sync_at.is_(None), products.c.last_sync_at < stamps.c.stamp))
+        .values(last_sync_at=stamps.c.stamp)
     )
     return conn.execute(statement).rowcount
 
@@ -35,16 +38,11 @@ def confirm_prices(conn: Connection) -> int:
 def confirm_stock(conn: Connection, counties: Collection[str]) -> int:
     """Set ``product_stock.confirmed_at`` of ``counties`` from the raw stock answers' stamps; rows moved."""
     raw = haier_raw_stock
-    stamp = (
-        select(raw.c.confirmed_at)
-        .where(and_(raw.c.product_code == product_stock.c.product_code,
-                    raw.c.county_code == product_stock.c.county_code))
-        .scalar_subquery()
-    )
     statement = (
         update(product_stock)
-        .where(product_stock.c.county_code.in_(list(counties)), stamp.is_not(None),
-               or_(product_stock.c.confirmed_at.is_(None), product_stock.c.confirmed_at < stamp))
-        .values(confirmed_at=stamp)
+        .where(raw.c.product_code == product_stock.c.product_code, raw.c.county_code == product_stock.c.county_code,
+               product_stock.c.county_code.in_(list(counties)), raw.c.confirmed_at.is_not(None),
+               or_(product_stock.c.confirmed_at.is_(None), product_stock.c.confirmed_at < raw.c.confirmed_at))
+        .values(confirmed_at=raw.c.confirmed_at)
     )
     return conn.execute(statement).rowcount
