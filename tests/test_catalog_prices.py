@@ -59,7 +59,7 @@ def test_every_decimal_place_the_parser_accepts_is_kept(listed):
     assert (got["supply_price"], got["invoice_price"], got["rebate_money"]) == (
         Decimal("2999.123456"), Decimal("2849.067283"), Decimal("0.000001"))
     assert got["price_reason"] == "价格未生效"
-    assert got["updated_at"] == got["last_sync_at"] == later(1)
+    assert got["updated_at"] == got["last_changed_at"] == later(1)
 
 
 @pytest.mark.parametrize("value", ["0.000001", "999999999.999999", "-3.100000", "100000000000.000000"])

@@ -47,10 +47,10 @@ def test_insert_then_unchanged_resync_writes_nothing(engine):
     assert first["source"] == "haier" and first["is_active"] is True
     assert first["name"] == f"海尔 {records[0].product_model} 电热水器" == product_name(records[0])
     assert first["product_page_urls"] == list(records[0].page_urls) and first["main_images"] == []
-    assert first["created_at"] == first["updated_at"] == first["last_sync_at"] == T0
+    assert first["created_at"] == first["updated_at"] == first["last_changed_at"] == T0
     with count_statements(engine) as counted, engine.begin() as conn:
         assert sync(conn, records, later(60)) == WriteCounts(unchanged=5)
-        assert row(conn, records[0].product_code)["last_sync_at"] == T0, "an unchanged row keeps its last_sync_at"
+        assert row(conn, records[0].product_code)["last_changed_at"] == T0, "an unchanged row keeps its last_changed_at"
     assert counted.writes == 0, counted.write_sql
 
 
@@ -62,8 +62,8 @@ def test_changed_listing_fields_update_the_row_and_its_timestamps(engine):
         changed, same = row(conn, "GA1"), row(conn, "GA2")
     assert changed["product_model"] == "EC9999" and changed["product_page_urls"] == ["u1", "u2"]
     assert changed["name"] == "海尔 EC9999 电热水器"
-    assert (changed["created_at"], changed["updated_at"], changed["last_sync_at"]) == (T0, later(5), later(5))
-    assert same["last_sync_at"] == T0
+    assert (changed["created_at"], changed["updated_at"], changed["last_changed_at"]) == (T0, later(5), later(5))
+    assert same["last_changed_at"] == T0
 
 
 def test_brand_and_category_come_from_the_listing_or_the_overrides(engine):
@@ -130,7 +130,7 @@ def test_delisted_products_are_marked_not_deleted(engine):
         assert conn.execute(select(func.count()).select_from(P)).scalar_one() == 4
         flags = dict(conn.execute(select(P.c.product_code, P.c.is_sales)).all())
         assert flags == {codes(4)[0]: "1", codes(4)[1]: "1", codes(4)[2]: "0", codes(4)[3]: "0"}
-        assert row(conn, codes(4)[3])["last_sync_at"] == later(1)
+        assert row(conn, codes(4)[3])["last_changed_at"] == later(1)
     with count_statements(engine) as counted, engine.begin() as conn:
         assert mark_delisted(conn, set(codes(4)[:2]), later(2)) == 0, "already delisted rows are not rewritten"
         assert mark_delisted(conn, set(), later(2)) == 0, "an empty listing delists nothing"

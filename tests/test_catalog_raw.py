@@ -109,7 +109,16 @@ def test_raw_prices_are_an_append_only_history_of_changes(engine):
         assert store_raw_prices(conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-1", T0) == WriteCounts(inserted=2)
     with count_statements(engine) as counted, engine.begin() as conn:
         assert store_raw_prices(conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-2", later(1)) == WriteCounts(unchanged=2)
-    assert counted.writes == 0
+    # An unchanged answer is still a confirmation: one set-based stamp, no new history row.
+    assert counted.writes == 1 and counted.write_sql[0].startswith("UPDATE haier_raw_prices SET confirmed_at")
+    with engine.begin() as conn:
+        stamps = conn.execute(select(tables.haier_raw_prices.c.product_code, tables.haier_raw_prices.c.fetched_at,
+                                     tables.haier_raw_prices.c.confirmed_at)).all()
+    assert sorted(stamps) == [("P1", T0, later(1)), ("P2", T0, later(1))]
+    with engine.begin() as conn:  # only the codes Haier answered are confirmed
+        store_raw_prices(conn, [("P1", price_answer("P1"))], "run-2b", later(2))
+        assert dict(conn.execute(select(tables.haier_raw_prices.c.product_code,
+                                        tables.haier_raw_prices.c.confirmed_at)).all())["P2"] == later(1)
     with engine.begin() as conn:
         assert store_raw_prices(conn, [("P1", price_answer("P1", "2899.00")), ("P2", price_answer("P2"))], "run-3", later(2)) == WriteCounts(updated=1, unchanged=1)
         # back to the first price: differs from the latest row, so it is appended again
@@ -127,7 +136,11 @@ def test_raw_stock_keeps_the_latest_payload_per_product_and_county(engine):
     rows = [("S1", "110101", stock_answer("12")), ("S1", "310101", stock_answer("3")), ("S2", "110101", stock_answer("0"))]
     with engine.begin() as conn:
         assert store_raw_stock(conn, rows, "run-1", T0) == WriteCounts(inserted=3)
-        assert store_raw_stock(conn, rows, "run-2", later(1)) == WriteCounts(unchanged=3)
+        assert store_raw_stock(conn, rows[:2], "run-2", later(1)) == WriteCounts(unchanged=2)
+        stamps = dict(((c, k), t) for c, k, t in conn.execute(select(
+            tables.haier_raw_stock.c.product_code, tables.haier_raw_stock.c.county_code,
+            tables.haier_raw_stock.c.confirmed_at)))
+        assert stamps == {("S1", "110101"): later(1), ("S1", "310101"): later(1), ("S2", "110101"): T0}
         assert store_raw_stock(conn, [("S1", "110101", stock_answer("11"))], "run-3", later(2)) == WriteCounts(updated=1)
         assert conn.execute(select(func.count()).select_from(tables.haier_raw_stock)).scalar_one() == 3
         beijing = {(code, county): payload["stock"] for code, county, payload in iter_raw_stock(conn, ["110101"])}

@@ -51,7 +51,7 @@ def test_every_county_is_stored_and_the_first_is_mirrored(engine):
         assert stock_rows(conn) == [("GA1", BEIJING, 12, T0), ("GA1", SHANGHAI, 3, T0), ("GA2", SHANGHAI, 5, T0)]
         ga1, ga2 = product_row(conn, "GA1"), product_row(conn, "GA2")
     assert (ga1["stock"], ga1["warehouse_code"], ga1["warehouse_grade"]) == (12, "WH01", "0")
-    assert ga1["last_sync_at"] == T0
+    assert ga1["last_changed_at"] == T0
     assert (ga2["stock"], ga2["warehouse_code"]) == (0, None), "GA2 has no first-county record: untouched"
 
 

@@ -40,6 +40,12 @@ def synced(tmp_path, catalog_url, request):
     release_database(catalog_url)
 
 
+CONFIRMATIONS = (  # the only catalogue writes of an unchanged re-sync: Haier confirmed the values again
+    "UPDATE haier_raw_prices SET confirmed_at=", "UPDATE haier_raw_stock SET confirmed_at=",
+    "UPDATE products SET last_sync_at=", "UPDATE product_stock SET confirmed_at=",
+)
+
+
 def test_an_unchanged_resync_writes_no_catalog_rows(synced, catalog_url):
     sandbox, env, first = synced
     assert metadata(first, "products")["inserted"] > 0
@@ -51,10 +57,39 @@ def test_an_unchanged_resync_writes_no_catalog_rows(synced, catalog_url):
         assert meta["rows_written"] == 0 and meta["nothing_changed"] is True, (key, meta)
     # The only writes left are the run's own diaries: its sync-log rows and the image URLs it found failing
     # (asked again each run: a host may have fixed them), and when each stock pair was asked (the refresh
-    # planner's state). No catalog or raw payload table is touched.
+    # planner's state); and the confirmation stamps, one set-based statement per chunk or step. No value
+    # of a catalog or raw payload table is touched.
     diaries = ("haier_sync_log", "media_rejected_urls", "stock_refresh_state")
-    assert counter.write_sql and all(any(name in sql for name in diaries) for sql in counter.write_sql), \
-        counter.write_sql
+    others = [sql for sql in counter.write_sql if not any(name in sql for name in diaries)]
+    assert counter.write_sql and all(sql.startswith(CONFIRMATIONS) for sql in others), others
+    confirming = [sql for sql in others if sql.startswith(CONFIRMATIONS[2:])]
+    assert len(confirming) == 2, confirming  # products and product_stock: one statement each, not per row
+
+
+def test_an_unchanged_resync_moves_last_confirmed_not_last_changed(synced, catalog_url):
+    sandbox, env, _ = synced
+    before = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products") if row["source"] == "haier"}
+    stock_before = {(r["product_code"], r["county_code"]): r for r in catalogue_rows(catalog_url, "product_stock")}
+    started = datetime.now(timezone.utc)
+    run_job(env, job="haier_full_sync")
+    ended = datetime.now(timezone.utc)
+    after = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products") if row["source"] == "haier"}
+    priced = [code for code in after if code in sandbox.catalogue.expected_prices()]
+    assert priced and set(after) == set(before)
+    confirmed = {after[code]["last_sync_at"] for code in priced}
+    assert len(confirmed) == 1 and started < confirmed.pop() < ended, "every answered price confirmed by this sync"
+    for code, row in after.items():
+        assert row["last_changed_at"] == before[code]["last_changed_at"], code  # nothing changed
+        assert row["updated_at"] == before[code]["updated_at"], code
+    # Stock: the pairs this run asked (its refresh plan) and Haier answered are confirmed now; others keep theirs.
+    raw = {(r["product_code"], r["county_code"]): r["confirmed_at"] for r in catalogue_rows(catalog_url, "haier_raw_stock")}
+    asked = {key for key, stamp in raw.items() if started < stamp < ended}
+    assert asked, "the re-sync asked some stock pairs"
+    stock_after = {(r["product_code"], r["county_code"]): r for r in catalogue_rows(catalog_url, "product_stock")}
+    for key, row in stock_after.items():
+        assert row["synced_at"] == stock_before[key]["synced_at"], key
+        expected = raw[key] if key in asked else stock_before[key]["confirmed_at"]
+        assert row["confirmed_at"] == expected, key
 
 
 def test_a_changed_catalogue_applies_exactly_the_changes(synced, catalog_url):

@@ -68,7 +68,8 @@ def test_django_sees_every_procurable_product_exactly(synced, catalog_url):
         assert (row["stock"], row["warehouse_code"], row["warehouse_grade"]) == (
             stock[code].stock, stock[code].warehouse_code or "", stock[code].warehouse_grade or ""), code
         assert row["brand"] == truth.expected_products()[code].brand_name, code
-        assert row["last_sync_at"] is not None
+        # Confirmed by Haier at: the catalogue's last confirmation, as Django reads it (aware, UTC).
+        assert row["last_sync_at"] == catalogue[code]["last_sync_at"].isoformat(), code
     assert all(not row["errors"] for row in products.values()), [r["errors"] for r in products.values() if r["errors"]]
     assert seen["brands"] and all(not errors for errors in seen["brands"].values()), seen["brands"]
     assert all(not c["errors"] for c in seen["categories"]), [c for c in seen["categories"] if c["errors"]]
@@ -132,8 +133,20 @@ def test_shop_edits_and_local_products_survive_and_unchanged_rerun_writes_nothin
     assert meta["rows_written"] == 0 and meta["nothing_changed"] is True, meta
     assert shop_metadata(again, "shop_images")["rows_written"] == 0
     log_table = "integrations_haiersynclog"
-    assert counter.write_sql and all(log_table in sql for sql in counter.write_sql), counter.write_sql
-    assert shop.probe("dump")["products"] == products
+    # Besides its log row, the re-run writes only Haier's new confirmation time: one UPDATE of one column
+    # per chunk, never a value and never updated_at.
+    confirmations = [sql for sql in counter.write_sql if log_table not in sql]
+    assert all(sql.startswith("UPDATE catalog_product SET last_sync_at=") and "updated_at" not in sql
+               for sql in confirmations), confirmations
+    assert len(confirmations) == 1, confirmations
+    republished = shop.probe("dump")["products"]
+    catalogue = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products")}
+    moved = [code for code, row in republished.items() if row["last_sync_at"] != products[code]["last_sync_at"]]
+    assert moved and all(republished[code]["last_sync_at"] == catalogue[code]["last_sync_at"].isoformat()
+                         for code in moved)
+    drop = ("last_sync_at",)
+    assert ({code: {k: v for k, v in row.items() if k not in drop} for code, row in republished.items()}
+            == {code: {k: v for k, v in row.items() if k not in drop} for code, row in products.items()})
 
     run_job(env, job="haier_stock_sync")
     run_job(env, job="haier_price_sync")

@@ -27,7 +27,7 @@ from .types import MONEY
 
 PRICE_COLUMNS = ("supply_price", "invoice_price", "stock_rebate", "stock_rebate_kind", "rebate_type", "price_reason",
                  "rebate_money", "is_sales", "price")
-_UPDATED = (*PRICE_COLUMNS, "updated_at", "last_sync_at")
+_UPDATED = (*PRICE_COLUMNS, "updated_at", "last_changed_at")
 
 
 def _empty(value: Decimal | None) -> bool:
@@ -80,7 +80,7 @@ def apply_prices(conn: Connection, records: Sequence[PriceRecord], now: datetime
                 continue
             values = price_values(record, old)
             if differs(old, values, PRICE_COLUMNS):
-                updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
+                updates.append({**values, "id": old.id, "updated_at": now, "last_changed_at": now})
             else:
                 unchanged += 1
         update_rows(conn, products, "id", updates, _UPDATED)

@@ -1,8 +1,9 @@
 """Products from Haier's listing: insert new, update changed, leave unchanged and local rows alone.
 
 Each chunk reads the current rows for its codes in one SELECT, compares in Python and
-issues at most one bulk INSERT and one bulk UPDATE. ``last_sync_at`` and ``updated_at``
-move only when a row really changed, so re-syncing an unchanged listing writes nothing.
+issues at most one bulk INSERT and one bulk UPDATE. ``last_changed_at`` and ``updated_at``
+move only when a row really changed, so re-syncing an unchanged listing writes nothing here
+(``last_sync_at``, last confirmed, is set by :mod:`confirm`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ LISTING_COLUMNS = (
     "product_image_url",
     "product_page_urls",
 )
-_UPDATED = (*LISTING_COLUMNS, "updated_at", "last_sync_at")
+_UPDATED = (*LISTING_COLUMNS, "updated_at", "last_changed_at")
 
 
 def product_name(record: ProductRecord) -> str:
@@ -97,11 +98,11 @@ def upsert_products(
             old = current.get(code)
             if old is None:
                 inserts.append({**values, "product_code": code, "source": "haier", "is_active": True,
-                                "created_at": now, "updated_at": now, "last_sync_at": now})
+                                "created_at": now, "updated_at": now, "last_changed_at": now})
             elif old.source != "haier":
                 skipped += 1
             elif differs(old, values, LISTING_COLUMNS):
-                updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
+                updates.append({**values, "id": old.id, "updated_at": now, "last_changed_at": now})
             else:
                 unchanged += 1
         # A product created meanwhile (possibly a local one) is left alone rather than overwritten.
@@ -124,6 +125,6 @@ def mark_delisted(conn: Connection, listed_codes: set[str], now: datetime) -> in
     )
     gone = [row.id for row in conn.execute(query) if row.product_code not in listed_codes]
     for chunk in chunked(gone, CHUNK_SIZE):
-        rows = [{"id": row_id, "is_sales": "0", "updated_at": now, "last_sync_at": now} for row_id in chunk]
-        update_rows(conn, products, "id", rows, ("is_sales", "updated_at", "last_sync_at"))
+        rows = [{"id": row_id, "is_sales": "0", "updated_at": now, "last_changed_at": now} for row_id in chunk]
+        update_rows(conn, products, "id", rows, ("is_sales", "updated_at", "last_changed_at"))
     return len(gone)

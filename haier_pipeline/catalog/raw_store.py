@@ -5,6 +5,11 @@
 the latest one for that product). Each chunk costs one SELECT of the current digests,
 then at most one bulk INSERT and one bulk UPDATE. The readers live in ``raw_read`` and
 are re-exported here.
+
+Every answer is also a confirmation: an unchanged one costs one set-based
+``UPDATE … SET confirmed_at = now WHERE id IN (…)`` per chunk (``confirm=False`` leaves that
+out, the code path before confirmation was kept, for the benchmark). Only keys Haier answered
+reach these functions, so a failed call is never confirmed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from .bulk import CHUNK_SIZE, chunked, fetch_by_keys, insert_rows, last_by_key, update_rows
 from .counts import WriteCounts
@@ -25,7 +30,13 @@ __all__ = ["iter_latest_raw_prices", "iter_raw_products", "iter_raw_stock", "lis
            "store_raw_prices", "store_raw_products", "store_raw_stock"]
 
 _PRODUCT_UPDATE = ("payload", "payload_sha256", "is_sales", "listed", "changed_at", "run_id")
-_STOCK_UPDATE = ("payload", "payload_sha256", "changed_at", "run_id")
+_STOCK_UPDATE = ("payload", "payload_sha256", "changed_at", "run_id", "confirmed_at")
+
+
+def _confirm(conn: Connection, table, ids: list[int], now: datetime) -> None:
+    """Stamp ``confirmed_at`` on rows whose stored answer Haier just gave again: one statement."""
+    if ids:
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(confirmed_at=now))
 
 
 def _is_sales(payload: Any) -> str | None:
@@ -85,12 +96,13 @@ def mark_unlisted(conn: Connection, listed_codes: set[str], run_id: str | None, 
 
 
 def store_raw_prices(
-    conn: Connection, payloads: Iterable[tuple[str, dict]], run_id: str | None, now: datetime
+    conn: Connection, payloads: Iterable[tuple[str, dict]], run_id: str | None, now: datetime, *,
+    confirm: bool = True,
 ) -> WriteCounts:
     """Append a price payload when it differs from the latest stored one for that product.
 
     Counts: ``inserted`` = first answer for a product, ``updated`` = a changed answer appended
-    to its history, ``unchanged`` = same as the latest (nothing written).
+    to its history, ``unchanged`` = same as the latest (only its ``confirmed_at`` is stamped).
     """
     counts = WriteCounts()
     for chunk in chunked(payloads):
@@ -102,27 +114,31 @@ def store_raw_prices(
             .where(haier_raw_prices.c.product_code.in_(list(latest)))
             .group_by(haier_raw_prices.c.product_code)
         )
-        query = select(haier_raw_prices.c.product_code, haier_raw_prices.c.payload_sha256).where(
-            haier_raw_prices.c.id.in_(newest_ids))
-        current: dict[str, str] = {code: sha for code, sha in conn.execute(query)} if latest else {}
-        rows, first, unchanged = [], 0, 0
+        query = select(haier_raw_prices.c.product_code, haier_raw_prices.c.payload_sha256,
+                       haier_raw_prices.c.id).where(haier_raw_prices.c.id.in_(newest_ids))
+        current = {code: (sha, row_id) for code, sha, row_id in conn.execute(query)} if latest else {}
+        rows, first, same = [], 0, []
         for code, (_, payload) in latest.items():
             text, digest = encode_with_digest(payload)
-            if current.get(code) == digest:
-                unchanged += 1
+            if code in current and current[code][0] == digest:
+                same.append(current[code][1])
                 continue
             first += code not in current
             rows.append({"product_code": code, "payload": text, "payload_sha256": digest, "fetched_at": now,
-                         "run_id": run_id})
+                         "run_id": run_id, "confirmed_at": now})
         insert_rows(conn, haier_raw_prices, rows)
+        if confirm:
+            _confirm(conn, haier_raw_prices, same, now)
+        unchanged = len(same)
         counts += WriteCounts(first, len(rows) - first, unchanged, failed)
     return counts
 
 
 def store_raw_stock(
-    conn: Connection, payloads: Iterable[tuple[str, str, dict]], run_id: str | None, now: datetime
+    conn: Connection, payloads: Iterable[tuple[str, str, dict]], run_id: str | None, now: datetime, *,
+    confirm: bool = True,
 ) -> WriteCounts:
-    """Keep the latest stock payload per (product, county); identical payloads write nothing."""
+    """Keep the latest stock payload per (product, county); an identical payload only stamps ``confirmed_at``."""
     counts = WriteCounts()
     for chunk in chunked(payloads):
         latest = last_by_key(chunk, lambda item: (item[0], item[1]))
@@ -144,19 +160,23 @@ def store_raw_stock(
             if latest
             else {}
         )
-        inserts, updates, unchanged = [], [], 0
+        inserts, updates, same = [], [], []
         for (code, county), (_, _, payload) in latest.items():
             text, digest = encode_with_digest(payload)
             old = current.get((code, county))
-            row = {"payload": text, "payload_sha256": digest, "changed_at": now, "run_id": run_id}
+            row = {"payload": text, "payload_sha256": digest, "changed_at": now, "run_id": run_id,
+                   "confirmed_at": now}
             if old is None:
                 inserts.append({**row, "product_code": code, "county_code": county})
             elif old.payload_sha256 != digest:
                 updates.append({**row, "id": old.id})
             else:
-                unchanged += 1
+                same.append(old.id)
         insert_rows(conn, haier_raw_stock, inserts, conflict=["product_code", "county_code"],
                     update_columns=_STOCK_UPDATE)
         update_rows(conn, haier_raw_stock, "id", updates, _STOCK_UPDATE)
+        if confirm:
+            _confirm(conn, haier_raw_stock, same, now)
+        unchanged = len(same)
         counts += WriteCounts(len(inserts), len(updates), unchanged, failed)
     return counts

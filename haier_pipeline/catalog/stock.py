@@ -1,6 +1,7 @@
 """Stock per product and county into ``product_stock``; the first county's figures mirrored onto products.
 
-``product_stock`` holds every county (``synced_at`` moves only when a row changes);
+``product_stock`` holds every county (``synced_at`` moves only when a row changes; ``confirmed_at``
+is set by :mod:`confirm`);
 ``products.stock``, ``warehouse_code`` and ``warehouse_grade`` follow the first configured
 county, for Haier products only. Same pattern as every writer: one SELECT per chunk, then
 at most one bulk INSERT and one bulk UPDATE per table.
@@ -91,9 +92,9 @@ def mirror_first_county(conn: Connection, records: Sequence[StockRecord], first_
                 continue
             values = {name: getattr(record, name) for name in MIRRORED_COLUMNS}
             if differs(old, values, MIRRORED_COLUMNS):
-                updates.append({**values, "id": old.id, "updated_at": now, "last_sync_at": now})
+                updates.append({**values, "id": old.id, "updated_at": now, "last_changed_at": now})
             else:
                 unchanged += 1
-        update_rows(conn, products, "id", updates, (*MIRRORED_COLUMNS, "updated_at", "last_sync_at"))
+        update_rows(conn, products, "id", updates, (*MIRRORED_COLUMNS, "updated_at", "last_changed_at"))
         counts += WriteCounts(0, len(updates), unchanged, 0, skipped)
     return counts

@@ -165,8 +165,11 @@ products = Table(
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.current_timestamp(),
            doc="When a sync last changed a value of the row (UTC)."),
     Column("last_sync_at", UtcDateTime, nullable=True,
-           doc="When a sync last changed a Haier value of the row (UTC): last changed, not last "
-               "confirmed."),
+           doc="Last confirmed: when Haier last answered this product's price (`supplyPrice`…), the "
+               "answer's fetch time (UTC); moves on every sync that got an answer, changed or not."),
+    Column("last_changed_at", UtcDateTime, nullable=True,
+           doc="Last changed: when a sync last changed a Haier value of the row (listing, price or the "
+               "first county's stock) (UTC); an unchanged answer leaves it."),
     CheckConstraint(_in("source", SOURCES), name="source"),
     Index(None, "source", "is_sales"),
 )
@@ -193,7 +196,10 @@ product_stock = Table(
            doc="`timelinessData.isTranfer` (Haier's spelling): '1' when shipped via a transfer between"
                " warehouses, '0' not."),
     Column("synced_at", UtcDateTime, nullable=False,
-           doc="When a sync last changed the row (UTC): last changed, not last confirmed."),
+           doc="Last changed: when a sync last changed the row (UTC); an unchanged answer leaves it."),
+    Column("confirmed_at", UtcDateTime, nullable=True,
+           doc="Last confirmed: when Haier last answered stock for this product and county, the "
+               "answer's fetch time (UTC); moves on every sync that asked the pair and got an answer."),
     UniqueConstraint("product_code", "county_code"),
     Index(None, "county_code"),
 )
@@ -311,6 +317,9 @@ haier_raw_prices = Table(
            doc="SHA-256 of the payload: a row is added only when it differs from the latest."),
     Column("fetched_at", UtcDateTime, nullable=False, doc="When this answer was fetched (UTC)."),
     Column("run_id", String(64), nullable=True, doc="Dagster run that fetched it."),
+    Column("confirmed_at", UtcDateTime, nullable=True,
+           doc="When Haier last gave this same answer (UTC); stamped on the product's newest row only, "
+               "by every sync whose call for it succeeded."),
     Index(None, "product_code", "id"),
 )
 
@@ -326,6 +335,9 @@ haier_raw_stock = Table(
     Column("payload_sha256", String(64), nullable=False, doc="SHA-256 of the payload: written only when it changed."),
     Column("changed_at", UtcDateTime, nullable=False, doc="When the payload last changed (UTC)."),
     Column("run_id", String(64), nullable=True, doc="Dagster run that wrote the current payload."),
+    Column("confirmed_at", UtcDateTime, nullable=True,
+           doc="When Haier last gave this payload (UTC): every sync that asked the pair and got an answer "
+               "stamps it, changed or not."),
     UniqueConstraint("product_code", "county_code"),
     Index(None, "county_code"),
 )

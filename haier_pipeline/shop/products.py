@@ -7,7 +7,9 @@ price) and kept once it holds a value; the ``name`` follows Haier only while the
 shows the name we last published (a row we never published keeps its name unless it equals
 ours). Columns the shop owns (``description``, ``tag``, ``dealer_price``, counters,
 ``show_in_*``, ``is_active``) are written on insert with the model's defaults, never afterwards.
-Delisted products stay, with ``is_sales='0'``. Nothing changed, nothing written.
+Delisted products stay, with ``is_sales='0'``. ``last_sync_at`` is the catalogue's: when Haier last
+confirmed the price, as the original command meant it; a row whose only news is a newer confirmation
+gets that one column, in one UPDATE per chunk (``updated_at`` stays: nothing changed).
 """
 
 from __future__ import annotations
@@ -78,11 +80,12 @@ def publish_products(
     result.refused += [f"{row['product_code']}: product code longer than {code_length} characters"
                        for row in rows if row["product_code"] not in fitting]
     current = fetch_by_keys(conn, product, "product_code", fitting,
-                            ("id", "source", "name", "price", *HAIER_COLUMNS))
+                            ("id", "source", "name", "price", "last_sync_at", *HAIER_COLUMNS))
     published = fetch_by_keys(conn, state, "product_code", fitting, ("published_name",))
     inserts: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     names: list[dict[str, Any]] = []
+    confirmed: list[dict[str, Any]] = []
     unchanged = skipped = 0
     for code, row in fitting.items():
         values = haier_values(row, brand_ids[row["shop_brand"]], category_ids[row["shop_category"]], tables, fitter)
@@ -90,7 +93,8 @@ def publish_products(
         old = current.get(code)
         if old is None:
             inserts.append({**SHOP_DEFAULTS, **values, "product_code": code, "name": name, "source": "haier",
-                            "price": _price(None, values), "created_at": now, "updated_at": now, "last_sync_at": now})
+                            "price": _price(None, values), "created_at": now, "updated_at": now,
+                            "last_sync_at": row["last_sync_at"]})
             names.append({"product_code": code, "published_name": name, "published_at": now})
             continue
         if old.source != "haier":
@@ -111,12 +115,16 @@ def publish_products(
             changes["name"] = name
             names.append({"product_code": code, "published_name": name, "published_at": now})
         if changes:
-            updates[tuple(sorted(changes))].append({**changes, "id": old.id, "updated_at": now, "last_sync_at": now})
+            updates[tuple(sorted(changes))].append({**changes, "id": old.id, "updated_at": now,
+                                                    "last_sync_at": row["last_sync_at"]})
         else:
             unchanged += 1
+            if row["last_sync_at"] != old.last_sync_at:
+                confirmed.append({"id": old.id, "last_sync_at": row["last_sync_at"]})
     insert_rows(conn, product, inserts, conflict=["product_code"])
     for columns, batch in updates.items():
         update_rows(conn, product, "id", batch, (*columns, "updated_at", "last_sync_at"))
+    update_rows(conn, product, "id", confirmed, ("last_sync_at",))
     insert_rows(conn, state, names, conflict=["product_code"], update_columns=("published_name", "published_at"))
     written = sum(len(batch) for batch in updates.values())
     result.counts = WriteCounts(len(inserts), written, unchanged, len(result.refused), skipped)

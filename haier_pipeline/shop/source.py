@@ -18,7 +18,7 @@ PUBLISHED_COLUMNS = (
     "id", "product_code", "name", "product_model", "product_group", "is_sales", "no_sales_reason",
     "supply_price", "invoice_price", "market_price", "stock_rebate", "rebate_money", "price",
     "stock", "warehouse_code", "warehouse_grade", "product_image_url", "product_page_urls",
-    "main_images", "detail_images",
+    "main_images", "detail_images", "last_sync_at",
 )
 
 

@@ -158,7 +158,8 @@ def shop_tables(names: ShopTableNames | None = None) -> ShopTables:
         _mirror("warehouse_code", String(50), False),
         _mirror("warehouse_grade", String(1), False),
         *_timestamps(),
-        Column("last_sync_at", UtcDateTime, nullable=True, doc="When the publisher last changed the row (UTC)."),
+        Column("last_sync_at", UtcDateTime, nullable=True,
+               doc=f"Confirmed by Haier at: products.last_sync_at: {catalogue.products.c.last_sync_at.doc}"),
     )
     media = Table(
         names.media, metadata,

@@ -21,11 +21,13 @@ from haier_pipeline.haier_api.jsonio import loads
 from haier_pipeline.media.store import RELATIVE_PATH, TEMP_PREFIX
 from haier_pipeline.sandbox import Catalogue
 
-TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_sync_at", "synced_at", "first_seen_at",
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_sync_at", "last_changed_at", "synced_at",
+                               "confirmed_at", "first_seen_at",
                                "changed_at", "fetched_at", "observed_at", "added_at", "valid_from", "valid_to",
                                "started_at", "completed_at", "delivered_at", "last_polled_at"})
-# Diaries, rewritten by every run by design: the sync log, and the latest run that found each image URL failing.
-HISTORY_TABLES = frozenset({"haier_sync_log", "media_rejected_urls", "alembic_version"})
+# Diaries, rewritten by every run by design: the sync log, the latest run that found each image URL failing,
+# and when each stock pair was last asked (the refresh planner's state).
+HISTORY_TABLES = frozenset({"haier_sync_log", "media_rejected_urls", "stock_refresh_state", "alembic_version"})
 
 
 def reader(url: str) -> Engine:

@@ -1,7 +1,8 @@
 """Catalog assets: brands, categories, products and per-county stock, built from the raw payloads.
 
 They never call Haier: they re-parse the stored payloads with the client's own parsers and
-upsert in bulk, comparing before writing, so an unchanged sync writes no rows.
+upsert in bulk, comparing before writing, so an unchanged sync changes no values; its only writes
+are the confirmation stamps (one set-based statement per step, ``catalog.confirm``).
 """
 
 
@@ -12,6 +13,7 @@ import dagster as dg
 from sqlalchemy import Connection, func, select
 
 from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.confirm import confirm_prices, confirm_stock
 from haier_pipeline.catalog.raw_store import iter_latest_raw_prices, iter_raw_products, iter_raw_stock
 from haier_pipeline.catalog.sync_log import note_catalogue_write
 from haier_pipeline.catalog.writes import (
@@ -149,6 +151,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
                 price_counts += apply_prices(conn, prices, now)
                 prices = []
         price_counts += apply_prices(conn, prices, now)
+        confirmed = confirm_prices(conn)
         note_products_written(conn, context.run_id, counts, price_counts, delisted)
         metadata = table_metadata(conn, tables.products, started, counts + price_counts)
     return dg.MaterializeResult(
@@ -158,6 +161,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
             "price_rows_written": price_counts.updated,
             "delisted_marked": delisted,
             "unparseable_stored_prices": bad_prices,
+            "prices_confirmed": confirmed,
         }
     )
 
@@ -189,8 +193,9 @@ def product_stock(
                 counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
                 batch = []
         counts += upsert_product_stock(conn, batch, sync_scope.first_county, now)
+        confirmed = confirm_stock(conn, counties)
         held = _count(conn, tables.product_stock, tables.product_stock.c.county_code.in_(counties))
         note_catalogue_write(conn, context.run_id, "stock", f"catalogue: {held} product × county stock rows in "
                              f"{', '.join(counties)} ({counts.inserted} new, {counts.updated} changed by this sync)")
         metadata = table_metadata(conn, tables.product_stock, started, counts)
-    return dg.MaterializeResult(metadata={**metadata, "counties": ", ".join(counties)})
+    return dg.MaterializeResult(metadata={**metadata, "counties": ", ".join(counties), "stock_confirmed": confirmed})
