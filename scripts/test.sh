@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 echo "=== lint and types: ruff check, mypy ==="
-ruff check haier_pipeline
+ruff check haier_pipeline tests benchmarks
 mypy haier_pipeline
 echo "=== test pass 1/2: catalog on SQLite ==="
 HAIER_TEST_DB=sqlite python -m pytest "$@"

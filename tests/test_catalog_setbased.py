@@ -29,7 +29,9 @@ def engine(tmp_path, request):
     release_database(url)
 
 
-def full_sync(engine, count: int, now, *, model: str = "EC6001", supply: str = "2999.00", qty: int = 12) -> list[WriteCounts]:
+def full_sync(
+    engine, count: int, now, *, model: str = "EC6001", supply: str = "2999.00", qty: int = 12
+) -> list[WriteCounts]:
     """Everything a full sync writes for ``count`` products, in one transaction."""
     all_codes = codes(count)
     products = [product(code, product_model=model) for code in all_codes]
@@ -38,7 +40,9 @@ def full_sync(engine, count: int, now, *, model: str = "EC6001", supply: str = "
         category_ids = ensure_categories(conn, {p.product_group for p in products})
         return [
             store_raw_products(conn, [(c, {"productCode": c, "productModel": model}) for c in all_codes], "run", now),
-            store_raw_prices(conn, [(c, {"productCode": c, "supplyPrice": Decimal(supply)}) for c in all_codes], "run", now),
+            store_raw_prices(
+                conn, [(c, {"productCode": c, "supplyPrice": Decimal(supply)}) for c in all_codes], "run", now
+            ),
             store_raw_stock(conn, [(c, "110101", {"stock": str(qty)}) for c in all_codes], "run", now),
             upsert_products(conn, products, brand_ids, category_ids, now),
             apply_prices(conn, [price(code, supply) for code in all_codes], now),

@@ -1,4 +1,5 @@
-"""A green run means a complete catalogue: text in a money field costs that field, and more than 5 % of it fails the run.
+"""A green run means a complete catalogue: text in a money field costs that field, and more than 5 % of it fails
+the run.
 
 A sandbox writes text (``"暂无报价"``) into ``supplyPrice`` for a share of the price records. At 10 % the
 coverage check on ``products`` and the sync's rejection check fail, and so does the run; at 1 % the run
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-
-import pytest
 
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.sandbox import Catalogue, SandboxOptions, run_sandbox

@@ -13,8 +13,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from support.catalog_records import T0, later, price, product
-from support.shop import django_shop
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
@@ -30,6 +28,8 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.shop import ShopTarget, publish_catalogue, shop_tables
+from support.catalog_records import T0, later, price, product
+from support.shop import django_shop
 
 RATES = ["0.125", "0.135", "0.005", "0.015"]  # half-even and half-up disagree on 0.125 and 0.005
 LONG_CODE = "GA" + "9" * 58
