@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from haier_pipeline.runs.executor import DEFAULT_TAG_LIMITS
-from haier_pipeline.defs.sync.automation import FULL_SYNC_SELECTION, haier_full_sync
 from haier_pipeline import definitions as project
+from haier_pipeline.defs.sync.automation import FULL_SYNC_SELECTION, haier_full_sync
+from haier_pipeline.runs.executor import DEFAULT_TAG_LIMITS
 
 _forkserver = dg.multiprocess_executor.configured({
     "max_concurrent": 4,

@@ -120,7 +120,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {process.stderr.read().decode(errors='replace') if process.stderr else ''}")
+            raise RuntimeError(
+                f"nginx exited: {process.stderr.read().decode(errors='replace') if process.stderr else ''}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

@@ -21,13 +21,15 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-PRODUCTS_PATH = "/yilihuo/jsh-service-goods-mall-search/api/product-info/procurable-products-out/check-procurable-products"
+PRODUCTS_PATH = (
+    "/yilihuo/jsh-service-goods-mall-search/api/product-info/procurable-products-out/check-procurable-products"
+)
 PRICES_PATH = "/yilihuo/jsh-service-goods-price/api/goods-price/price-daily-sales/price-query/pt-out-list-price"
 STOCK_PATH = "/yilihuo/jsh-service-stock-mall/api/page/stock/get-available-stock-open"
 
@@ -145,19 +147,31 @@ class OriginalModels:
         brand_id = self._get_or_create("brand", str(data.get("productBrandName") or "Haier"))
         category_id = self._get_or_create("category", str(data.get("productGroupNamd") or "未分类"))
         code = data["productCode"]
-        values = (str(data.get("productModel") or code), data.get("productModel"), brand_id, category_id,
-                  _text(data.get("supplyPrice")), _text(data.get("invoicePrice")), _text(data.get("stockRebatePolicy")),
-                  _text(data.get("rebateMoney")), _text(data.get("supplyPrice")), 1 if str(data.get("isSales")) == "1" else 0,
-                  datetime.now(timezone.utc).isoformat())
+        values = (
+            str(data.get("productModel") or code),
+            data.get("productModel"),
+            brand_id,
+            category_id,
+            _text(data.get("supplyPrice")),
+            _text(data.get("invoicePrice")),
+            _text(data.get("stockRebatePolicy")),
+            _text(data.get("rebateMoney")),
+            _text(data.get("supplyPrice")),
+            1 if str(data.get("isSales")) == "1" else 0,
+            datetime.now(UTC).isoformat(),
+        )
         row = self.db.execute("SELECT id FROM product WHERE product_code = ?", (code,)).fetchone()
         if row:
             self.db.execute("UPDATE product SET name=?, product_model=?, brand_id=?, category_id=?, supply_price=?, "
                             "invoice_price=?, stock_rebate=?, rebate_money=?, price=?, is_sales=?, updated_at=? "
                             "WHERE id=?", (*values, row[0]))
         else:
-            self.db.execute("INSERT INTO product (name, product_model, brand_id, category_id, supply_price, invoice_price, "
-                            "stock_rebate, rebate_money, price, is_sales, updated_at, product_code, source) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'haier')", (*values, code))
+            self.db.execute(
+                "INSERT INTO product (name, product_model, brand_id, category_id, supply_price, invoice_price, "
+                "stock_rebate, rebate_money, price, is_sales, updated_at, product_code, source) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'haier')",
+                (*values, code),
+            )
         self.seconds += time.perf_counter() - started
 
     def update_stock_from_haier(self, code: str, stock_data: dict[str, Any]) -> None:
@@ -169,7 +183,7 @@ class OriginalModels:
         row = self.db.execute("SELECT id FROM product WHERE product_code = ?", (code,)).fetchone()
         if row:
             self.db.execute("UPDATE product SET stock=?, updated_at=? WHERE id=?",
-                            (stock, datetime.now(timezone.utc).isoformat(), row[0]))
+                            (stock, datetime.now(UTC).isoformat(), row[0]))
         self.seconds += time.perf_counter() - started
 
     def close(self) -> None:
@@ -180,15 +194,20 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def run_original(creds: OriginalCredentials, db_path: Path, county_code: str, limit: int | None = None) -> OriginalResult:
-    """The original command with ``--sync-prices --sync-stock`` for the first ``limit`` listing entries (all if None)."""
+def run_original(
+    creds: OriginalCredentials, db_path: Path, county_code: str, limit: int | None = None
+) -> OriginalResult:
+    """The original command with ``--sync-prices --sync-stock`` for the first ``limit`` listing entries
+    (all if None)."""
     result = OriginalResult()
     api, models = OriginalHaierAPI(creds), OriginalModels(db_path)
     started = time.perf_counter()
     try:
         if not api.authenticate():
             raise RuntimeError("the original loop could not authenticate against the sandbox")
-        listing = [item for item in api.get_products() if isinstance(item, dict) and isinstance(item.get("productCode"), str)]
+        listing = [
+            item for item in api.get_products() if isinstance(item, dict) and isinstance(item.get("productCode"), str)
+        ]
         for product_data in listing[:limit] if limit is not None else listing:
             code = product_data["productCode"]
             try:

@@ -50,7 +50,7 @@ import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--original-products", type=int, default=None, help="cap the original loop and extrapolate to --products")
     add("--image-products", type=int, default=200, help="products whose images the images pass fetches (default 200)")
     add("--process-runs", type=int, default=3, help="whole-process first syncs per executor (default 3; 0 skips)")
-    add("--executors", default="threaded", help="comma-separated: threaded, in_process, multiprocess (default threaded)")
+    add(
+        "--executors", default="threaded", help="comma-separated: threaded, in_process, multiprocess (default threaded)"
+    )
     add("--catalogs", default="sqlite",
         help="comma-separated catalog databases for the whole-process runs: sqlite, postgresql (a throwaway "
              "PostgreSQL 15 server, an empty database per run; default sqlite)")
@@ -88,7 +90,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
              "/usr/sbin/nginx), or the sandbox drawing each one when asked")
     add("--skip-in-process-phases", action="store_true",
         help="skip the in-process full sync, re-syncs and images pass (phases 1-4)")
-    add("--json-out", type=Path, default=None, help="where to write the JSON (default benchmarks/results/<date>-<n>.json)")
+    add(
+        "--json-out",
+        type=Path,
+        default=None,
+        help="where to write the JSON (default benchmarks/results/<date>-<n>.json)",
+    )
     return parser.parse_args(argv)
 
 
@@ -142,7 +149,9 @@ def print_sync(label: str, fig: dict[str, Any]) -> None:
           f"ratio {fig['ratio']:.3f}")
     print(f"  calls {fig['calls_by_endpoint']} | {fig['calls_per_s']:.1f} calls/s | "
           f"{fig['products_per_minute']:,} products/min | 429s answered {fig['answered_429']}")
-    print(f"  client mean latency ms {fig['api_mean_latency_ms']} | max in flight at the sandbox {fig['max_in_flight']}")
+    print(
+        f"  client mean latency ms {fig['api_mean_latency_ms']} | max in flight at the sandbox {fig['max_in_flight']}"
+    )
     print(f"  peak RSS {fig['peak_rss_mib']:.0f} MiB | DB write {fig['db_write_s']:.2f} s | "
           f"non-API {fig['non_api_s']:.2f} s = {fig['non_api_share']:.1%} of wall")
     print(f"  catalog rows written {fig['catalog_rows_written']} in {fig['catalog_write_statements']} statements | "
@@ -164,16 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     counties = prepare_environment(args, data)
 
     from benchmarks.environment import git_commit, machine_info
+    from benchmarks.image_host import static_image_host
     from benchmarks.pipeline_sync import SYNC_ASSETS, run_sync
     from haier_pipeline.catalog.engine import release_database
     from haier_pipeline.definitions import build_definitions
-    from benchmarks.image_host import static_image_host
     from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
     from haier_pipeline.sandbox.catalogue import Catalogue
     from haier_pipeline.settings import load_settings
 
     report: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_commit(),
         "machine": machine_info(),
         "config": {"products": args.products, "latency_s": args.latency, "rate_limit": args.rate_limit,
                    "counties": list(counties), "repeat": args.repeat, "executor": "in_process"},
@@ -200,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         def sync(label: str, key: str) -> dict[str, Any]:
             sandbox.reset_stats()
             run = run_sync(defs, "haier_full_sync", SYNC_ASSETS, catalog_url)
-            fig = sync_figures(run, sandbox.stats(), args.rate_limit, int(run.number("haier_raw_products", "records_stored")))
+            fig = sync_figures(
+                run, sandbox.stats(), args.rate_limit, int(run.number("haier_raw_products", "records_stored"))
+            )
             print_sync(label, fig)
             report[key] = fig
             return fig
@@ -229,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     release_database(catalog_url)
     shutil.rmtree(data, ignore_errors=True)
     report["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
-    out = args.json_out or RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-{args.products}.json"
+    out = args.json_out or RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{args.products}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nresults written to {out}")
@@ -237,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_images(defs: Any, sandbox: Any, catalog_url: str, count: int) -> dict[str, Any]:
+    from sqlalchemy import select
+
     from benchmarks.pipeline_sync import run_sync
     from haier_pipeline.catalog.tables import products
     from haier_pipeline.resources import CatalogResource
-    from sqlalchemy import select
 
     with CatalogResource(db_url=catalog_url).begin() as conn:
         codes = list(conn.execute(select(products.c.product_code).order_by(products.c.id).limit(count)).scalars())
@@ -294,7 +306,9 @@ def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county
                     fig["bare_dagster_run_s"] = round(bare_s, 2)
                     fig["empty_run_s"] = round(empty_run_s, 2)
                     fig["empty_run_plus_api_floor_s"] = round(empty_run_s + fig["api_floor_s"], 2)
-                    fig["beyond_empty_run_over_api_floor"] = round((fig["wall_s"] - empty_run_s) / fig["api_floor_s"], 3)
+                    fig["beyond_empty_run_over_api_floor"] = round(
+                        (fig["wall_s"] - empty_run_s) / fig["api_floor_s"], 3
+                    )
                     if fig["good_images_stored"] != fig["good_images_expected"]:
                         raise RuntimeError(f"{label}: {fig['good_images_stored']} of {fig['good_images_expected']} "
                                            "good images stored")
@@ -305,13 +319,15 @@ def run_process_syncs(args: argparse.Namespace, sandbox: Any, data: Path, county
     if args.screenshot and runs:
         from benchmarks.run_view_screenshot import screenshot_finished_run
 
-        screenshot = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-run-view-{args.products}.png"
+        screenshot = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-run-view-{args.products}.png"
         screenshot_finished_run(Path(last.home), last.env, last.run_id, screenshot)
         print(f"run view of {last.run_id} saved to {screenshot}")
     medians = {label: median_of(figures) for label, figures in runs.items()}
     for label, fig in medians.items():
-        print(f"\n== first full sync, whole process, {label}: median of {len(runs[label])}: wall {fig['wall_s']:.2f} s, "
-              f"×{fig['wall_over_api_floor']:.3f} the API floor, ×{fig['wall_over_max_floor']:.3f} max(API, images) floor")
+        print(
+            f"\n== first full sync, whole process, {label}: median of {len(runs[label])}: wall {fig['wall_s']:.2f} s, "
+            f"×{fig['wall_over_api_floor']:.3f} the API floor, ×{fig['wall_over_max_floor']:.3f} max(API, images) floor"
+        )
         print(f"   1.3 × the API floor is {1.3 * fig['api_floor_s']:.2f} s; the API floor plus an empty run is "
               f"{fig['api_floor_s'] + fig['bare_dagster_run_s']:.2f} s with Dagster alone, "
               f"{fig['empty_run_plus_api_floor_s']:.2f} s with this project; the sync beyond its empty run takes "
@@ -360,7 +376,9 @@ def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county
     wall = result.wall_s * scale
     process = report.get("first_sync_process", {}).get("median", {})
     ours = process.get("threaded", {}).get("wall_s") or report["full_sync"]["wall_s"]
-    label = f"original loop ({result.products:,} products" + (f", extrapolated ×{scale:.2f} to {listed_total:,.0f})" if cap else ")")
+    label = f"original loop ({result.products:,} products" + (
+        f", extrapolated ×{scale:.2f} to {listed_total:,.0f})" if cap else ")"
+    )
     fig = {
         "products_run": result.products, "failed": result.failed, "calls": served.total_calls,
         "wall_s_measured": round(result.wall_s, 2), "extrapolated": bool(cap), "wall_s": round(wall, 2),
@@ -370,9 +388,12 @@ def run_original_loop(args: argparse.Namespace, sandbox: Any, data: Path, county
         "ratio_original_over_ours": round(wall / ours, 2),
     }
     print(f"\n== {label}")
-    print(f"  wall {fig['wall_s']:.2f} s{' (extrapolated; measured ' + str(fig['wall_s_measured']) + ' s)' if cap else ''} | "
-          f"{served.total_calls} calls | {fig['calls_per_s']} calls/s | {fig['products_per_minute']:,} products/min | "
-          f"DB {fig['db_write_s']:.2f} s | 429s {fig['answered_429']} | failed {fig['failed']}")
+    print(
+        f"  wall {fig['wall_s']:.2f} s"
+        f"{' (extrapolated; measured ' + str(fig['wall_s_measured']) + ' s)' if cap else ''} | "
+        f"{served.total_calls} calls | {fig['calls_per_s']} calls/s | {fig['products_per_minute']:,} products/min | "
+        f"DB {fig['db_write_s']:.2f} s | 429s {fig['answered_429']} | failed {fig['failed']}"
+    )
     print(f"  original ÷ ours = {fig['ratio_original_over_ours']:.2f}×")
     return fig
 

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             status = server.wait_for_run(run_id, args.timeout)
             if status != "SUCCESS":
                 raise SystemExit(f"run {run_id} ended {status}: {server.run_failure_messages(run_id)}")
-            out = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-run-view-{args.products}.png"
+            out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-run-view-{args.products}.png"
             screenshot_run(server.url, run_id, out)
     print(f"run {run_id}: {status}; screenshot written to {out}")
     return 0

@@ -16,7 +16,7 @@ if [[ "${1:-}" == "--quick" ]]; then
   shift
 fi
 echo "=== lint and types: ruff check, mypy ==="
-ruff check haier_pipeline
+ruff check haier_pipeline tests benchmarks
 mypy haier_pipeline
 if $quick; then
   echo "=== quick loop: SQLite, not slow ==="

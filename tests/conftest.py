@@ -1,8 +1,9 @@
 """Shared test setup: telemetry off, the developer's HAIER_* settings kept out, two counties.
 
 Tests that build the definitions from the environment (``build_definitions(load_settings())``)
-get these two counties as their stock partitions; nothing in the package reads them at import. ``HAIER_TEST_DB=postgresql`` moves every catalog database
-to a PostgreSQL server the tests start themselves (see ``support/catalog_db.py``).
+get these two counties as their stock partitions; nothing in the package reads them at import.
+``HAIER_TEST_DB=postgresql`` moves every catalog database to a PostgreSQL server the tests start
+themselves (see ``support/catalog_db.py``).
 """
 
 from __future__ import annotations

@@ -77,7 +77,9 @@ def test_a_failing_webhook_is_logged_without_its_url_and_never_raises(captured, 
 
 def test_an_unreachable_webhook_does_not_stop_other_notifiers(captured):
     logger, records = captured
-    delivered = send_alert(ALERT, logger, notifiers=[WebhookNotifier(f"http://127.0.0.1:{free_port()}/x", timeout=2), LogNotifier(logger)])
+    delivered = send_alert(
+        ALERT, logger, notifiers=[WebhookNotifier(f"http://127.0.0.1:{free_port()}/x", timeout=2), LogNotifier(logger)]
+    )
     assert delivered == 1
     assert any("HAIER ALERT" in r.getMessage() for r in records)
 

@@ -33,8 +33,16 @@ def outputs(tmp_path_factory):
         "validate": ([str(BIN / "dagster"), "definitions", "validate", *module], {}, None),
         "list": ([str(BIN / "dg"), "list", "defs", "--json"], {}, None),
         # Lists the stock job's partitions, then is told "N" at the prompt: nothing is launched.
-        "partitions": ([str(BIN / "dagster"), "job", "backfill", *module, "-j", "haier_stock_sync", "--all", "all"], {}, "N\n"),
-        "bad_county": ([str(BIN / "dagster"), "definitions", "validate", *module], {"HAIER_COUNTY_CODES": "110101,11010X"}, None),
+        "partitions": (
+            [str(BIN / "dagster"), "job", "backfill", *module, "-j", "haier_stock_sync", "--all", "all"],
+            {},
+            "N\n",
+        ),
+        "bad_county": (
+            [str(BIN / "dagster"), "definitions", "validate", *module],
+            {"HAIER_COUNTY_CODES": "110101,11010X"},
+            None,
+        ),
     }
     # One DAGSTER_HOME each: a fresh instance migrates its SQLite storage on first use, and two
     # processes doing that at once race.

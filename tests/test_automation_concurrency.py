@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 
 from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.definitions import defs
 from haier_pipeline.defs.sync.automation import SYNC_JOBS
 from haier_pipeline.defs.sync.new_products import haier_new_products_sync
-from haier_pipeline.definitions import defs
 from support.dagster_dev import prepare_home
 
 
@@ -27,7 +27,11 @@ def test_the_project_instance_queues_one_run_per_sync_kind(instance):
     config = instance.get_concurrency_config()
     queue = config.run_queue_config
     assert queue.max_concurrent_runs >= 2  # different kinds may overlap...
-    assert {"key": SYNC_KIND_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
+    assert {
+        "key": SYNC_KIND_TAG,
+        "value": {"applyLimitPerUniqueValue": True},
+        "limit": 1,
+    } in queue.tag_concurrency_limits
     assert config.pool_config.default_pool_limit >= 1
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     assert instance.run_monitoring_enabled

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from haier_pipeline.defs.health.freshness import CHECK_NAME, PRICES_KEY, RULES, STOCK_KEY, evaluate
-from haier_pipeline.defs.health.freshness import haier_freshness_sensor
 from haier_pipeline.constants import TIMEZONE
+from haier_pipeline.defs.health.freshness import (
+    CHECK_NAME,
+    PRICES_KEY,
+    RULES,
+    STOCK_KEY,
+    evaluate,
+    haier_freshness_sensor,
+)
 from haier_pipeline.defs.sync.automation import SCHEDULES
 
 
@@ -22,7 +28,7 @@ def instance():
 
 def materialized_at(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime:
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
-    return datetime.fromtimestamp(instance.get_latest_materialization_event(key).timestamp, tz=timezone.utc)
+    return datetime.fromtimestamp(instance.get_latest_materialization_event(key).timestamp, tz=UTC)
 
 
 def ticks(cron: str, start: datetime, count: int) -> list[datetime]:
@@ -34,7 +40,7 @@ def ticks(cron: str, start: datetime, count: int) -> list[datetime]:
 def test_each_deadline_follows_a_scheduled_run_and_spans_one_interval(rule):
     schedule = {str(s.cron_schedule): s for s in SCHEDULES}[rule.schedule_cron]
     assert schedule.execution_timezone == rule.policy.timezone == TIMEZONE
-    start = datetime(2025, 7, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 7, 1, tzinfo=UTC)
     runs = ticks(rule.schedule_cron, start, 50)
     deadlines = ticks(rule.policy.deadline_cron, runs[0], 48)
     interval = runs[1] - runs[0]
@@ -46,7 +52,7 @@ def test_each_deadline_follows_a_scheduled_run_and_spans_one_interval(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.what)
 def test_fresh_just_after_a_materialization_and_stale_when_the_schedule_was_missed(instance, rule):
-    assert not evaluate(rule, instance, datetime.now(timezone.utc)).passed  # never materialized
+    assert not evaluate(rule, instance, datetime.now(UTC)).passed  # never materialized
     at = materialized_at(instance, rule.asset_key)
     fresh = evaluate(rule, instance, at + timedelta(minutes=1))
     assert fresh.passed and fresh.last_materialized == at

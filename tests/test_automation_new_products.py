@@ -7,14 +7,9 @@ test_automation_pipeline.py; here each rule of the sensor is shown on its own.
 from __future__ import annotations
 
 import dagster as dg
-
-from haier_pipeline.settings import load_settings
-import pytest
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import select
 
-from haier_pipeline.constants import SYNC_KIND_TAG
-from haier_pipeline.defs.sync.new_products import haier_new_products_sensor, haier_new_products_sync, products_since
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.writes import (
     ensure_brands,
@@ -23,7 +18,10 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
+from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.defs.sync.new_products import haier_new_products_sensor, haier_new_products_sync, products_since
 from haier_pipeline.resources import CatalogResource, SyncScope
+from haier_pipeline.settings import load_settings
 from support.catalog_records import T0, product, stock
 
 COUNTY_CODES = load_settings().county_codes  # tests/conftest.py configures two counties
@@ -37,7 +35,9 @@ def add_products(catalog: CatalogResource, *records) -> None:
 def complete(catalog: CatalogResource, *codes: str) -> None:
     """Stock in every configured county and localised images: nothing left for the sensor to do."""
     with catalog.begin() as conn:
-        upsert_product_stock(conn, [stock(code, county) for code in codes for county in COUNTY_CODES], COUNTY_CODES[0], T0)
+        upsert_product_stock(
+            conn, [stock(code, county) for code in codes for county in COUNTY_CODES], COUNTY_CODES[0], T0
+        )
         for code in codes:
             set_product_images(conn, code, [f"images/2025/07/01/{code.lower():0>32}.jpg"], [])
 
@@ -48,7 +48,11 @@ def product_id(catalog: CatalogResource, code: str) -> int:
 
 
 def tick(instance, catalog, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog, "sync_scope": SyncScope(configured_counties=COUNTY_CODES)}) as context:
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"catalog": catalog, "sync_scope": SyncScope(configured_counties=COUNTY_CODES)},
+    ) as context:
         return haier_new_products_sensor(context)
 
 

@@ -15,8 +15,6 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 from sqlalchemy import select, update
-from support.catalog_db import catalog_url_for_tests
-from support.pipeline import pipeline_env, project_env
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
@@ -25,6 +23,8 @@ from haier_pipeline.defs.sync.new_products import haier_new_products_sensor
 from haier_pipeline.resources import CatalogResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.catalog_db import catalog_url_for_tests
+from support.pipeline import pipeline_env, project_env
 
 COUNTY_CODES = load_settings().county_codes  # tests/conftest.py configures two counties
 
@@ -71,9 +71,12 @@ def materialization(result: dg.ExecuteInProcessResult, key: str) -> dg.AssetMate
 def test_the_full_sync_passes_every_check_on_haiers_data(synced):
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in synced.result.get_asset_check_evaluations()}
     mine = {
-        ("haier_raw_products", "product_codes_unique_and_non_empty"), ("products", "product_codes_unique_and_non_empty"),
-        ("products", "prices_valid"), ("product_stock", "stock_non_negative_integers"),
-        ("product_images", "image_files_match_sha256"), ("products", "fresh_against_schedule"),
+        ("haier_raw_products", "product_codes_unique_and_non_empty"),
+        ("products", "product_codes_unique_and_non_empty"),
+        ("products", "prices_valid"),
+        ("product_stock", "stock_non_negative_integers"),
+        ("product_images", "image_files_match_sha256"),
+        ("products", "fresh_against_schedule"),
         ("product_stock", "fresh_against_schedule"),
     }
     assert mine <= set(evaluations)

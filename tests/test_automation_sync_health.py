@@ -3,24 +3,23 @@ rows left open by dead runs swept even when no new run starts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import select, update
 
-from haier_pipeline.constants import CATALOG_TAG
-from haier_pipeline.runs.liveness import catalog_id
-from haier_pipeline.constants import SYNC_KIND_TAG
+from haier_pipeline.catalog import tables
+from haier_pipeline.catalog.locks import run_lock
+from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
+from haier_pipeline.constants import CATALOG_TAG, SYNC_KIND_TAG
 from haier_pipeline.defs.health.sync_health import (
     haier_sync_failure_rate_sensor,
     haier_sync_failure_sensor,
 )
-from haier_pipeline.catalog import tables
-from haier_pipeline.catalog.locks import run_lock
-from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
 from haier_pipeline.resources import AlertResource, CatalogResource
+from haier_pipeline.runs.liveness import catalog_id
 from support.webhook_receiver import webhook_receiver
 
 LOG = tables.haier_sync_log
@@ -38,7 +37,7 @@ def alerts(hook) -> AlertResource:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def add_log(catalog, sync_type, run_id, total, failed, started=None, error=None) -> int:
@@ -51,19 +50,27 @@ def add_log(catalog, sync_type, run_id, total, failed, started=None, error=None)
 
 def statuses(catalog) -> dict[str, tuple[str, str | None]]:
     with catalog.begin() as conn:
-        return {row.run_id: (row.status, row.message) for row in conn.execute(select(LOG.c.run_id, LOG.c.status, LOG.c.message))}
+        return {
+            row.run_id: (row.status, row.message)
+            for row in conn.execute(select(LOG.c.run_id, LOG.c.status, LOG.c.message))
+        }
 
 
 def tick_rate(instance, catalog, cursor=None, alerts=None):
     alerts = alerts or AlertResource()
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": catalog, "alerts": alerts}) as context:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"catalog": catalog, "alerts": alerts}
+    ) as context:
         return haier_sync_failure_rate_sensor(context)
 
 
-def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_recovers(instance, catalog, hook, alerts):
+def test_failure_rate_alerts_once_when_it_crosses_five_percent_and_once_when_it_recovers(
+    instance, catalog, hook, alerts
+):
     add_log(catalog, "products", "run-a", total=1000, failed=10)
     add_log(catalog, "prices", "run-a", total=1000, failed=40)
-    add_log(catalog, "stock", "run-old", total=100, failed=100, started=now() - timedelta(hours=25))  # outside the window
+    # outside the window
+    add_log(catalog, "stock", "run-old", total=100, failed=100, started=now() - timedelta(hours=25))
     ok = tick_rate(instance, catalog, alerts=alerts)
     assert ok.skip_reason.skip_message.startswith("ok: 50 of 2000 records failed (2.50%) over 2 sync(s)")
     assert hook.bodies == []
@@ -118,7 +125,7 @@ def test_a_killed_sync_run_is_marked_failed_even_when_no_new_run_starts(instance
 def crashing_sync(context, catalog: CatalogResource) -> None:  # context unannotated: see freshness.py
     """Opens its log row and dies before closing it, as a killed process leaves it."""
     with catalog.begin() as conn:
-        open_sync_log(conn, "prices", context.run_id, datetime.now(timezone.utc))
+        open_sync_log(conn, "prices", context.run_id, datetime.now(UTC))
     raise RuntimeError("gateway answered 503 three times")
 
 

@@ -45,9 +45,16 @@ PRICE_ANSWERS = {  # case -> (answer for the whole batch, reason named, retried?
 STOCK_ANSWERS = {
     "HTML under 200": (MAINTENANCE, NOT_JSON, True),
     "bad gateway page": (Answer(b"<html><center>502 Bad Gateway</center></html>", 502, HTML), "HTTP 502", True),
-    "404": (Answer(b'{"success":false,"code":"404","message":"no such product"}', 404), "HTTP 404: no such product", False),
-    "10 MB body": (Answer(b'{"success":true,"code":"200","data":{"stock":"' + b"9" * (10 * 1024 * 1024) + b'"}}'),
-                   "stock is not a number", False),  # longer than any number the reader takes
+    "404": (
+        Answer(b'{"success":false,"code":"404","message":"no such product"}', 404),
+        "HTTP 404: no such product",
+        False,
+    ),
+    "10 MB body": (
+        Answer(b'{"success":true,"code":"200","data":{"stock":"' + b"9" * (10 * 1024 * 1024) + b'"}}'),
+        "stock is not a number",
+        False,
+    ),  # longer than any number the reader takes
 }
 LISTING_ANSWERS = {
     "HTML under 200": (MAINTENANCE, NOT_JSON),
@@ -58,7 +65,11 @@ LISTING_ANSWERS = {
 
 
 # The sync log names at most 50 failures a row, and a failed batch fails 20 products: two batch cases a sync.
-PRICE_GROUPS = (("malformed JSON", "HTML under 200"), ("success false", "nested past the stack"), ("a string, not records",))
+PRICE_GROUPS = (
+    ("malformed JSON", "HTML under 200"),
+    ("success false", "nested past the stack"),
+    ("a string, not records",),
+)
 
 
 @dataclasses.dataclass
@@ -75,8 +86,8 @@ def plan(truth: Catalogue, group: int) -> Answered:
     assert len(batches) > max(len(cases) for cases in PRICE_GROUPS)
     spare = [code for code in clean_codes(truth) if code in batches[-1]]
     left_out = {"price left out": spare[len(STOCK_ANSWERS)], "stock left out": spare[len(STOCK_ANSWERS) + 1]}
-    return Answered(None, dict(zip(PRICE_GROUPS[group], batches)),
-                    dict(zip(STOCK_ANSWERS, spare)) if group == 0 else {}, left_out if group == 0 else {})
+    return Answered(None, dict(zip(PRICE_GROUPS[group], batches, strict=False)),
+                    dict(zip(STOCK_ANSWERS, spare, strict=False)) if group == 0 else {}, left_out if group == 0 else {})
 
 
 def poison_for(plan: Answered) -> Poison:
@@ -208,7 +219,9 @@ def test_a_bad_listing_fails_the_run_by_name_and_changes_nothing(synced_once, ca
 
 def test_an_empty_listing_delists_nothing(synced_once):
     options, url, before, tmp = synced_once
-    with run_sandbox(dataclasses.replace(options, poison=Poison(answers={("products", "*"): Answer(b"[]")}))) as sandbox:
+    with run_sandbox(
+        dataclasses.replace(options, poison=Poison(answers={("products", "*"): Answer(b"[]")}))
+    ) as sandbox:
         done = sync(sandbox, url, tmp)
     after = canonical_dump(url)
     assert after["products"] == before["products"] and after["haier_raw_products"] == before["haier_raw_products"]

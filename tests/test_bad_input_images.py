@@ -28,9 +28,14 @@ BLOCKED = "blocked_url"
 
 URLS = {  # case -> (productImageUrl, what the refusal says)
     "file scheme": ("file:///etc/passwd", "scheme 'file' is not http or https"),
-    "cloud metadata": ("http://169.254.169.254/latest/meta-data/iam/security-credentials/",
-                       "resolves to a non-public address (169.254.169.254)"),
-    "Alibaba metadata": ("http://100.100.100.200/latest/meta-data/", "resolves to a non-public address (100.100.100.200)"),
+    "cloud metadata": (
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "resolves to a non-public address (169.254.169.254)",
+    ),
+    "Alibaba metadata": (
+        "http://100.100.100.200/latest/meta-data/",
+        "resolves to a non-public address (100.100.100.200)",
+    ),
     "private network": ("http://10.0.0.7/images/a.jpg", "resolves to a non-public address (10.0.0.7)"),
     "unspecified address": ("http://0.0.0.0/a.jpg", "resolves to a non-public address (0.0.0.0)"),
     "IPv4-mapped metadata": ("http://[::ffff:169.254.169.254]/", "resolves to a non-public address"),
@@ -42,7 +47,10 @@ URLS = {  # case -> (productImageUrl, what the refusal says)
     "encoded traversal": ("@BASE@/images/..%2f..%2f..%2fetc%2fpasswd.jpg", "http_error (HTTP 404)"),
 }
 REDIRECTS = {  # case -> (where the product's own image path redirects, what the refusal says)
-    "redirect to metadata": ("http://169.254.169.254/latest/meta-data/", "resolves to a non-public address (169.254.169.254)"),
+    "redirect to metadata": (
+        "http://169.254.169.254/latest/meta-data/",
+        "resolves to a non-public address (169.254.169.254)",
+    ),
     "redirect to a private host": ("http://192.168.1.1/router.jpg", "resolves to a non-public address (192.168.1.1)"),
     "redirect to a file": ("file:///etc/shadow", "scheme 'file' is not http or https"),
     "redirect loop": ("SELF", "more than 3 redirects"),
@@ -54,7 +62,7 @@ def images(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("bad-images")
     truth = Catalogue(PRODUCTS, SEED)
     codes = clean_codes(truth, procurable=False)
-    code_of = dict(zip([*URLS, *REDIRECTS], codes))
+    code_of = dict(zip([*URLS, *REDIRECTS], codes, strict=False))
     fields = {code_of[case]: {"productImageUrl": url, "productLageUrls": []} for case, (url, _) in URLS.items()}
     redirects = {}
     for case, (target, _) in REDIRECTS.items():

@@ -38,26 +38,44 @@ LISTING = {  # case -> (field overrides, reason named in the log)
     "isSales missing": ({"isSales": DROP}, "isSales is missing"),
     "isSales out of range": ({"isSales": "2"}, "isSales must be 1/0 or true/false, got '2'"),
     "model is a number": ({"productModel": 12345}, "productModel must be a string, got int"),
-    "page images not a list": ({"productLageUrls": {"url": "x"}}, "productLageUrls must be a list of strings, got dict"),
+    "page images not a list": (
+        {"productLageUrls": {"url": "x"}},
+        "productLageUrls must be a list of strings, got dict",
+    ),
     "10 MB model": ({"productModel": "M" * TEN_MB}, f"productModel is {TEN_MB} characters long (limit 1000)"),
     "10 MB reason": ({"noSalesReason": "R" * TEN_MB}, f"noSalesReason is {TEN_MB} characters long (limit 1000)"),
     "NUL in the model": ({"productModel": Raw('"EC6001\\u0000HT3"')}, "productModel contains control characters"),
-    "escape codes in the brand": ({"productBrandName": "\u001b[31m海尔"}, "productBrandName contains control characters"),
+    "escape codes in the brand": (
+        {"productBrandName": "\u001b[31m海尔"},
+        "productBrandName contains control characters",
+    ),
     "junk nested 900 deep": ({"extra": NESTED}, "record nests deeper than 32 levels"),
 }
 PRICES = {  # case -> (field overrides, the column left NULL, reason named in the log): the record itself is kept
-    "10 decimals": ({"supplyPrice": Decimal("2999.1234567891")}, "supply_price",
-                    "supplyPrice Decimal('2999.1234567891') has more than 6 decimal places"),
+    "10 decimals": (
+        {"supplyPrice": Decimal("2999.1234567891")},
+        "supply_price",
+        "supplyPrice Decimal('2999.1234567891') has more than 6 decimal places",
+    ),
     "negative price": ({"supplyPrice": Decimal("-1.00")}, "supply_price", "supplyPrice Decimal('-1.00') is below 0"),
     "price as text": ({"supplyPrice": "面议"}, "supply_price", "supplyPrice is not a number: '面议'"),
     "NaN invoice": ({"invoicePrice": Raw("NaN")}, "invoice_price", "invoicePrice is not a finite number (NaN)"),
     "1e999 price": ({"supplyPrice": Raw("1e999")}, "supply_price", "supplyPrice Decimal('1E+999') is out of range"),
-    "negative discount": ({"stockRebatePolicy": Decimal("-0.1")}, "stock_rebate",
-                          "stockRebatePolicy Decimal('-0.1') is below 0"),
-    "SQL as rebate type": ({"stockRebatePolicy": "COM'; DROP TABLE products;--"}, "rebate_type",
-                           "stockRebatePolicy \"COM'; DROP TABLE products;--\" is neither a number nor a rebate type code"),
-    "rebate of 1.5e-7": ({"rebateMoney": Raw("1.5e-7")}, "rebate_money",
-                         "rebateMoney Decimal('1.5E-7') has more than 6 decimal places"),
+    "negative discount": (
+        {"stockRebatePolicy": Decimal("-0.1")},
+        "stock_rebate",
+        "stockRebatePolicy Decimal('-0.1') is below 0",
+    ),
+    "SQL as rebate type": (
+        {"stockRebatePolicy": "COM'; DROP TABLE products;--"},
+        "rebate_type",
+        'stockRebatePolicy "COM\'; DROP TABLE products;--" is neither a number nor a rebate type code',
+    ),
+    "rebate of 1.5e-7": (
+        {"rebateMoney": Raw("1.5e-7")},
+        "rebate_money",
+        "rebateMoney Decimal('1.5E-7') has more than 6 decimal places",
+    ),
 }
 ACCEPTED_PRICES = {  # encodings the contract allows: read exactly, nothing refused
     "prices as strings": lambda p: {name: text for name, text in (
@@ -82,13 +100,27 @@ ACCEPTED_STOCK = {"stock as a number": {"stock": 12}, "stock 12.0 with blanks": 
 SQL = ["x'); DROP TABLE products; --", "'; DELETE FROM categories WHERE '1'='1", 'Robert"); DROP TABLE brands;--',
        "%_\\ OR 1=1 /* */ --", "http://img.example/x';DROP TABLE media_images;--.jpg", "$1; SELECT pg_sleep(10)"]
 VERBATIM = {  # accepted: stored exactly as sent
-    "unicode and emoji": {"productModel": "BCD-470WDPG🧊 冰箱 é ﾃｽﾄ 👨‍👩‍👧", "productGroupNamd": "冰箱 – 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-                          "productBrandName": "海尔😀"},
-    "SQL metacharacters": {"productModel": SQL[0], "productGroupNamd": SQL[1], "productBrandName": SQL[2],
-                           "isSales": "0", "noSalesReason": SQL[3], "productImageUrl": SQL[4], "productLageUrls": [SQL[5]]},
-    "path traversal": {"productModel": "../../../../etc/passwd", "productGroupNamd": "..\\..\\windows\\system32",
-                       "productBrandName": "/etc/shadow", "productImageUrl": "@BASE@/images/../../../../etc/passwd",
-                       "productLageUrls": ["@BASE@/images/..%2f..%2f..%2fetc%2fpasswd.jpg"]},
+    "unicode and emoji": {
+        "productModel": "BCD-470WDPG🧊 冰箱 é ﾃｽﾄ 👨‍👩‍👧",
+        "productGroupNamd": "冰箱 – 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "productBrandName": "海尔😀",
+    },
+    "SQL metacharacters": {
+        "productModel": SQL[0],
+        "productGroupNamd": SQL[1],
+        "productBrandName": SQL[2],
+        "isSales": "0",
+        "noSalesReason": SQL[3],
+        "productImageUrl": SQL[4],
+        "productLageUrls": [SQL[5]],
+    },
+    "path traversal": {
+        "productModel": "../../../../etc/passwd",
+        "productGroupNamd": "..\\..\\windows\\system32",
+        "productBrandName": "/etc/shadow",
+        "productImageUrl": "@BASE@/images/../../../../etc/passwd",
+        "productLageUrls": ["@BASE@/images/..%2f..%2f..%2fetc%2fpasswd.jpg"],
+    },
 }
 ODD_CODES = {  # products Haier never had, with codes that are strings like any other: stored verbatim
     "traversal code": "../../etc/passwd", "SQL code": "X'; DROP TABLE products;--", "emoji code": "GA🧊0001",
@@ -104,7 +136,7 @@ def assign(truth: Catalogue) -> dict[str, str]:
     cases = [*LISTING, *PRICES, *ACCEPTED_PRICES, *STOCK, *KEPT_STOCK, *ACCEPTED_STOCK, *VERBATIM]
     codes = clean_codes(truth)
     assert len(codes) >= len(cases)
-    return dict(zip(cases, codes))
+    return dict(zip(cases, codes, strict=False))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +153,9 @@ def poisoned(tmp_path_factory, request) -> PoisonedSync:
         "stock": {code_of[case]: changes for case, (changes, _) in (STOCK | KEPT_STOCK).items()}
         | {code_of[case]: changes for case, changes in ACCEPTED_STOCK.items()},
     }
-    extra = [listing_record(code) for code in ODD_CODES.values()] + [listing_record(code) for code, _ in REFUSED_CODES.values()]
+    extra = [listing_record(code) for code in ODD_CODES.values()] + [
+        listing_record(code) for code, _ in REFUSED_CODES.values()
+    ]
     poison = Poison(fields=fields, extra_listing=extra)
     url = catalog_url_for_tests(tmp, request)
     with run_sandbox(SandboxOptions(products=PRODUCTS, seed=SEED, rate_limit=None, poison=poison)) as sandbox:

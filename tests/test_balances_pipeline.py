@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.balances import latest_balances
-from support.catalog_readers import balances_of_run
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import AnswerStyle, SandboxOptions, run_sandbox
 from haier_pipeline.settings import SettingsError, load_settings
+from support.catalog_readers import balances_of_run
 
 CHECK = "balances_above_threshold"
 
@@ -36,7 +36,9 @@ def sandbox_env(catalog_url, tmp_path, monkeypatch, request):
 
 def sync(instance: dg.DagsterInstance) -> dg.RunResult:
     """``haier_balance_sync`` from definitions built now, so they read the threshold now set."""
-    result = build_definitions(load_settings()).resolve_job_def("haier_balance_sync").execute_in_process(instance=instance)
+    result = (
+        build_definitions(load_settings()).resolve_job_def("haier_balance_sync").execute_in_process(instance=instance)
+    )
     assert result.success  # a WARN check never fails the run
     return result
 
@@ -60,7 +62,7 @@ def test_each_run_stores_one_row_per_sale_group_with_the_sandboxs_exact_balances
         assert conn.execute(select(func.count()).select_from(tables.account_balances)).scalar_one() == \
             len(expected_first) + len(expected_second)
         assert latest_balances(conn) == runs[1]
-    for stored, expected in zip(runs, (expected_first, expected_second)):
+    for stored, expected in zip(runs, (expected_first, expected_second), strict=True):
         assert sorted((b.sale_group_code, b.payer_account_code, b.balance) for b in stored) == expected
         assert all(isinstance(b.balance, Decimal) for b in stored)
         assert len({b.observed_at for b in stored}) == 1 and len({b.sale_group_code for b in stored}) == len(expected)

@@ -1,9 +1,10 @@
-"""Migration ``0004_image_urls``: chained after ``0003_sync_log_health``, existing images' URLs carried over, reversible."""
+"""Migration ``0004_image_urls``: chained after ``0003_sync_log_health``, existing images' URLs carried over,
+reversible."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -11,7 +12,12 @@ from sqlalchemy import inspect, select, text
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
-    alembic_config, create_catalog_engine, current_revisions, downgrade_database, release_database, upgrade_database,
+    alembic_config,
+    create_catalog_engine,
+    current_revisions,
+    downgrade_database,
+    release_database,
+    upgrade_database,
 )
 from support.catalog_db import catalog_url_for_tests
 
@@ -35,13 +41,26 @@ def test_revision_chains_after_the_sync_log_health_revision() -> None:
 def test_existing_images_keep_their_urls_and_the_downgrade_removes_the_table(engine) -> None:
     before = ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).down_revision
     upgrade_database(engine, before)
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(tables.media_images.insert(), [
-            {"file": "images/2026/11/30/a.png", "original_url": "http://img.example/a.png", "sha256": "a" * 64, "created_at": now},
-            {"file": "images/2026/11/30/b.png", "original_url": "http://img.example/a.png", "sha256": "b" * 64, "created_at": now},
-            {"file": "images/2026/11/30/own.png", "original_url": None, "sha256": "c" * 64, "created_at": now},
-        ])
+        conn.execute(
+            tables.media_images.insert(),
+            [
+                {
+                    "file": "images/2026/11/30/a.png",
+                    "original_url": "http://img.example/a.png",
+                    "sha256": "a" * 64,
+                    "created_at": now,
+                },
+                {
+                    "file": "images/2026/11/30/b.png",
+                    "original_url": "http://img.example/a.png",
+                    "sha256": "b" * 64,
+                    "created_at": now,
+                },
+                {"file": "images/2026/11/30/own.png", "original_url": None, "sha256": "c" * 64, "created_at": now},
+            ],
+        )
 
     upgrade_database(engine, REVISION)
 

@@ -28,7 +28,13 @@ def engine(tmp_path, request):
     url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     with engine.begin() as conn:
-        upsert_products(conn, [product("GA1"), product("GA2")], ensure_brands(conn, ["海尔"]), ensure_categories(conn, ["电热水器"]), T0)
+        upsert_products(
+            conn,
+            [product("GA1"), product("GA2")],
+            ensure_brands(conn, ["海尔"]),
+            ensure_categories(conn, ["电热水器"]),
+            T0,
+        )
         conn.execute(P.insert().values(product_code="LOCAL1", name="自营", source="local", main_images=["mine.jpg"]))
     yield engine
     release_database(url)
@@ -41,7 +47,9 @@ def images(conn, code):
 def test_image_lists_are_set_once_and_unchanged_lists_write_nothing(engine):
     main, detail = ["images/2025/07/01/a.jpg"], ["images/2025/07/01/b.png", "images/2025/07/01/c.webp"]
     with engine.begin() as conn:
-        counts = set_product_images_bulk(conn, [("GA1", main, detail), ("LOCAL1", [], []), ("NOPE", main, [])], later(1))
+        counts = set_product_images_bulk(
+            conn, [("GA1", main, detail), ("LOCAL1", [], []), ("NOPE", main, [])], later(1)
+        )
         assert counts == WriteCounts(updated=1, skipped=2)
         assert images(conn, "GA1") == (main, detail)
         assert images(conn, "LOCAL1") == (["mine.jpg"], [])
@@ -54,8 +62,19 @@ def test_image_lists_are_set_once_and_unchanged_lists_write_nothing(engine):
 
 
 def test_media_images_return_ids_in_input_order(engine):
-    rows = [{"file": f"images/2025/07/01/{n:032x}.jpg", "original_url": f"https://img.example/{n}.jpg", "content_type": "image/jpeg",
-             "size": 1000 + n, "width": 800, "height": 600, "sha256": f"{n:064x}", "created_at": T0} for n in range(3)]
+    rows = [
+        {
+            "file": f"images/2025/07/01/{n:032x}.jpg",
+            "original_url": f"https://img.example/{n}.jpg",
+            "content_type": "image/jpeg",
+            "size": 1000 + n,
+            "width": 800,
+            "height": 600,
+            "sha256": f"{n:064x}",
+            "created_at": T0,
+        }
+        for n in range(3)
+    ]
     with engine.begin() as conn:
         ids = insert_media_images(conn, rows)
         stored = dict(conn.execute(select(tables.media_images.c.id, tables.media_images.c.file)).all())

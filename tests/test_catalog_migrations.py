@@ -12,8 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, func, inspect, select, text
-from support.catalog_db import catalog_url_for_tests
-from support.catalog_records import T0, product
+from sqlalchemy.exc import IntegrityError
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
@@ -28,6 +27,8 @@ from haier_pipeline.catalog.engine import (
 )
 from haier_pipeline.catalog.raw_store import store_raw_products
 from haier_pipeline.catalog.writes import ensure_brands, ensure_categories, upsert_products
+from support.catalog_db import catalog_url_for_tests
+from support.catalog_records import T0, product
 
 ALL_TABLES = set(tables.metadata.tables)
 
@@ -148,7 +149,7 @@ def test_a_database_with_data_upgrades_in_place_and_back(url, migrations_with_se
         assert raw == before[1] == 2
         with engine.begin() as conn:  # constraints survived SQLite's batch table rebuild
             conn.execute(text("UPDATE products SET shelf_note = 'aisle 3'"))
-            with pytest.raises(Exception):
+            with pytest.raises(IntegrityError):
                 with conn.begin_nested():
                     conn.execute(tables.products.insert().values(product_code="GA0000001", name="dup", source="haier"))
 
@@ -177,13 +178,24 @@ def test_an_old_catalogue_upgrades_to_price_encodings_in_place(url):
         upgrade_database(engine, "0001")
         with engine.begin() as conn:
             for code, supply, invoice, rebate, money in OLD_PRODUCTS:
-                conn.execute(text(
-                    "INSERT INTO products (product_code, name, source, is_sales, supply_price, invoice_price, "
-                    "stock_rebate, rebate_money, price, stock, product_page_urls, main_images, detail_images, is_active, "
-                    "created_at, updated_at) VALUES (:code, 'n', 'haier', '1', :supply, :invoice, :rebate, :money, "
-                    ":supply, 0, '[]', '[]', '[]', :yes, :now, :now)"),
-                    {"code": code, "supply": supply, "invoice": invoice, "rebate": rebate, "money": money,
-                     "yes": True, "now": T0.replace(tzinfo=None)})
+                conn.execute(
+                    text(
+                        "INSERT INTO products (product_code, name, source, is_sales, supply_price, invoice_price, "
+                        "stock_rebate, rebate_money, price, stock, product_page_urls, main_images, detail_images, "
+                        "is_active, "
+                        "created_at, updated_at) VALUES (:code, 'n', 'haier', '1', :supply, :invoice, :rebate, :money, "
+                        ":supply, 0, '[]', '[]', '[]', :yes, :now, :now)"
+                    ),
+                    {
+                        "code": code,
+                        "supply": supply,
+                        "invoice": invoice,
+                        "rebate": rebate,
+                        "money": money,
+                        "yes": True,
+                        "now": T0.replace(tzinfo=None),
+                    },
+                )
         upgrade_database(engine)
         assert current_revisions(engine) == head_revisions()
         with engine.begin() as conn:

@@ -109,7 +109,9 @@ def test_sale_price_comes_from_supply_price_once_and_is_never_overwritten(listed
 
 def test_sale_price_prefers_the_market_price_and_fills_a_zero(listed):
     with listed.begin() as conn:
-        conn.execute(P.update().where(P.c.product_code == "GA2").values(market_price=Decimal("3499.00"), price=Decimal("0")))
+        conn.execute(
+            P.update().where(P.c.product_code == "GA2").values(market_price=Decimal("3499.00"), price=Decimal("0"))
+        )
         apply_prices(conn, [price("GA2", "2999.00"), price("GA3", None, reason="价格未生效")], later(1))
         assert row(conn, "GA2")["price"] == Decimal("3499.00")
         no_price = row(conn, "GA3")
@@ -120,7 +122,9 @@ def test_sale_price_prefers_the_market_price_and_fills_a_zero(listed):
 
 def test_price_answer_mirrors_rebate_type_and_is_sales(listed):
     with listed.begin() as conn:
-        apply_prices(conn, [price("GA1", stock_rebate=None, rebate_type="FHQ", is_sales="0", reason="商品暂不可采")], later(1))
+        apply_prices(
+            conn, [price("GA1", stock_rebate=None, rebate_type="FHQ", is_sales="0", reason="商品暂不可采")], later(1)
+        )
         got = row(conn, "GA1")
     assert (got["rebate_type"], got["stock_rebate"], got["is_sales"]) == ("FHQ", None, "0")
 

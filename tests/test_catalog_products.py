@@ -117,7 +117,9 @@ def test_local_products_are_never_touched(engine):
 
 def test_duplicates_in_one_batch_collapse_to_one_row(engine):
     with engine.begin() as conn:
-        counts = sync(conn, [product("GA1", product_model="old"), product("GA2"), product("GA1", product_model="new")], T0)
+        counts = sync(
+            conn, [product("GA1", product_model="old"), product("GA2"), product("GA1", product_model="new")], T0
+        )
         assert counts == WriteCounts(inserted=2)
         assert conn.execute(select(func.count()).select_from(P)).scalar_one() == 2
         assert row(conn, "GA1")["product_model"] == "new"

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.instrument import count_statements
-from haier_pipeline.haier_api.jsonio import dumps, loads
 from haier_pipeline.catalog.raw_store import (
     iter_latest_raw_prices,
     iter_raw_products,
@@ -23,6 +22,7 @@ from haier_pipeline.catalog.raw_store import (
     store_raw_stock,
 )
 from haier_pipeline.catalog.writes import WriteCounts
+from haier_pipeline.haier_api.jsonio import dumps, loads
 from support.catalog_db import migrated_catalog_url_for_tests
 from support.catalog_records import T0, codes, later
 
@@ -35,8 +35,16 @@ def engine(tmp_path, request):
 
 
 def listing(code: str, **changes) -> dict:
-    body = {"productCode": code, "productModel": "EC6001-HT3", "productGroupNamd": "电热水器", "productBrandName": "海尔",
-            "productImageUrl": f"https://img.example/{code}.jpg", "productLageUrls": [], "isSales": "1", "noSalesReason": ""}
+    body = {
+        "productCode": code,
+        "productModel": "EC6001-HT3",
+        "productGroupNamd": "电热水器",
+        "productBrandName": "海尔",
+        "productImageUrl": f"https://img.example/{code}.jpg",
+        "productLageUrls": [],
+        "isSales": "1",
+        "noSalesReason": "",
+    }
     return {**body, **changes}
 
 
@@ -68,21 +76,27 @@ def test_raw_products_insert_then_unchanged_then_changed(engine):
     changed = [(first[0][0], listing(first[0][0], isSales="0", noSalesReason="未投放"))] + first[1:]
     with engine.begin() as conn:
         assert store_raw_products(conn, changed, "run-3", later(2)) == WriteCounts(updated=1, unchanged=2)
-        row = conn.execute(select(tables.haier_raw_products).where(tables.haier_raw_products.c.product_code == first[0][0])).one()
+        row = conn.execute(
+            select(tables.haier_raw_products).where(tables.haier_raw_products.c.product_code == first[0][0])
+        ).one()
     assert (row.run_id, row.changed_at, row.first_seen_at, row.is_sales) == ("run-3", later(2), T0, "0")
     assert loads(row.payload)["noSalesReason"] == "未投放"
 
 
 def test_duplicate_codes_in_one_batch_collapse_to_the_last(engine):
     with engine.begin() as conn:
-        counts = store_raw_products(conn, [("GA1", listing("GA1", isSales="1")), ("GA1", listing("GA1", isSales="0"))], "r", T0)
+        counts = store_raw_products(
+            conn, [("GA1", listing("GA1", isSales="1")), ("GA1", listing("GA1", isSales="0"))], "r", T0
+        )
         assert counts == WriteCounts(inserted=1)
         assert conn.execute(select(tables.haier_raw_products.c.is_sales)).scalars().all() == ["0"]
 
 
 def test_blank_codes_are_counted_as_failed_not_stored(engine):
     with engine.begin() as conn:
-        assert store_raw_products(conn, [("", listing("")), ("GA1", listing("GA1"))], "r", T0) == WriteCounts(inserted=1, failed=1)
+        assert store_raw_products(conn, [("", listing("")), ("GA1", listing("GA1"))], "r", T0) == WriteCounts(
+            inserted=1, failed=1
+        )
 
 
 def test_mark_unlisted_and_relisting(engine):
@@ -94,21 +108,29 @@ def test_mark_unlisted_and_relisting(engine):
         assert listed_product_codes(conn) == codes(4)[:3]
         assert [code for code, _ in iter_raw_products(conn, listed_only=False)] == codes(4)
         # seen again with the same payload: listed again, counted as an update
-        assert store_raw_products(conn, [(codes(4)[3], listing(codes(4)[3]))], "run-4", later(3)) == WriteCounts(updated=1)
+        assert store_raw_products(conn, [(codes(4)[3], listing(codes(4)[3]))], "run-4", later(3)) == WriteCounts(
+            updated=1
+        )
         assert listed_product_codes(conn) == codes(4)
 
 
 def test_listed_product_codes_can_keep_only_procurable(engine):
     with engine.begin() as conn:
-        store_raw_products(conn, [("A1", listing("A1")), ("A2", listing("A2", isSales="0")), ("A3", listing("A3", isSales=1))], "r", T0)
+        store_raw_products(
+            conn, [("A1", listing("A1")), ("A2", listing("A2", isSales="0")), ("A3", listing("A3", isSales=1))], "r", T0
+        )
         assert listed_product_codes(conn, procurable_only=True) == ["A1", "A3"]
 
 
 def test_raw_prices_are_an_append_only_history_of_changes(engine):
     with engine.begin() as conn:
-        assert store_raw_prices(conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-1", T0) == WriteCounts(inserted=2)
+        assert store_raw_prices(
+            conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-1", T0
+        ) == WriteCounts(inserted=2)
     with count_statements(engine) as counted, engine.begin() as conn:
-        assert store_raw_prices(conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-2", later(1)) == WriteCounts(unchanged=2)
+        assert store_raw_prices(
+            conn, [("P1", price_answer("P1")), ("P2", price_answer("P2"))], "run-2", later(1)
+        ) == WriteCounts(unchanged=2)
     # An unchanged answer is still a confirmation: one set-based stamp, no new history row.
     assert counted.writes == 1 and counted.write_sql[0].startswith("UPDATE haier_raw_prices SET confirmed_at")
     with engine.begin() as conn:
@@ -120,11 +142,16 @@ def test_raw_prices_are_an_append_only_history_of_changes(engine):
         assert dict(conn.execute(select(tables.haier_raw_prices.c.product_code,
                                         tables.haier_raw_prices.c.confirmed_at)).all())["P2"] == later(1)
     with engine.begin() as conn:
-        assert store_raw_prices(conn, [("P1", price_answer("P1", "2899.00")), ("P2", price_answer("P2"))], "run-3", later(2)) == WriteCounts(updated=1, unchanged=1)
+        assert store_raw_prices(
+            conn, [("P1", price_answer("P1", "2899.00")), ("P2", price_answer("P2"))], "run-3", later(2)
+        ) == WriteCounts(updated=1, unchanged=1)
         # back to the first price: differs from the latest row, so it is appended again
         assert store_raw_prices(conn, [("P1", price_answer("P1"))], "run-4", later(3)) == WriteCounts(updated=1)
-        history = conn.execute(select(tables.haier_raw_prices.c.payload, tables.haier_raw_prices.c.run_id)
-                               .where(tables.haier_raw_prices.c.product_code == "P1").order_by(tables.haier_raw_prices.c.id)).all()
+        history = conn.execute(
+            select(tables.haier_raw_prices.c.payload, tables.haier_raw_prices.c.run_id)
+            .where(tables.haier_raw_prices.c.product_code == "P1")
+            .order_by(tables.haier_raw_prices.c.id)
+        ).all()
         assert [(str(loads(p)["supplyPrice"]), r) for p, r in history] == [
             ("2999.00", "run-1"), ("2899.00", "run-3"), ("2999.00", "run-4")]
         latest = dict(iter_latest_raw_prices(conn))
@@ -133,7 +160,11 @@ def test_raw_prices_are_an_append_only_history_of_changes(engine):
 
 
 def test_raw_stock_keeps_the_latest_payload_per_product_and_county(engine):
-    rows = [("S1", "110101", stock_answer("12")), ("S1", "310101", stock_answer("3")), ("S2", "110101", stock_answer("0"))]
+    rows = [
+        ("S1", "110101", stock_answer("12")),
+        ("S1", "310101", stock_answer("3")),
+        ("S2", "110101", stock_answer("0")),
+    ]
     with engine.begin() as conn:
         assert store_raw_stock(conn, rows, "run-1", T0) == WriteCounts(inserted=3)
         assert store_raw_stock(conn, rows[:2], "run-2", later(1)) == WriteCounts(unchanged=2)
@@ -141,7 +172,9 @@ def test_raw_stock_keeps_the_latest_payload_per_product_and_county(engine):
             tables.haier_raw_stock.c.product_code, tables.haier_raw_stock.c.county_code,
             tables.haier_raw_stock.c.confirmed_at)))
         assert stamps == {("S1", "110101"): later(1), ("S1", "310101"): later(1), ("S2", "110101"): T0}
-        assert store_raw_stock(conn, [("S1", "110101", stock_answer("11"))], "run-3", later(2)) == WriteCounts(updated=1)
+        assert store_raw_stock(conn, [("S1", "110101", stock_answer("11"))], "run-3", later(2)) == WriteCounts(
+            updated=1
+        )
         assert conn.execute(select(func.count()).select_from(tables.haier_raw_stock)).scalar_one() == 3
         beijing = {(code, county): payload["stock"] for code, county, payload in iter_raw_stock(conn, ["110101"])}
         assert beijing == {("S1", "110101"): "11", ("S2", "110101"): "0"}
@@ -155,7 +188,7 @@ def test_readers_page_without_holding_a_cursor_so_callers_can_write_meanwhile(en
         store_raw_prices(conn, [(code, price_answer(code)) for code in all_codes], "run-1", T0)
         store_raw_stock(conn, [(code, "110101", stock_answer()) for code in all_codes], "run-1", T0)
         seen = []
-        for code, payload in iter_raw_products(conn, page_size=4):
+        for code, _payload in iter_raw_products(conn, page_size=4):
             seen.append(code)
             store_raw_prices(conn, [(code, price_answer(code, "1.00"))], "run-2", later(1))  # a write between pages
         assert seen == all_codes

@@ -29,7 +29,9 @@ def engine(tmp_path, request):
     release_database(url)
 
 
-def full_sync(engine, count: int, now, *, model: str = "EC6001", supply: str = "2999.00", qty: int = 12) -> list[WriteCounts]:
+def full_sync(
+    engine, count: int, now, *, model: str = "EC6001", supply: str = "2999.00", qty: int = 12
+) -> list[WriteCounts]:
     """Everything a full sync writes for ``count`` products, in one transaction."""
     all_codes = codes(count)
     products = [product(code, product_model=model) for code in all_codes]
@@ -38,7 +40,9 @@ def full_sync(engine, count: int, now, *, model: str = "EC6001", supply: str = "
         category_ids = ensure_categories(conn, {p.product_group for p in products})
         return [
             store_raw_products(conn, [(c, {"productCode": c, "productModel": model}) for c in all_codes], "run", now),
-            store_raw_prices(conn, [(c, {"productCode": c, "supplyPrice": Decimal(supply)}) for c in all_codes], "run", now),
+            store_raw_prices(
+                conn, [(c, {"productCode": c, "supplyPrice": Decimal(supply)}) for c in all_codes], "run", now
+            ),
             store_raw_stock(conn, [(c, "110101", {"stock": str(qty)}) for c in all_codes], "run", now),
             upsert_products(conn, products, brand_ids, category_ids, now),
             apply_prices(conn, [price(code, supply) for code in all_codes], now),
@@ -73,7 +77,8 @@ def test_a_changed_resync_updates_in_bulk_and_an_unchanged_one_writes_nothing(en
     assert [c.unchanged for c in counts] == [CHUNK_SIZE] * 6
     # Only Haier's confirmation of the unchanged answers: one set-based stamp per raw table and chunk.
     assert [sql.split(" WHERE")[0] for sql in unchanged.write_sql] == [
-        "UPDATE haier_raw_prices SET confirmed_at=:confirmed_at", "UPDATE haier_raw_stock SET confirmed_at=:confirmed_at",
+        "UPDATE haier_raw_prices SET confirmed_at=:confirmed_at",
+        "UPDATE haier_raw_stock SET confirmed_at=:confirmed_at",
     ], unchanged.write_sql
 
 

@@ -28,8 +28,16 @@ def engine(tmp_path, request):
     url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     with engine.begin() as conn:
-        upsert_products(conn, [product("GA1"), product("GA2")], ensure_brands(conn, ["海尔"]), ensure_categories(conn, ["电热水器"]), T0)
-        conn.execute(P.insert().values(product_code="LOCAL1", name="自营", source="local", stock=7, warehouse_code="MINE"))
+        upsert_products(
+            conn,
+            [product("GA1"), product("GA2")],
+            ensure_brands(conn, ["海尔"]),
+            ensure_categories(conn, ["电热水器"]),
+            T0,
+        )
+        conn.execute(
+            P.insert().values(product_code="LOCAL1", name="自营", source="local", stock=7, warehouse_code="MINE")
+        )
     yield engine
     release_database(url)
 
@@ -39,7 +47,9 @@ def product_row(conn, code):
 
 
 def stock_rows(conn):
-    query = select(S.c.product_code, S.c.county_code, S.c.stock, S.c.synced_at).order_by(S.c.product_code, S.c.county_code)
+    query = select(S.c.product_code, S.c.county_code, S.c.stock, S.c.synced_at).order_by(
+        S.c.product_code, S.c.county_code
+    )
     return [tuple(r) for r in conn.execute(query)]
 
 
@@ -74,13 +84,16 @@ def test_local_products_keep_their_stock(engine):
         before = product_row(conn, "LOCAL1")
         assert upsert_product_stock(conn, [stock("LOCAL1", BEIJING, 99)], BEIJING, T0) == WriteCounts(inserted=1)
         assert product_row(conn, "LOCAL1") == before
-        assert mirror_first_county(conn, [stock("LOCAL1", BEIJING, 98), stock("NOPE", BEIJING, 1), stock("GA1", BEIJING, 4)],
-                                   BEIJING, later(1)) == WriteCounts(updated=1, skipped=2)
+        assert mirror_first_county(
+            conn, [stock("LOCAL1", BEIJING, 98), stock("NOPE", BEIJING, 1), stock("GA1", BEIJING, 4)], BEIJING, later(1)
+        ) == WriteCounts(updated=1, skipped=2)
 
 
 def test_duplicates_collapse_and_blank_keys_fail(engine):
     with engine.begin() as conn:
-        counts = upsert_product_stock(conn, [stock("GA1", BEIJING, 1), stock("GA1", BEIJING, 2), stock("", BEIJING, 3)], None, T0)
+        counts = upsert_product_stock(
+            conn, [stock("GA1", BEIJING, 1), stock("GA1", BEIJING, 2), stock("", BEIJING, 3)], None, T0
+        )
         assert counts == WriteCounts(inserted=1, failed=1)
         assert stock_rows(conn) == [("GA1", BEIJING, 2, T0)]
         assert product_row(conn, "GA1")["stock"] == 0, "first_county=None skips the mirror"

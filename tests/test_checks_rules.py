@@ -14,19 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import update
-from support.catalog_db import migrated_catalog_url_for_tests, wants_postgres
-from support.catalog_records import T0, price, product, stock
 
-from haier_pipeline.defs.sync.checks import (
-    code_problems,
-    formula_mismatch,
-    impossible_prices,
-    prices_check,
-    product_codes_check,
-    rejections_result,
-    stock_check,
-    supply_price_coverage_check,
-)
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.sync_log import close_sync_log, open_sync_log
@@ -38,9 +26,21 @@ from haier_pipeline.catalog.writes import (
     upsert_product_stock,
     upsert_products,
 )
-from haier_pipeline.haier_api.pricing import rate_invoice, rebate_kind, reproduces
 from haier_pipeline.defs.media.checks import image_files_check
+from haier_pipeline.defs.sync.checks import (
+    code_problems,
+    formula_mismatch,
+    impossible_prices,
+    prices_check,
+    product_codes_check,
+    rejections_result,
+    stock_check,
+    supply_price_coverage_check,
+)
+from haier_pipeline.haier_api.pricing import rate_invoice, rebate_kind, reproduces
 from haier_pipeline.resources import CatalogResource, MediaResource
+from support.catalog_db import migrated_catalog_url_for_tests, wants_postgres
+from support.catalog_records import T0, price, product, stock
 
 P = tables.products
 
@@ -57,7 +57,9 @@ def catalog(tmp_path, request):
             price("GA2", supply="10.17", invoice_price=Decimal("5.09"), stock_rebate=Decimal("0.5")),
             price("GA3", stock_rebate=None, rebate_type="FHQ", invoice_price=Decimal("2700.00")),
         ], T0)
-        upsert_product_stock(conn, [stock("GA1", qty=12), stock("GA2", qty=0), stock("GA1", "110102", qty=3)], "110101", T0)
+        upsert_product_stock(
+            conn, [stock("GA1", qty=12), stock("GA2", qty=0), stock("GA1", "110102", qty=3)], "110101", T0
+        )
     yield CatalogResource(db_url=url)
     release_database(url)
 
@@ -94,7 +96,9 @@ def test_invoice_formula_accepts_half_up_or_half_even_to_the_cent(supply, rate, 
     ],
 )
 def test_the_discount_kind_is_the_formula_that_reproduces_the_invoice(supply, invoice, discount, rebate, kind):
-    value = lambda text: None if text is None else Decimal(text)
+    def value(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
     assert rebate_kind(value(supply), value(invoice), value(discount), value(rebate)) == kind
 
 
@@ -113,7 +117,10 @@ def test_price_rules_separate_the_impossible_from_haiers_arithmetic():
     amount = {**good, "stock_rebate": Decimal("1.5"), "stock_rebate_kind": "amount", "invoice_price": Decimal("8.67")}
     assert impossible_prices(amount) == [] and formula_mismatch(amount) is None  # 10.17 − 1.5: an amount may exceed 1
     # A rebate-type product carries no discount, and an unknown kind is skipped: no formula is applied.
-    assert formula_mismatch({**good, "stock_rebate": None, "stock_rebate_kind": None, "invoice_price": Decimal("1")}) is None
+    assert (
+        formula_mismatch({**good, "stock_rebate": None, "stock_rebate_kind": None, "invoice_price": Decimal("1")})
+        is None
+    )
     assert formula_mismatch({**good, "stock_rebate_kind": "unknown", "invoice_price": Decimal("1")}) is None
 
 
@@ -205,7 +212,9 @@ def test_product_codes_check_catches_codes_that_differ_only_in_case_or_spaces(ca
 def test_stock_check_fails_on_negative_stock_naming_product_and_county(catalog):
     assert stock_check(catalog=catalog).passed
     with catalog.begin() as conn:
-        conn.execute(update(tables.product_stock).where(tables.product_stock.c.county_code == "110102").values(stock=-3))
+        conn.execute(
+            update(tables.product_stock).where(tables.product_stock.c.county_code == "110102").values(stock=-3)
+        )
     result = stock_check(catalog=catalog)
     assert not result.passed
     assert "GA1@110102: stock -3 is negative" in result.metadata["problems"].value
@@ -230,7 +239,9 @@ def write_image(root: Path, relative: str, content: bytes) -> dict:
 def test_image_check_finds_missing_altered_and_escaping_files(catalog, tmp_path):
     root = tmp_path / "media"
     media = MediaResource(media_root=str(root))
-    rows = [write_image(root, f"images/2025/07/01/{index:032x}.jpg", bytes([index]) * (100 + index)) for index in range(3)]
+    rows = [
+        write_image(root, f"images/2025/07/01/{index:032x}.jpg", bytes([index]) * (100 + index)) for index in range(3)
+    ]
     with catalog.begin() as conn:
         insert_media_images(conn, rows)
     clean = image_files_check(catalog=catalog, media=media)

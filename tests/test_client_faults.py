@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import ClassVar
 
@@ -45,7 +45,9 @@ def test_5xx_drops_html_pages_and_429_are_retried_and_results_are_exact() -> Non
     parsed = parse_prices(record for result in prices for record in result.records)
     assert {record.product_code: record for record in parsed.records} == expected_prices
     expected_stock = sandbox.catalogue.expected_stock("110101")
-    assert all(parse_stock(r.records[0], r.product_codes[0], "110101") == expected_stock[r.product_codes[0]] for r in stock)
+    assert all(
+        parse_stock(r.records[0], r.product_codes[0], "110101") == expected_stock[r.product_codes[0]] for r in stock
+    )
     # Every fault kind happened, and each one cost exactly one retry.
     assert seen.injected_5xx and seen.drops and seen.html_errors and seen.answered_429
     assert stats["retries"] == seen.injected_5xx + seen.drops + seen.html_errors + seen.answered_429
@@ -143,7 +145,9 @@ def test_give_up_raises_a_typed_error_naming_endpoint_and_batch() -> None:
         error = result.error
         assert isinstance(error, HaierUnavailable) and result.records == []
         assert error.endpoint == "prices" and error.batch == result.product_codes
-        assert str(error).startswith(f"prices [{result.product_codes[0]}") and "gave up after 3 attempt(s)" in str(error)
+        assert str(error).startswith(f"prices [{result.product_codes[0]}") and "gave up after 3 attempt(s)" in str(
+            error
+        )
     assert caught.value.batch == ("SO.20190106.000003",) and "SO.20190106.000003" in str(caught.value)
     assert seen.calls["prices"] == 3 * len(results) and seen.calls["logistics"] == 3
 
@@ -162,7 +166,7 @@ def test_deadline_bounds_a_call_even_with_attempts_left() -> None:
 
 
 def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
-    now = datetime(2025, 7, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after("2") == 2.0
     assert parse_retry_after("0.25") == 0.25
     assert parse_retry_after(format_datetime(now + timedelta(seconds=7), usegmt=True), now=now) == 7.0

@@ -147,7 +147,9 @@ def test_both_envelope_forms_give_the_same_records(envelope: str) -> None:
             [listing] = list(client.fetch_products())
             balances = client.fetch_balances()
             prices = list(client.fetch_prices(list(running.catalogue.expected_prices())))
-        assert {r.product_code: r for r in parse_products(listing.records).records} == running.catalogue.expected_products()
+        assert {
+            r.product_code: r for r in parse_products(listing.records).records
+        } == running.catalogue.expected_products()
         assert balances.records == running.catalogue.expected_balances(running.env()["HAIER_CUSTOMER_CODE"])
         parsed = parse_prices(record for result in prices for record in result.records)
         assert {r.product_code: r for r in parsed.records} == running.catalogue.expected_prices()

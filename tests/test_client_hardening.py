@@ -15,8 +15,15 @@ import time
 
 import pytest
 
-from haier_pipeline.haier_api import ClientConfig, ConfigError, HaierAnswerRefused, HaierAuthError, HaierClient
-from haier_pipeline.haier_api import HaierUnavailable, endpoints
+from haier_pipeline.haier_api import (
+    ClientConfig,
+    ConfigError,
+    HaierAnswerRefused,
+    HaierAuthError,
+    HaierClient,
+    HaierUnavailable,
+    endpoints,
+)
 from haier_pipeline.haier_api.config import MAX_RESPONSE_BYTES, SETTING_NAMES
 from haier_pipeline.haier_api.deadline import hard_deadline
 from haier_pipeline.sandbox import Catalogue

@@ -181,11 +181,18 @@ def test_envelopes_unwrap_and_failures_raise_with_the_server_message() -> None:
     assert unwrap_envelope({"code": 200, "data": {"stock": "1"}}, "stock") == {"stock": "1"}
     bare_stock = {"secCode": "W", "stock": "3"}
     assert unwrap_envelope(bare_stock, "stock") is bare_stock
-    failures = ({"success": False, "code": "200", "message": "账号密码错误"}, {"success": True, "code": "E500", "message": "账号密码错误"})
+    failures = (
+        {"success": False, "code": "200", "message": "账号密码错误"},
+        {"success": True, "code": "E500", "message": "账号密码错误"},
+    )
     for failing in failures:
         with pytest.raises(HaierApplicationError) as caught:
             unwrap_envelope(failing, "prices", ("P1", "P2"))
-        assert "账号密码错误" in str(caught.value) and caught.value.batch == ("P1", "P2") and caught.value.endpoint == "prices"
+        assert (
+            "账号密码错误" in str(caught.value)
+            and caught.value.batch == ("P1", "P2")
+            and caught.value.endpoint == "prices"
+        )
     assert payload_records(None, "prices") == [] and payload_records({"a": 1}, "stock") == [{"a": 1}]
     with pytest.raises(HaierApplicationError):
         payload_records("text", "prices")

@@ -28,7 +28,8 @@ def test_full_concurrency_at_the_configured_rate_trips_no_429(rate: float, calls
     assert len(results) == calls and all(result.ok for result in results)
     assert seen.answered_429 == 0 and seen.calls["stock"] == calls
     assert elapsed >= (calls - 1) / rate
-    assert elapsed < (calls - 1) / rate * 1.5 + 1  # and the limiter does not throttle far below the rate (loose: shared CPU)
+    # and the limiter does not throttle far below the rate (loose: shared CPU)
+    assert elapsed < (calls - 1) / rate * 1.5 + 1
     assert seen.max_in_flight >= 2  # the calls really overlapped
 
 

@@ -12,8 +12,14 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
-from haier_pipeline.haier_api import ClientConfig, HaierApiError, HaierApplicationError, HaierAuthError, HaierClient
-from haier_pipeline.haier_api import endpoints
+from haier_pipeline.haier_api import (
+    ClientConfig,
+    HaierApiError,
+    HaierApplicationError,
+    HaierAuthError,
+    HaierClient,
+    endpoints,
+)
 from haier_pipeline.haier_api.redact import Redactor
 from support.hostile_server import Scripted, hostile_server
 
@@ -77,7 +83,9 @@ def test_a_secret_echoed_where_the_message_is_shortened_is_masked_not_cut(paddin
 
 @pytest.mark.parametrize("padding", [180, 190, 195])
 def test_a_secret_echoed_by_the_token_endpoint_is_masked_not_cut(padding: int) -> None:
-    refusal = Scripted(401, json.dumps({"error": "invalid_client", "error_description": "y" * padding + SECRET}).encode())
+    refusal = Scripted(
+        401, json.dumps({"error": "invalid_client", "error_description": "y" * padding + SECRET}).encode()
+    )
     with hostile_server() as gateway:
         gateway.script(endpoints.TOKEN_AUTH_PATH, refusal)
         gateway.script(endpoints.TOKEN_FALLBACK_PATH, refusal)

@@ -1,4 +1,5 @@
-"""The Haier API resources inside real Dagster runs: the sandbox class when asked, the real one otherwise, settings only."""
+"""The Haier API resources inside real Dagster runs: the sandbox class when asked, the real one otherwise,
+settings only."""
 
 from __future__ import annotations
 

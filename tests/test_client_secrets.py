@@ -49,11 +49,15 @@ class _Echoing(JsonHandler):
         if self.path.startswith("/oauth2/"):
             status, payload = 200, {"access_token": STUB_TOKEN, "token_type": "Bearer", "expires_in": 3600}
         elif "balance" in self.path:  # an application error under 200 that quotes the password it was sent
-            status, payload = 200, {"success": False, "code": "E01", "message": f"密码 {json.loads(body)['customerPassword']} 错误"}
+            status, payload = (
+                200,
+                {"success": False, "code": "E01", "message": f"密码 {json.loads(body)['customerPassword']} 错误"},
+            )
         else:
             token = (self.headers.get("Authorization") or "").split()[-1]
             values = " / ".join(str(value) for value in json.loads(body).values())
-            echo = f"forbidden: request {body} with Authorization {self.headers.get('Authorization')}; saw {values} / {token}"
+            authorization = self.headers.get("Authorization")
+            echo = f"forbidden: request {body} with Authorization {authorization}; saw {values} / {token}"
             status, payload = 403, {"success": False, "code": "403", "message": echo}
         self.send_json(status, payload)
 
@@ -64,15 +68,22 @@ def echoing_gateway() -> Iterator[str]:
         yield base_url
 
 
-def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_never_appear_in_logs_errors_reprs_or_stats(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     errors: list[HaierApiError] = []
     secrets: set[str] = set()
-    faults = FaultProfile(error_rate=0.1, drop_rate=0.05, html_error_rate=0.05, app_error_rate=0.05, burst_429_rate=0.02, seed=5)
+    faults = FaultProfile(
+        error_rate=0.1, drop_rate=0.05, html_error_rate=0.05, app_error_rate=0.05, burst_429_rate=0.02, seed=5
+    )
     with run_sandbox(SandboxOptions(products=80, faults=faults)) as sandbox:
         env = sandbox.env()
-        secrets |= {env[name] for name in ("HAIER_CLIENT_SECRET", "HAIER_PASSWORD", "HAIER_SELLER_PASSWORD", "HAIER_CUSTOMER_PASSWORD")}
+        secrets |= {
+            env[name]
+            for name in ("HAIER_CLIENT_SECRET", "HAIER_PASSWORD", "HAIER_SELLER_PASSWORD", "HAIER_CUSTOMER_PASSWORD")
+        }
         codes = list(sandbox.catalogue.expected_prices())
         session = HeaderRecordingSession()
         config = ClientConfig.from_env(env, max_attempts=2, backoff_initial=0.01)
@@ -93,7 +104,9 @@ def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCa
 
         sandbox.set_faults(FaultProfile())
         wrong_seller = "wrong-seller-password-77"
-        with HaierClient(ClientConfig.from_env({**env, "HAIER_SELLER_PASSWORD": wrong_seller}, max_attempts=1)) as client:
+        with HaierClient(
+            ClientConfig.from_env({**env, "HAIER_SELLER_PASSWORD": wrong_seller}, max_attempts=1)
+        ) as client:
             rejected = [r.error for r in client.fetch_stock([(codes[0], "110101")]) if r.error]
         assert rejected and "sellerPassword" in str(rejected[0])
         errors += rejected
@@ -121,7 +134,9 @@ def test_secrets_never_appear_in_logs_errors_reprs_or_stats(caplog: pytest.LogCa
 
     captured = capsys.readouterr()
     texts += [caplog.text, captured.out, captured.err]
-    texts += [str(error) for error in errors] + [repr(error) for error in errors] + [str(error.args) for error in errors]
+    texts += (
+        [str(error) for error in errors] + [repr(error) for error in errors] + [str(error.args) for error in errors]
+    )
     # the run really logged requests with bodies, retries, 401s and errors (so the check below means something)
     log = caplog.text
     assert "POST prices" in log and '"passWord":"***"' in log and '"sellerPassword":"***"' in log

@@ -1,4 +1,5 @@
-"""The same full sync twice gives the same catalogue, byte for byte, timestamps aside, and writes nothing the second time.
+"""The same full sync twice gives the same catalogue, byte for byte, timestamps aside, and writes nothing the
+second time.
 
 Every catalog table (raw payloads, catalog, images, history; not the sync log or the rejected image URLs,
 which are diaries)

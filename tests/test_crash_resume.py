@@ -18,18 +18,25 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from sqlalchemy import create_engine, select
 
-from haier_pipeline.runs.liveness import ABANDONED_REASON
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.runs.liveness import ABANDONED_REASON
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from support.catalog_state import (
-    consistency_problems, expected_log_counts, image_mismatches, log_counts, media_files, reading, row_count,
+    consistency_problems,
+    expected_log_counts,
+    image_mismatches,
+    log_counts,
+    media_files,
+    reading,
+    row_count,
 )
 from support.pipeline import assert_catalogue_matches, pipeline_env, run_job
 from support.sync_process import SyncChild, prepare_home, spawn_sync
@@ -157,7 +164,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
                 child, upcoming = upcoming, None
                 child.go()
                 upcoming = spawn(index + 1)  # imports while this one runs
-            reached = child.wait_until(lambda: point.reached(watch), timeout=180)
+            reached = child.wait_until(partial(point.reached, watch), timeout=180)
             child.kill()
             assert reached, f"the sync ended before {point.label}:\n{child.output()[-3000:]}"
             run_id = child.run_id or next(iter(set(run_ids_in_log(catalog_url)) - known_runs), None)

@@ -16,10 +16,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from sqlalchemy import text
 
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.locks import HEARTBEAT, LockLost, SyncBusy, run_lock, runs_alive, sync_lock
@@ -27,8 +28,6 @@ from haier_pipeline.catalog.sync_log import open_sync_log
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.runs.liveness import ABANDONED_REASON
 from haier_pipeline.runs.tracking import close_abandoned_logs
-from sqlalchemy import text
-
 from support.catalog_db import wants_postgres
 from support.catalog_state import reading
 
@@ -139,7 +138,8 @@ def test_run_locks_are_shared_by_the_processes_of_one_run_and_gone_with_them(cat
     engine = prepare_database(catalog_url)
     mine = run_lock(engine, "run-here")
     again = run_lock(engine, "run-here")  # a second process (step) of the same run
-    assert runs_alive(engine, ["run-here", "run-never"]) == {"run-here"}  # present: no second look needed, and a loaded server may show the session late
+    # present: no second look needed, and a loaded server may show the session late
+    assert runs_alive(engine, ["run-here", "run-never"]) == {"run-here"}
     mine.release()
     assert runs_alive(engine, ["run-here"]) == {"run-here"}
     again.release()
@@ -150,7 +150,7 @@ def test_run_locks_are_shared_by_the_processes_of_one_run_and_gone_with_them(cat
 def test_the_next_run_closes_only_the_rows_of_dead_runs(catalog_url):
     engine = prepare_database(catalog_url)
     catalog = CatalogResource(db_url=catalog_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with holder(catalog_url, "stock", "run-alive") as alive, holder(catalog_url, "prices", "run-killed") as doomed:
         with engine.begin() as conn:
             open_sync_log(conn, "stock", "run-alive", now)

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from haier_pipeline.defs.sync.automation import SCHEDULES
 from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.defs.sync.automation import SCHEDULES
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from support.dagster_dev import dagster_dev
 

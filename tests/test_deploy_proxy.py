@@ -188,7 +188,9 @@ def static_paths(url: str, login: Login) -> list[str]:
     """Static files the UI's page loads (scripts, styles, icons), read from the page as a logged-in user."""
     page = requests.get(url + "/", auth=login.auth, timeout=30)
     assert page.status_code == 200
-    found = sorted({path for path in re.findall(r'(?:src|href)="(/[^"]+)"', page.text) if "." in path.rsplit("/", 1)[-1]})
+    found = sorted(
+        {path for path in re.findall(r'(?:src|href)="(/[^"]+)"', page.text) if "." in path.rsplit("/", 1)[-1]}
+    )
     assert found, "the UI's page names no static files"
     return found
 
@@ -201,7 +203,9 @@ def operator_run(deployment: Deployment) -> str:
     deadline = time.monotonic() + RUN_TIMEOUT
     status = ""
     while time.monotonic() < deadline:
-        status = graphql(deployment.operator_url, deployment.operator, RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
+        status = graphql(deployment.operator_url, deployment.operator, RUN_STATUS, {"runId": run_id})["runOrError"][
+            "status"
+        ]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(0.5)  # the daemon runs it in another process: poll
@@ -212,7 +216,9 @@ def operator_run(deployment: Deployment) -> str:
 def test_anonymous_gets_401_on_every_path_of_both_sides(deployment: Deployment):
     assets = static_paths(deployment.operator_url, deployment.operator)
     for path in assets[:5]:  # they exist: with a login they are served...
-        assert requests.get(deployment.operator_url + path, auth=deployment.operator.auth, timeout=30).status_code == 200
+        assert (
+            requests.get(deployment.operator_url + path, auth=deployment.operator.auth, timeout=30).status_code == 200
+        )
     stranger = Login("operator", "not-the-password")
     for url in (deployment.operator_url, deployment.viewer_url):
         for path in [*PROBE_PATHS, *assets]:  # ...and without one, nothing is

@@ -52,7 +52,7 @@ def test_the_rendered_config_passes_nginx_and_guards_every_location(files: dict[
     conf = Path(done.stdout.strip()).read_text()
     servers = conf.split("    server {")[1:]
     assert len(servers) == 2
-    for server, realm, file in zip(servers, ("operators", "viewers"), ("OPERATOR", "VIEWER")):
+    for server, realm, file in zip(servers, ("operators", "viewers"), ("OPERATOR", "VIEWER"), strict=True):
         assert f'auth_basic "haier_pipeline {realm}";' in server
         assert f"auth_basic_user_file {files[file + '_HTPASSWD']};" in server
     assert "auth_basic off" not in conf and "satisfy any" not in conf and "allow " not in conf

@@ -94,9 +94,14 @@ def test_whole_numbers_from_digit_strings_or_integers(value, blank, zeros, as_te
     assert fields.whole_number(raw, "n") == value
 
 
-@given(st.one_of(st.integers(max_value=-1).map(str), st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000),
-                                                                   places=3).filter(lambda d: d != d.to_integral_value())
-                 .map(str)))
+@given(
+    st.one_of(
+        st.integers(max_value=-1).map(str),
+        st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=3)
+        .filter(lambda d: d != d.to_integral_value())
+        .map(str),
+    )
+)
 def test_fractions_and_negatives_are_not_whole_numbers(text):
     with pytest.raises(BadField, match="^stock"):
         fields.whole_number({"stock": text}, "stock")
@@ -111,7 +116,12 @@ def test_a_rate_discount_is_recognised_whatever_the_rounding_and_encoding(supply
     shown = (lambda d: f" {d:f} ") if strings else (lambda d: d)
     record = parse_price(loads(dumps({"productCode": "P", "supplyPrice": shown(supply), "invoicePrice": shown(invoice),
                                       "stockRebatePolicy": shown(rate), "rebateMoney": shown(rebate), "isSales": 1})))
-    assert (record.supply_price, record.invoice_price, record.stock_rebate, record.refused) == (supply, invoice, rate, ())
+    assert (record.supply_price, record.invoice_price, record.stock_rebate, record.refused) == (
+        supply,
+        invoice,
+        rate,
+        (),
+    )
     assert rebate_kind(record.supply_price, record.invoice_price, record.stock_rebate, record.rebate_money) == "rate"
 
 

@@ -15,8 +15,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import select
-from support.dagster_dev import PROJECT_ROOT, dagster_command, dagster_process, free_port, prepare_home
-from support.pipeline import pipeline_env, run_job
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
@@ -25,6 +23,8 @@ from haier_pipeline.haier_api.ratelimit import budget_file
 from haier_pipeline.resources.sync_scope import SyncScope
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.dagster_dev import PROJECT_ROOT, dagster_command, dagster_process, free_port, prepare_home
+from support.pipeline import pipeline_env, run_job
 
 BIN = Path(sys.executable).parent
 SECRET = "client-secret-4f9a"

@@ -9,8 +9,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from support.pipeline import pipeline_env, project_env
-from support.webhook_receiver import webhook_receiver
 
 from haier_pipeline.alerts import Alert
 from haier_pipeline.definitions import build_resources
@@ -19,6 +17,8 @@ from haier_pipeline.health.uptime import HealthLedger
 from haier_pipeline.resources import AlertResource, CatalogResource
 from haier_pipeline.sandbox import FaultProfile, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.pipeline import pipeline_env, project_env
+from support.webhook_receiver import webhook_receiver
 
 
 class Ticks:

@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 from sqlalchemy import select
-from support.pipeline import pipeline_env, project_env
-from support.small_volume import small_volume
-from support.webhook_receiver import webhook_receiver
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
@@ -22,6 +19,9 @@ from haier_pipeline.media.space import DiskSpaceLow, free_bytes
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.pipeline import pipeline_env, project_env
+from support.small_volume import small_volume
+from support.webhook_receiver import webhook_receiver
 
 ONE_COUNTY = {"resources": {"sync_scope": {"config": {"county_codes": ["110101"]}}}}
 NOW = datetime(2026, 11, 30, tzinfo=UTC)

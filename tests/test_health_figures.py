@@ -14,13 +14,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from support.pipeline import pipeline_env, project_env
-from support.webhook_receiver import WebhookReceiver, webhook_receiver
 
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.sandbox import FaultProfile, RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.pipeline import pipeline_env, project_env
+from support.webhook_receiver import WebhookReceiver, webhook_receiver
 
 ONE_COUNTY = {"resources": {"sync_scope": {"config": {"county_codes": ["110101"]}}}}
 

@@ -11,11 +11,11 @@ import pytest
 
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.catalog.history import tracked_values
-from support.catalog_readers import history_rows
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
+from support.catalog_readers import history_rows
 
 PRODUCTS = 120
 LISTING = [dg.AssetKey("haier_raw_products")]
@@ -33,7 +33,11 @@ def pipeline(catalog_url, tmp_path, monkeypatch):
 
 def price_sync(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.RunResult:
     """The listing (so new products are known), then the real ``haier_price_sync`` job."""
-    assert defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, asset_selection=LISTING).success
+    assert (
+        defs.resolve_implicit_global_asset_job_def()
+        .execute_in_process(instance=instance, asset_selection=LISTING)
+        .success
+    )
     result = defs.resolve_job_def("haier_price_sync").execute_in_process(instance=instance)
     assert result.success
     assert all(check.passed for check in result.get_asset_check_evaluations())
@@ -41,7 +45,9 @@ def price_sync(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.RunResu
 
 
 def history_metadata(result: dg.RunResult) -> dict:
-    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("product_price_history")]
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("product_price_history")
+    ]
     return {key: getattr(value, "value", value) for key, value in event.materialization.metadata.items()}
 
 
@@ -56,14 +62,18 @@ def test_a_price_change_between_two_syncs_closes_one_row_and_opens_one(pipeline)
     assert set(initial) == set(before) and first["rows_opened"] == len(before)
     for code, record in before.items():
         [row] = initial[code]
-        assert row["valid_to"] is None and tuple(row[name] for name in
-               ("supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales")) == tracked_values(record)
+        assert row["valid_to"] is None and tuple(
+            row[name]
+            for name in ("supply_price", "invoice_price", "stock_rebate", "rebate_type", "rebate_money", "is_sales")
+        ) == tracked_values(record)
 
     again = history_metadata(price_sync(defs, instance))  # same generation: nothing new
     assert again["nothing_changed"] is True and again["rows_opened"] == again["rows_closed"] == 0
 
     after = sandbox.advance().expected_prices()
-    changed = {code for code in before.keys() & after.keys() if tracked_values(before[code]) != tracked_values(after[code])}
+    changed = {
+        code for code in before.keys() & after.keys() if tracked_values(before[code]) != tracked_values(after[code])
+    }
     added = after.keys() - before.keys()
     assert changed, "the sandbox's next generation moves some prices"
 

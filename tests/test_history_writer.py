@@ -55,7 +55,12 @@ def rows(engine, code: str | None = None) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_first_answers_open_one_row_each_with_the_answers_terms(engine):
-    store(engine, [answer("GA1"), answer("GA2", stockRebatePolicy="COM", supplyPrice=None, reason="价格未生效")], T0, "run-1")
+    store(
+        engine,
+        [answer("GA1"), answer("GA2", stockRebatePolicy="COM", supplyPrice=None, reason="价格未生效")],
+        T0,
+        "run-1",
+    )
     counts = extend(engine)
     assert (counts.opened, counts.closed, counts.products_changed) == (2, 0, 2)
     history = rows(engine)

@@ -7,15 +7,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import Engine, select, update
+from test_media_support import ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
 
+from haier_pipeline.catalog import tables
 from haier_pipeline.defs.media.assets import media_cleanup, product_images
 from haier_pipeline.defs.media.automation import media_cleanup_job
 from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
 from haier_pipeline.media.options import ImageOptions
-from haier_pipeline.settings import load_settings
-from haier_pipeline.catalog import tables
 from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
-from test_media_support import ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
+from haier_pipeline.settings import load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +47,11 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     add_products(catalog_engine, [("P1", good[0], [good[1], html]), ("P2", good[2], ["file:///etc/passwd"])])
     root = tmp_path / "media"
 
-    result = dg.materialize([product_images, product_images_exist, image_files_check], resources=resources(catalog_engine, root),
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [product_images, product_images_exist, image_files_check],
+        resources=resources(catalog_engine, root),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
 
     assert result.success
     meta = metadata_of(result, "product_images")
@@ -63,7 +66,13 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
     assert all(c.passed for c in checks)
     with catalog_engine.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == ("images", "partial", 5, 3, 2)
+    assert (log.sync_type, log.status, log.total_count, log.success_count, log.failed_count) == (
+        "images",
+        "partial",
+        5,
+        3,
+        2,
+    )
     assert "images: " in log.message and "/bad.jpg" in log.message and log.run_id == result.run_id
 
     assert image_host.hits["/bad.jpg"] == 2  # a 200 that is not the image is fetched once more before rejection
@@ -78,7 +87,9 @@ def test_product_images_materializes_with_counts_reasons_thumbnails_and_a_sync_l
 
 
 def test_sync_scope_limits_the_products(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
-    add_products(catalog_engine, [(f"P{n}", image_host.add(f"/{n}.png", make_image("PNG", (n + 2, 2))), []) for n in range(4)])
+    add_products(
+        catalog_engine, [(f"P{n}", image_host.add(f"/{n}.png", make_image("PNG", (n + 2, 2))), []) for n in range(4)]
+    )
     result = dg.materialize([product_images], resources=resources(catalog_engine, tmp_path, ["P2"]),
                             instance=dg.DagsterInstance.ephemeral())
     assert metadata_of(result, "product_images")["products_seen"] == 1 and list(image_host.hits) == ["/2.png"]
@@ -118,9 +129,12 @@ def test_media_cleanup_is_a_dry_run_unless_told_otherwise(image_host: ImageHost,
 def test_definitions_load_with_the_image_assets_checks_and_job(catalog_engine: Engine, tmp_path: Path) -> None:
     from haier_pipeline.defs.sync.catalog import products
 
-    defs = dg.Definitions(assets=[products, product_images, media_cleanup], asset_checks=[product_images_exist, image_files_check],
-                          jobs=[media_cleanup_job],
-                          resources=resources(catalog_engine, tmp_path))
+    defs = dg.Definitions(
+        assets=[products, product_images, media_cleanup],
+        asset_checks=[product_images_exist, image_files_check],
+        jobs=[media_cleanup_job],
+        resources=resources(catalog_engine, tmp_path),
+    )
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey("products") in graph.get(dg.AssetKey("product_images")).parent_keys
     assert defs.resolve_job_def("media_cleanup_job").asset_layer.executable_asset_keys == {dg.AssetKey("media_cleanup")}

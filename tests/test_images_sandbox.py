@@ -12,20 +12,20 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import Engine, select
+from test_media_support import load_sandbox_products
 
-from haier_pipeline.defs.media.assets import image_files, product_images
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
-from haier_pipeline.media.workers import RETRIED_ONCE
+from haier_pipeline.defs.media.assets import image_files, product_images
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.rejections import display_url
 from haier_pipeline.media.store import RELATIVE_PATH
 from haier_pipeline.media.validate import FORMATS
+from haier_pipeline.media.workers import RETRIED_ONCE
 from haier_pipeline.resources import AlertResource, CatalogResource, MediaResource, SyncScope
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
 from haier_pipeline.settings import load_settings
 from support.catalog_db import migrated_catalog_url_for_tests
-from test_media_support import load_sandbox_products
 
 # Seed 6 with 80 products holds every broken kind the sandbox makes (checked below, not assumed).
 SANDBOX = SandboxOptions(products=80, seed=6)
@@ -92,7 +92,9 @@ def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones
     by_url = {row.original_url: row for row in rows}
     assert set(by_url) == set(good) and len(rows) == len(good)  # every good image, and nothing broken
     assert len({row.file for row in rows}) == len({row.sha256 for row in rows}) == len(rows)
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == sorted(by_url[u].file for u in good)
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == sorted(
+        by_url[u].file for u in good
+    )
     for url, expected in good.items():
         row = by_url[url]
         data = (root / row.file).read_bytes()
@@ -113,7 +115,12 @@ def test_sandbox_images_are_stored_once_true_to_the_ground_truth_and_broken_ones
         assert f"- {reason}: {count}" in meta["rejected_by_reason"]
     with loaded_catalog.connect() as conn:
         log = conn.execute(select(tables.haier_sync_log)).one()
-    assert (log.sync_type, log.status, log.failed_count, log.success_count) == ("images", "partial", len(broken), len(good))
+    assert (log.sync_type, log.status, log.failed_count, log.success_count) == (
+        "images",
+        "partial",
+        len(broken),
+        len(good),
+    )
     for url, t in broken.items():
         named = f"images: {display_url(url)}: {REASON_OF_KIND[t.kind]} ("
         assert named in log.message and named in meta["rejections"], named
@@ -148,9 +155,9 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     ``image_files`` downloads everything from the listing; ``product_images`` then links the rows to
     the stored files without asking the host anything (the run's rejections are remembered).
     """
+    from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
     from haier_pipeline.defs.sync import catalog as catalog_assets
     from haier_pipeline.defs.sync import raw as raw_assets
-    from haier_pipeline.defs.media.checks import image_files_check, product_images_exist
     from haier_pipeline.resources import HaierApiResource
 
     monkeypatch.delenv("HAIER_BASE_URL", raising=False)
@@ -159,12 +166,26 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     api = HaierApiResource(settings=load_settings(sandbox.env()))
     engine = prepare_database(migrated_catalog_url_for_tests(tmp_path, request))
     result = dg.materialize(
-        [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
-         catalog_assets.products, image_files, product_images, product_images_exist, image_files_check],
-        resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-                   "media": MediaResource(media_root=str(tmp_path / "media"),
-                                          images=ImageOptions.from_settings(load_settings())),
-                   "sync_scope": SyncScope(), "alerts": AlertResource()},
+        [
+            raw_assets.haier_raw_products,
+            raw_assets.haier_raw_prices,
+            catalog_assets.brands,
+            catalog_assets.categories,
+            catalog_assets.products,
+            image_files,
+            product_images,
+            product_images_exist,
+            image_files_check,
+        ],
+        resources={
+            "haier_api": api,
+            "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
+            "media": MediaResource(
+                media_root=str(tmp_path / "media"), images=ImageOptions.from_settings(load_settings())
+            ),
+            "sync_scope": SyncScope(),
+            "alerts": AlertResource(),
+        },
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -181,12 +202,24 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
 
     # Asked to recheck, the run downloads every stored image once more in image_files, not twice.
     again = dg.materialize(
-        [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands, catalog_assets.categories,
-         catalog_assets.products, image_files, product_images],
-        resources={"haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-                   "media": MediaResource(media_root=str(tmp_path / "media"),
-                                          images=ImageOptions.from_settings(load_settings())),
-                   "sync_scope": SyncScope(), "alerts": AlertResource()},
+        [
+            raw_assets.haier_raw_products,
+            raw_assets.haier_raw_prices,
+            catalog_assets.brands,
+            catalog_assets.categories,
+            catalog_assets.products,
+            image_files,
+            product_images,
+        ],
+        resources={
+            "haier_api": api,
+            "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
+            "media": MediaResource(
+                media_root=str(tmp_path / "media"), images=ImageOptions.from_settings(load_settings())
+            ),
+            "sync_scope": SyncScope(),
+            "alerts": AlertResource(),
+        },
         instance=dg.DagsterInstance.ephemeral(),
         run_config={"ops": {name: {"config": {"recheck": True}} for name in ("image_files", "product_images")}},
     )

@@ -11,7 +11,6 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from haier_pipeline.defs.logistics.automation import haier_tracked_orders_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.orders import (
@@ -22,6 +21,7 @@ from haier_pipeline.catalog.orders import (
     tracked_orders_by_code,
     undelivered_order_codes,
 )
+from haier_pipeline.defs.logistics.automation import haier_tracked_orders_sensor
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox.catalogue import Catalogue
 from haier_pipeline.sandbox.orders import STEPS

@@ -7,26 +7,28 @@ the sandbox moves it along, and leaves it alone once it is signed for.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 from sqlalchemy import select
 
-from haier_pipeline.defs.logistics.assets import order_partitions
-from haier_pipeline.defs.logistics.automation import haier_logistics_poll, haier_tracked_orders_sensor
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.catalog.orders import tracked_orders_by_code
-from support.catalog_readers import stored_logistics
 from haier_pipeline.definitions import build_definitions
+from haier_pipeline.defs.logistics.assets import order_partitions
+from haier_pipeline.defs.logistics.automation import haier_logistics_poll, haier_tracked_orders_sensor
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.sandbox.orders import STEPS, order_step
 from haier_pipeline.settings import load_settings
 from haier_pipeline.track_order import main as track_order
+from support.catalog_readers import stored_logistics
 
-CANDIDATES = [f"SO.2025{month:02d}{day:02d}.{number:06d}" for month in range(1, 13) for day in (3, 17) for number in (1, 2)]
+CANDIDATES = [
+    f"SO.2025{month:02d}{day:02d}.{number:06d}" for month in range(1, 13) for day in (3, 17) for number in (1, 2)
+]
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def tick_sensor(instance, catalog, cursor):
 
 def tick_schedule(instance, catalog) -> list:
     with dg.build_schedule_context(instance=instance, resources={"catalog": catalog},
-                                   scheduled_execution_time=datetime.now(timezone.utc)) as context:
+                                   scheduled_execution_time=datetime.now(UTC)) as context:
         return list(haier_logistics_poll(context))
 
 
@@ -101,7 +103,9 @@ def test_a_tracked_order_is_picked_up_polled_until_delivered_then_left_alone(pip
         result = run(defs, instance, requests[0])
         polls += 1
         lists, order = stored(catalog, moving)
-        assert lists == {name: entries for name, entries in sandbox.catalogue.logistics_answer(moving).items() if entries}
+        assert lists == {
+            name: entries for name, entries in sandbox.catalogue.logistics_answer(moving).items() if entries
+        }
         assert order.delivered_at is None
         new_entries = metadata(result)["entries_new"]
         assert new_entries == 0 if polls == 1 else new_entries > 0  # first re-poll: same generation as the sensor's

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
+from test_media_support import Catalog, ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.locks import ACQUIRE_WAIT
@@ -17,17 +18,23 @@ from haier_pipeline.media.localise import localise_images
 from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.media.urls import UrlPolicy
-from test_media_support import Catalog, ImageHost, add_products, catalog_engine, image_host, make_image  # noqa: F401
 
 OPTIONS = ImageOptions(policy=UrlPolicy(allow_loopback=True), limits=FetchLimits(), rate_per_host=1000, concurrency=2)
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def setup_media(host: ImageHost, engine: Engine, root: Path) -> MediaStore:
-    add_products(engine, [
-        ("KEEP", host.add("/keep.png", make_image("PNG", (10, 10))), [host.add("/keep2.jpg", make_image("JPEG", (11, 11)))]),
-        ("DROP", host.add("/drop.png", make_image("PNG", (12, 12))), []),
-    ])
+    add_products(
+        engine,
+        [
+            (
+                "KEEP",
+                host.add("/keep.png", make_image("PNG", (10, 10))),
+                [host.add("/keep2.jpg", make_image("JPEG", (11, 11)))],
+            ),
+            ("DROP", host.add("/drop.png", make_image("PNG", (12, 12))), []),
+        ],
+    )
     store = MediaStore(root)
     localise_images(Catalog(engine), store, OPTIONS)
     with engine.begin() as conn:  # the product moves on: its image is no longer referenced
@@ -55,7 +62,9 @@ def test_dry_run_reports_and_deletes_nothing(image_host: ImageHost, catalog_engi
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before
 
 
-def test_cleanup_deletes_only_what_nothing_references(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
+def test_cleanup_deletes_only_what_nothing_references(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
     store = setup_media(image_host, catalog_engine, tmp_path)
     keep, keep2, drop = (file_of(catalog_engine, s) for s in ("/keep.png", "/keep2.jpg", "/drop.png"))
     old_orphan = store.write(make_image(), "png", NOW)  # a crash between file and row, long ago
@@ -112,8 +121,8 @@ def test_cleanup_waits_for_a_running_images_pass_then_refuses_and_deletes_nothin
 ) -> None:
     import dagster as dg
 
-    from haier_pipeline.defs.media.assets import media_cleanup
     from haier_pipeline.catalog.locks import IMAGES_LOCK, sync_lock
+    from haier_pipeline.defs.media.assets import media_cleanup
     from haier_pipeline.resources import CatalogResource, MediaResource
 
     media_root = tmp_path / "media"

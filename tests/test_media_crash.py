@@ -1,4 +1,5 @@
-"""Killing the images pass (SIGKILL) mid-download or mid-write never leaves a row or a product pointing at a partial file.
+"""Killing the images pass (SIGKILL) mid-download or mid-write never leaves a row or a product pointing at a
+partial file.
 
 The pass runs in a child process; the test kills it at chosen points — while an image body is
 half-sent (a scripted host that stalls mid-body), inside a file write, and after a random number
@@ -22,6 +23,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from test_media_support import (  # noqa: F401 - fixtures
+    Catalog,
+    ImageHost,
+    Route,
+    add_products,
+    catalog_engine,
+    image_host,
+    load_sandbox_products,
+    make_image,
+)
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.media.cleanup import apply_cleanup, plan_cleanup
@@ -32,9 +43,6 @@ from haier_pipeline.media.store import RELATIVE_PATH, TEMP_PREFIX, MediaStore, s
 from haier_pipeline.media.urls import UrlPolicy
 from haier_pipeline.media.validate import validate_image
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
-from test_media_support import (  # noqa: F401 - fixtures
-    Catalog, ImageHost, Route, add_products, catalog_engine, image_host, load_sandbox_products, make_image,
-)
 
 OPTIONS = ImageOptions(policy=UrlPolicy(allow_loopback=True), limits=FetchLimits(), rate_per_host=1000, concurrency=4)
 
@@ -69,7 +77,9 @@ localise_images(Catalog(), MediaStore(args["media"]), options, chunk_size=5)
 """
 
 
-def start_child(engine: Engine, media: Path, marker: Path, *, rate: float = 1000, freeze_in_write: int = 0) -> subprocess.Popen:
+def start_child(
+    engine: Engine, media: Path, marker: Path, *, rate: float = 1000, freeze_in_write: int = 0
+) -> subprocess.Popen:
     args = {"db_url": engine.url.render_as_string(hide_password=False), "media": str(media), "marker": str(marker),
             "freeze_in_write": freeze_in_write, "rate": rate}
     return subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)])
@@ -148,9 +158,13 @@ def test_killed_while_a_body_is_half_sent(image_host: ImageHost, catalog_engine:
             child.kill()
     assert_consistent(catalog_engine, root)
     with catalog_engine.connect() as conn:
-        assert image_host.url("/p5/0.png") not in set(conn.execute(select(tables.media_images.c.original_url)).scalars())
+        assert image_host.url("/p5/0.png") not in set(
+            conn.execute(select(tables.media_images.c.original_url)).scalars()
+        )
     image_host.routes["/p5/0.png"] = whole
-    finish_and_clean(catalog_engine, root, {image_host.url(p): hashlib.sha256(d).hexdigest() for p, d in images.items()})
+    finish_and_clean(
+        catalog_engine, root, {image_host.url(p): hashlib.sha256(d).hexdigest() for p, d in images.items()}
+    )
 
 
 @pytest.mark.slow  # quick loop: over ~3 s on 2 cores (docs/testing.md)

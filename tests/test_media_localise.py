@@ -46,7 +46,11 @@ def files_under(root: Path) -> list[str]:
 
 def test_images_are_stored_once_recorded_truthfully_and_listed_in_order(image_host: ImageHost, catalog_engine: Engine,
                                                                          tmp_path: Path) -> None:
-    red, green, blue = make_image("PNG", (40, 30)), make_image("JPEG", (64, 48), (0, 200, 0)), make_image("WEBP", (20, 90))
+    red, green, blue = (
+        make_image("PNG", (40, 30)),
+        make_image("JPEG", (64, 48), (0, 200, 0)),
+        make_image("WEBP", (20, 90)),
+    )
     u_red = image_host.add("/p1/main.jpg", red)  # a PNG behind a .jpg name: stored as .png
     u_green = image_host.add("/p1/page1.png", green, headers={"Content-Type": "image/png"})
     u_blue = image_host.add("/p1/page2.webp", blue)
@@ -59,7 +63,9 @@ def test_images_are_stored_once_recorded_truthfully_and_listed_in_order(image_ho
     report = localise_images(Catalog(catalog_engine), store, OPTIONS)
 
     assert (report.downloaded, report.deduplicated, report.reused) == (3, 1, 0)
-    assert sorted((r.url, r.reason) for r in report.rejected) == sorted([(u_html, "not_an_image"), (u_missing, "http_error")])
+    assert sorted((r.url, r.reason) for r in report.rejected) == sorted(
+        [(u_html, "not_an_image"), (u_missing, "http_error")]
+    )
     rows = media_rows(catalog_engine)
     assert len(rows) == 3 and len({row.sha256 for row in rows}) == 3
     assert files_under(store.root) == sorted(row.file for row in rows)  # every file has its row, nothing else on disk
@@ -77,7 +83,9 @@ def test_images_are_stored_once_recorded_truthfully_and_listed_in_order(image_ho
     assert image_host.hit_count() == 7 and image_host.hits["/p2/page1.jpg"] == 2
 
 
-def test_a_second_pass_fetches_nothing_already_stored(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
+def test_a_second_pass_fetches_nothing_already_stored(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
     urls = [image_host.add(f"/img/{n}.png", make_image("PNG", (10 + n, 10))) for n in range(12)]
     broken = image_host.add("/img/broken.png", make_image("PNG")[:30])
     add_products(catalog_engine, [(f"P{n}", urls[n], [urls[(n + 1) % 12], broken]) for n in range(12)])
@@ -161,7 +169,9 @@ def test_local_products_are_never_touched(image_host: ImageHost, catalog_engine:
 
 
 def test_product_codes_limit_the_pass(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path) -> None:
-    add_products(catalog_engine, [(f"P{n}", image_host.add(f"/{n}.png", make_image("PNG", (n + 1, 3))), []) for n in range(5)])
+    add_products(
+        catalog_engine, [(f"P{n}", image_host.add(f"/{n}.png", make_image("PNG", (n + 1, 3))), []) for n in range(5)]
+    )
     report = localise_images(Catalog(catalog_engine), MediaStore(tmp_path), OPTIONS, product_codes=["P1", "P3", "NOPE"])
     assert report.products_seen == 2 and sorted(image_host.hits) == ["/1.png", "/3.png"]
 
@@ -172,7 +182,8 @@ def test_product_codes_limit_the_pass(image_host: ImageHost, catalog_engine: Eng
 ])
 def test_names_in_urls_never_reach_the_stored_path(image_host: ImageHost, catalog_engine: Engine, tmp_path: Path,
                                                    name: str) -> None:
-    image_host.fallback = Route(200, make_image("PNG", (9, 9)))  # whatever the client makes of the name, it gets an image
+    # whatever the client makes of the name, it gets an image
+    image_host.fallback = Route(200, make_image("PNG", (9, 9)))
     url = image_host.url(name)
     add_products(catalog_engine, [("P1", url, [])])
     root = tmp_path / "media"
@@ -180,11 +191,17 @@ def test_names_in_urls_never_reach_the_stored_path(image_host: ImageHost, catalo
     (row,) = media_rows(catalog_engine)
     assert RELATIVE_PATH.match(row.file) and files_under(root) == [row.file]
     assert row.original_url == url and image_host.hit_count() == 1
-    assert {p.name for p in tmp_path.iterdir()} <= {"catalog.sqlite", "catalog.sqlite-shm", "catalog.sqlite-wal", "media"}
+    assert {p.name for p in tmp_path.iterdir()} <= {
+        "catalog.sqlite",
+        "catalog.sqlite-shm",
+        "catalog.sqlite-wal",
+        "media",
+    }
 
 
-def test_a_200_that_is_not_the_image_is_fetched_once_more_in_the_same_pass(image_host: ImageHost,
-                                                                           catalog_engine: Engine, tmp_path: Path) -> None:
+def test_a_200_that_is_not_the_image_is_fetched_once_more_in_the_same_pass(
+    image_host: ImageHost, catalog_engine: Engine, tmp_path: Path
+) -> None:
     """A transient error page or cut-off body under 200 does not cost the image until the next day."""
     picture, other = make_image("PNG", (30, 20)), make_image("JPEG", (16, 16))
     flaky_page = image_host.add("/flaky/page.png", b"<html>502 Bad Gateway</html>",

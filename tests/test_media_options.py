@@ -36,7 +36,12 @@ def test_values_are_read() -> None:
     env = {"HAIER_IMAGE_MAX_BYTES": "2048", "HAIER_IMAGE_MAX_PIXELS": "1000000", "HAIER_IMAGE_RATE_LIMIT": "5",
            "HAIER_IMAGE_CONCURRENCY": "3", "HAIER_IMAGE_ALLOWED_HOSTS": " IMG.haier.net, *.haiercdn.com ,"}
     options = ImageOptions.from_settings(load_settings(env))
-    assert (options.limits.max_bytes, options.max_pixels, options.rate_per_host, options.concurrency) == (2048, 10**6, 5, 3)
+    assert (options.limits.max_bytes, options.max_pixels, options.rate_per_host, options.concurrency) == (
+        2048,
+        10**6,
+        5,
+        3,
+    )
     assert options.policy.allowed_hosts == ("img.haier.net", "*.haiercdn.com")
 
 

@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
+from test_media_support import ImageHost, image_host, make_image  # noqa: F401 - fixture
 
 from haier_pipeline.media.fetch import FetchLimits, ImageFetcher
 from haier_pipeline.media.rejections import BLOCKED_URL, HTTP_ERROR, NETWORK_ERROR, OVERSIZED, ImageRejected
 from haier_pipeline.media.urls import UrlPolicy, address_allowed, check_url
-from test_media_support import ImageHost, image_host, make_image  # noqa: F401 - fixture
 
 SANDBOX = UrlPolicy(allow_loopback=True)
 STRICT = UrlPolicy()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from test_media_support import make_image
 
 from haier_pipeline.media.fetch import FetchLimits, ImageFetcher
 from haier_pipeline.media.rejections import BLOCKED_URL, NETWORK_ERROR, ImageRejected
 from haier_pipeline.media.urls import UrlPolicy, address_allowed, check_url
 from support.hostile_server import Scripted, hostile_server
-from test_media_support import make_image
 
 ANYTHING_GOES = UrlPolicy(allow_loopback=True, allow_private=True)
 
@@ -59,7 +59,9 @@ def test_an_image_dripping_a_byte_every_100_ms_is_cut_at_the_total_deadline() ->
 def test_an_image_whose_headers_drip_is_cut_at_the_total_deadline() -> None:
     with hostile_server() as host:
         url = host.script("/slow.png", Scripted(200, make_image(), {"Content-Type": "image/png"}, drip_headers=True))
-        with ImageFetcher(ANYTHING_GOES, FetchLimits(read_timeout=5.0, total_timeout=1.0), rate_per_host=1000) as fetcher:
+        with ImageFetcher(
+            ANYTHING_GOES, FetchLimits(read_timeout=5.0, total_timeout=1.0), rate_per_host=1000
+        ) as fetcher:
             started = time.monotonic()
             with pytest.raises(ImageRejected, match="took over 1 s"):
                 fetcher.fetch(url)

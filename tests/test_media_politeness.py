@@ -1,4 +1,5 @@
-"""Adaptive image politeness: the pace grows on a willing host, settles below a throttling host's limit, obeys Retry-After.
+"""Adaptive image politeness: the pace grows on a willing host, settles below a throttling host's limit, obeys
+Retry-After.
 
 The host is a real HTTP server on 127.0.0.1 that answers 429 (with ``Retry-After``) as soon as more
 than its threshold of requests arrived in the trailing second, as a CDN's throttle does.
@@ -10,6 +11,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from test_media_support import (  # noqa: F401 - fixtures
+    Catalog,
+    ImageHost,
+    add_products,
+    catalog_engine,
+    image_host,
+    make_image,
+)
 
 from haier_pipeline.media.fetch import FetchLimits
 from haier_pipeline.media.localise import localise_images
@@ -17,9 +26,6 @@ from haier_pipeline.media.options import ImageOptions
 from haier_pipeline.media.politeness import MAX_RETRY_AFTER_S, START_RATE, AdaptivePoliteness, retry_after_seconds
 from haier_pipeline.media.store import MediaStore
 from haier_pipeline.media.urls import UrlPolicy
-from test_media_support import (  # noqa: F401 - fixtures
-    Catalog, ImageHost, add_products, catalog_engine, image_host, make_image,
-)
 
 THRESHOLD = 60  # requests per trailing second the host serves before it answers 429
 RETRY_AFTER_S = 1.0

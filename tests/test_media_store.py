@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from haier_pipeline.media.store import RELATIVE_PATH, MediaStore, UnsafePath, sha256_file
 
-NOW = datetime(2025, 7, 9, 23, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 9, 23, 30, tzinfo=UTC)
 
 
 def test_paths_follow_the_original_naming(tmp_path) -> None:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -23,11 +24,13 @@ from sqlalchemy import Engine, insert
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database
-from support.catalog_db import catalog_url_for_tests, migrated_catalog_url_for_tests
+from support.catalog_db import migrated_catalog_url_for_tests
 from support.http_server import QuietServer, serving
 
 
-def make_image(fmt: str = "PNG", size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def make_image(
+    fmt: str = "PNG", size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 30, 30)
+) -> bytes:
     image = Image.new("RGB", size, colour)
     out = io.BytesIO()
     if fmt == "GIF":
@@ -184,7 +187,7 @@ class Catalog:
 
 def load_sandbox_products(engine: Engine, catalogue) -> None:  # type: ignore[no-untyped-def]
     """Write a sandbox catalogue's products with the catalog layer's own writers."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from haier_pipeline.catalog.writes import (
         ensure_brands,
@@ -196,7 +199,7 @@ def load_sandbox_products(engine: Engine, catalogue) -> None:  # type: ignore[no
     with engine.begin() as conn:
         brands = ensure_brands(conn, {r.brand_name for r in records})
         categories = ensure_categories(conn, {r.product_group for r in records})
-        upsert_products(conn, records, brands, categories, datetime.now(timezone.utc))
+        upsert_products(conn, records, brands, categories, datetime.now(UTC))
 
 
 def add_products(engine: Engine, items: Sequence[tuple[str, str | None, Sequence[str]]], source: str = "haier") -> None:

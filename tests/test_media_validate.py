@@ -7,19 +7,33 @@ import io
 
 import pytest
 from PIL import Image
+from test_media_support import make_image
 
-from haier_pipeline.media.rejections import DECOMPRESSION_BOMB, NOT_AN_IMAGE, TRUNCATED, UNSUPPORTED_FORMAT, ImageRejected
+from haier_pipeline.media.rejections import (
+    DECOMPRESSION_BOMB,
+    NOT_AN_IMAGE,
+    TRUNCATED,
+    UNSUPPORTED_FORMAT,
+    ImageRejected,
+)
 from haier_pipeline.media.validate import validate_image
 from haier_pipeline.sandbox.images import bomb_png
-from test_media_support import make_image
 
 LIMIT = 40_000_000
 
 
-@pytest.mark.parametrize(("fmt", "extension", "content_type"), [
-    ("JPEG", "jpg", "image/jpeg"), ("PNG", "png", "image/png"), ("WEBP", "webp", "image/webp"), ("GIF", "gif", "image/gif"),
-])
-def test_each_allowed_format_is_kept_with_facts_from_the_decoded_bytes(fmt: str, extension: str, content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "extension", "content_type"),
+    [
+        ("JPEG", "jpg", "image/jpeg"),
+        ("PNG", "png", "image/png"),
+        ("WEBP", "webp", "image/webp"),
+        ("GIF", "gif", "image/gif"),
+    ],
+)
+def test_each_allowed_format_is_kept_with_facts_from_the_decoded_bytes(
+    fmt: str, extension: str, content_type: str
+) -> None:
     data = make_image(fmt, (123, 45))
     facts = validate_image(data, LIMIT)
     assert (facts.format, facts.extension, facts.content_type) == (fmt, extension, content_type)

@@ -64,7 +64,9 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
         page = make_image("JPEG", (20, 30 + number), (0, number * 5, 200))
         good[image_host.add(f"/p{number}/main.png", main)] = main
         good[image_host.add(f"/p{number}/page.jpg", page)] = page
-        products.append((f"P{number}", image_host.url(f"/p{number}/main.png"), [image_host.url(f"/p{number}/page.jpg")]))
+        products.append(
+            (f"P{number}", image_host.url(f"/p{number}/main.png"), [image_host.url(f"/p{number}/page.jpg")])
+        )
     html = image_host.add("/broken/page.jpg", b"<html>maintenance</html>", headers={"Content-Type": "image/jpeg"})
     missing = image_host.url("/broken/gone.jpg")
     products.append(("BROKEN", html, [missing]))
@@ -74,7 +76,9 @@ def test_worker_processes_store_every_image_and_name_every_rejection(
     report = localise_images(Catalog(catalog_engine), store, OPTIONS)
 
     assert report.downloaded == len(good) == 80 and report.reused == 0
-    assert sorted((r.url, r.reason) for r in report.rejected) == sorted([(html, "not_an_image"), (missing, "http_error")])
+    assert sorted((r.url, r.reason) for r in report.rejected) == sorted(
+        [(html, "not_an_image"), (missing, "http_error")]
+    )
     assert all(r.detail for r in report.rejected)
     with catalog_engine.connect() as conn:
         rows = conn.execute(select(tables.media_images.c.original_url, tables.media_images.c.file,

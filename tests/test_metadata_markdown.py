@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from markdown_it import MarkdownIt
 
+from haier_pipeline.catalog.balances import StoredBalance
+from haier_pipeline.catalog.history import PriceMove
 from haier_pipeline.defs.finance.assets import balances_markdown
 from haier_pipeline.defs.metadata import failures_markdown, markdown_preview
 from haier_pipeline.defs.sync.checks import problems_markdown
 from haier_pipeline.defs.sync.history import moves_markdown
-from haier_pipeline.catalog.balances import StoredBalance
-from haier_pipeline.catalog.history import PriceMove
 from haier_pipeline.markdown_text import escape_markdown
 
 PIXEL = "http://127.0.0.1:9/pixel.gif"
@@ -35,7 +35,7 @@ HOSTILE = [
     "www.example.com and https://example.com/x",
     "`code` *em* _em_ \\ back",
 ]
-NOW = datetime(2025, 7, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, tzinfo=UTC)
 RENDER = MarkdownIt("commonmark", {"html": True}).enable("table")
 
 

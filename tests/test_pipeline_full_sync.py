@@ -5,22 +5,22 @@ import os
 from dataclasses import replace
 
 import pytest
-from support.catalog_state import image_mismatches
-from support.pipeline import (
-    assert_catalogue_matches,
-    catalogue_rows,
-    dagster_cli,
-    pipeline_env,
-)
 
-from haier_pipeline.defs.sync.checks import prices_check, supply_price_coverage_check
 from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.defs.sync.checks import prices_check, supply_price_coverage_check
 from haier_pipeline.resources import CatalogResource
 from haier_pipeline.sandbox import (
     AnswerStyle,
     Catalogue,
     SandboxOptions,
     start_sandbox_process,
+)
+from support.catalog_state import image_mismatches
+from support.pipeline import (
+    assert_catalogue_matches,
+    catalogue_rows,
+    dagster_cli,
+    pipeline_env,
 )
 
 pytestmark = pytest.mark.slow

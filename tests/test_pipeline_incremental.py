@@ -1,12 +1,12 @@
 """Re-syncs: an unchanged catalogue writes nothing; a changed one applies exactly the changes, and
 the shop's own edits (sale price, local products) survive."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import dagster as dg
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
@@ -70,9 +70,9 @@ def test_an_unchanged_resync_moves_last_confirmed_not_last_changed(synced, catal
     sandbox, env, _ = synced
     before = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products") if row["source"] == "haier"}
     stock_before = {(r["product_code"], r["county_code"]): r for r in catalogue_rows(catalog_url, "product_stock")}
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     run_job(env, job="haier_full_sync")
-    ended = datetime.now(timezone.utc)
+    ended = datetime.now(UTC)
     after = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products") if row["source"] == "haier"}
     priced = [code for code in after if code in sandbox.catalogue.expected_prices()]
     assert priced and set(after) == set(before)
@@ -82,7 +82,9 @@ def test_an_unchanged_resync_moves_last_confirmed_not_last_changed(synced, catal
         assert row["last_changed_at"] == before[code]["last_changed_at"], code  # nothing changed
         assert row["updated_at"] == before[code]["updated_at"], code
     # Stock: the pairs this run asked (its refresh plan) and Haier answered are confirmed now; others keep theirs.
-    raw = {(r["product_code"], r["county_code"]): r["confirmed_at"] for r in catalogue_rows(catalog_url, "haier_raw_stock")}
+    raw = {
+        (r["product_code"], r["county_code"]): r["confirmed_at"] for r in catalogue_rows(catalog_url, "haier_raw_stock")
+    }
     asked = {key for key, stamp in raw.items() if started < stamp < ended}
     assert asked, "the re-sync asked some stock pairs"
     stock_after = {(r["product_code"], r["county_code"]): r for r in catalogue_rows(catalog_url, "product_stock")}
@@ -96,11 +98,22 @@ def test_a_changed_catalogue_applies_exactly_the_changes(synced, catalog_url):
     sandbox, env, _ = synced
     before = {row["product_code"]: row for row in catalogue_rows(catalog_url, "products")}
     edited = next(code for code, row in before.items() if row["is_sales"] == "1" and row["price"] is not None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with prepare_database(catalog_url).begin() as conn:
-        conn.execute(update(tables.products).where(tables.products.c.product_code == edited).values(price=Decimal("1.23")))
-        conn.execute(insert(tables.products).values(product_code="LOCAL-0001", name="本店自营", source="local",
-                                                    is_sales="1", price=Decimal("99.00"), created_at=now, updated_at=now))
+        conn.execute(
+            update(tables.products).where(tables.products.c.product_code == edited).values(price=Decimal("1.23"))
+        )
+        conn.execute(
+            insert(tables.products).values(
+                product_code="LOCAL-0001",
+                name="本店自营",
+                source="local",
+                is_sales="1",
+                price=Decimal("99.00"),
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
     old, new = sandbox.catalogue, sandbox.advance()
     run_job(env)
@@ -119,7 +132,12 @@ def test_a_changed_catalogue_applies_exactly_the_changes(synced, catalog_url):
     for code in moved:
         assert after[code]["supply_price"] == new.expected_prices()[code].supply_price, code
     assert after[edited]["price"] == Decimal("1.23")  # the shop's sale price survives
-    assert after["LOCAL-0001"] == {**after["LOCAL-0001"], "name": "本店自营", "source": "local", "price": Decimal("99.00")}
+    assert after["LOCAL-0001"] == {
+        **after["LOCAL-0001"],
+        "name": "本店自营",
+        "source": "local",
+        "price": Decimal("99.00"),
+    }
     first = env["HAIER_COUNTY_CODES"].split(",")[0]
     old_stock, new_stock = old.expected_stock(first), new.expected_stock(first)
     untouched = [code for code in old_codes & new_codes if code != edited

@@ -1,4 +1,5 @@
-"""A green run means a complete catalogue: text in a money field costs that field, and more than 5 % of it fails the run.
+"""A green run means a complete catalogue: text in a money field costs that field, and more than 5 % of it fails
+the run.
 
 A sandbox writes text (``"暂无报价"``) into ``supplyPrice`` for a share of the price records. At 10 % the
 coverage check on ``products`` and the sync's rejection check fail, and so does the run; at 1 % the run

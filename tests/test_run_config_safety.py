@@ -157,6 +157,15 @@ def test_start_up_refuses_and_leaves_the_real_catalogue_untouched(tmp_path: Path
 
 def test_sandbox_and_a_gateway_together_are_refused() -> None:
     with pytest.raises(SettingsError, match="HAIER_SANDBOX"):
-        load_settings({"HAIER_SANDBOX": "1", "HAIER_BASE_URL": "https://gw.example",
-                       "HAIER_TOKEN_URL": "https://gw.example/t", "HAIER_CLIENT_ID": "i", "HAIER_CLIENT_SECRET": "s", "HAIER_CUSTOMER_CODE": "c",
-                       "HAIER_PASSWORD": "p", "HAIER_SEND_TO_CODE": "t"})
+        load_settings(
+            {
+                "HAIER_SANDBOX": "1",
+                "HAIER_BASE_URL": "https://gw.example",
+                "HAIER_TOKEN_URL": "https://gw.example/t",
+                "HAIER_CLIENT_ID": "i",
+                "HAIER_CLIENT_SECRET": "s",
+                "HAIER_CUSTOMER_CODE": "c",
+                "HAIER_PASSWORD": "p",
+                "HAIER_SEND_TO_CODE": "t",
+            }
+        )

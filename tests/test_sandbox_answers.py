@@ -13,8 +13,8 @@ import requests
 
 from haier_pipeline.haier_api.records import PriceRecord, ProductRecord
 from haier_pipeline.sandbox import RunningSandbox, SandboxOptions, run_sandbox
-from support.sandbox import DEFAULT_ORDER_CODE, fetch_token, valid_body
 from haier_pipeline.sandbox.orders import DELIVERED, LISTS
+from support.sandbox import DEFAULT_ORDER_CODE, fetch_token, valid_body
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,16 @@ def _as_product(raw: dict[str, Any]) -> ProductRecord:
 def _as_price(raw: dict[str, Any]) -> PriceRecord:
     policy = raw["stockRebatePolicy"]
     number = lambda value: None if value is None else Decimal(value)  # noqa: E731 - ints arrive for 0
-    return PriceRecord(raw["productCode"], number(raw.get("supplyPrice")), number(raw.get("invoicePrice")),
-                       None if isinstance(policy, str) else Decimal(policy), policy if isinstance(policy, str) else None,
-                       number(raw["rebateMoney"]), raw["reason"], raw["isSales"])
+    return PriceRecord(
+        raw["productCode"],
+        number(raw.get("supplyPrice")),
+        number(raw.get("invoicePrice")),
+        None if isinstance(policy, str) else Decimal(policy),
+        policy if isinstance(policy, str) else None,
+        number(raw["rebateMoney"]),
+        raw["reason"],
+        raw["isSales"],
+    )
 
 
 def test_full_listing_is_enveloped_and_matches_the_truth(sandbox: RunningSandbox, session: requests.Session) -> None:
@@ -171,7 +178,10 @@ def test_advance_over_admin_endpoint_changes_the_answers() -> None:
         session.headers["Authorization"] = fetch_token(running, session)
 
         def valid_codes() -> set[str]:
-            records, bad = _call(session, running, "products").json()["data"], running.catalogue.malformed_listing_indexes()
+            records, bad = (
+                _call(session, running, "products").json()["data"],
+                running.catalogue.malformed_listing_indexes(),
+            )
             return {record["productCode"] for index, record in enumerate(records) if index not in bad}
 
         before = valid_codes()

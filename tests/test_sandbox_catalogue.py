@@ -109,7 +109,9 @@ def test_next_generation_changes_what_it_should(catalogue: Catalogue) -> None:
     old_stock, new_stock = catalogue.expected_stock("110101"), later.expected_stock("110101")
     changed = sum(1 for code in old_stock.keys() & new_stock.keys() if old_stock[code] != new_stock[code])
     assert 0.02 * SIZE < changed <= 0.11 * SIZE
-    assert Catalogue(SIZE, seed=7, generation=1, image_base="http://sandbox.test").listing_json() == later.listing_json()
+    assert (
+        Catalogue(SIZE, seed=7, generation=1, image_base="http://sandbox.test").listing_json() == later.listing_json()
+    )
 
 
 def test_delisted_and_unknown_codes(catalogue: Catalogue) -> None:
@@ -121,4 +123,7 @@ def test_delisted_and_unknown_codes(catalogue: Catalogue) -> None:
     assert price["isSales"] == "0" and price["reason"] == "商品暂不可采"
     assert later.stock_answer(gone, "110101")["stock"] == "0"
     assert later.product_answers(["ZZ0000000", "not-a-code"]) == []
-    assert catalogue.product_answers([sorted(later.expected_products().keys() - catalogue.expected_products().keys())[0]]) == []
+    assert (
+        catalogue.product_answers([sorted(later.expected_products().keys() - catalogue.expected_products().keys())[0]])
+        == []
+    )

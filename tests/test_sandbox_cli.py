@@ -30,7 +30,9 @@ def test_console_script_starts_and_answers() -> None:
         lines: list[str] = []
         while sum("HAIER_" in line for line in lines) < 10:  # one line per setting, export or comment
             lines.append(process.stdout.readline().strip())
-        exports = dict(line.removeprefix("export ").split("  #")[0].split("=", 1) for line in lines if line.startswith("export "))
+        exports = dict(
+            line.removeprefix("export ").split("  #")[0].split("=", 1) for line in lines if line.startswith("export ")
+        )
         assert exports["HAIER_BASE_URL"] == base_url and exports["HAIER_TOKEN_URL"] == f"{base_url}/oauth2/auth"
         assert "HAIER_CLIENT_SECRET" not in exports and "HAIER_PASSWORD" not in exports  # came from the shell
         assert not any("from-the-shell" in line or "shell-password" in line for line in lines)
@@ -54,7 +56,9 @@ def test_subprocess_sandbox_matches_its_local_catalogue() -> None:
     with start_sandbox_process(options) as sandbox, requests.Session() as session:
         session.headers["Authorization"] = fetch_token(sandbox, session)
         codes = sandbox.catalogue.listing_codes()[:20]
-        response = session.post(sandbox.url("products"), json=valid_body(sandbox, "products", productCodes=codes), timeout=10)
+        response = session.post(
+            sandbox.url("products"), json=valid_body(sandbox, "products", productCodes=codes), timeout=10
+        )
         assert [r["productCode"] for r in response.json()["data"]] == codes
         catalogue = sandbox.advance()
         assert catalogue.generation == 1 and sandbox.stats().calls == {"products": 1}
@@ -66,12 +70,34 @@ def test_subprocess_sandbox_matches_its_local_catalogue() -> None:
 
 def test_cli_arguments_reproduce_every_option() -> None:
     """What ``start_sandbox_process`` passes to the child is what the parent was given: fault endpoints included."""
-    faults = FaultProfile(error_rate=0.1, drop_rate=0.05, html_error_rate=0.02, app_error_rate=0.03, burst_429_rate=0.04,
-                          slow_rate=0.2, slow_seconds=0.5, include_token=True, endpoints=("prices", "stock"), seed=7)
-    options = SandboxOptions(products=80, seed=9, generation=2, changes="prices", latency=0.01, rate_limit=50.0,
-                             token_lifetime=30.0, token_path="token", token_shape="data", envelope="always",
-                             style=AnswerStyle(numbers="string", discount="amount", flags="number", rounding="half_even"),
-                             faults=faults, image_host="http://127.0.0.1:1", port=0)
+    faults = FaultProfile(
+        error_rate=0.1,
+        drop_rate=0.05,
+        html_error_rate=0.02,
+        app_error_rate=0.03,
+        burst_429_rate=0.04,
+        slow_rate=0.2,
+        slow_seconds=0.5,
+        include_token=True,
+        endpoints=("prices", "stock"),
+        seed=7,
+    )
+    options = SandboxOptions(
+        products=80,
+        seed=9,
+        generation=2,
+        changes="prices",
+        latency=0.01,
+        rate_limit=50.0,
+        token_lifetime=30.0,
+        token_path="token",
+        token_shape="data",
+        envelope="always",
+        style=AnswerStyle(numbers="string", discount="amount", flags="number", rounding="half_even"),
+        faults=faults,
+        image_host="http://127.0.0.1:1",
+        port=0,
+    )
     credentials = {var: getattr(options, name) for name, var in CREDENTIAL_ENV.items()}
     args = build_parser().parse_args(cli_arguments(options))
     assert options_from_args(args, credentials) == options

@@ -7,8 +7,8 @@ import os
 import requests
 
 from haier_pipeline.sandbox import RunningSandbox
-from support.sandbox import fetch_token, sandbox_env_fixture, sandbox_fixture
 from haier_pipeline.settings import load_settings
+from support.sandbox import fetch_token, sandbox_env_fixture, sandbox_fixture
 
 sandbox_for_fixture_test = sandbox_fixture(products=25, seed=2)
 sandbox_env = sandbox_env_fixture("sandbox_for_fixture_test")

@@ -34,7 +34,11 @@ def _outcomes(running: RunningSandbox, calls: int, endpoint: str = "balances") -
             kind = str(response.status_code)
             if response.status_code == 200 and "text/html" in response.headers["Content-Type"]:
                 kind = "html"
-            elif response.status_code == 200 and isinstance(response.json(), dict) and response.json().get("success") is False:
+            elif (
+                response.status_code == 200
+                and isinstance(response.json(), dict)
+                and response.json().get("success") is False
+            ):
                 kind = "app_error"
             seen[kind] += 1
     return seen
@@ -57,7 +61,10 @@ def test_over_the_rate_limit_answers_429_with_retry_after() -> None:
         wait = throttled.headers["Retry-After"]
         assert wait.isdigit() and int(wait) >= 1
         time.sleep(int(wait))  # honouring the gateway's own Retry-After is the behaviour under test
-        assert requests.post(running.url("balances"), json=body, headers={"Authorization": token}, timeout=10).status_code == 200
+        assert (
+            requests.post(running.url("balances"), json=body, headers={"Authorization": token}, timeout=10).status_code
+            == 200
+        )
 
 
 def test_images_and_tokens_are_not_throttled() -> None:
@@ -94,7 +101,9 @@ def test_faults_set_at_runtime_and_burst_429() -> None:
         answer = requests.post(f"{running.base_url}/_sandbox/faults", json={"burst_429_rate": 1.0}, timeout=10)
         assert answer.status_code == 200 and answer.json()["faults"]["burst_429_rate"] == 1.0
         assert _outcomes(running, 5) == Counter({"429": 5})
-        refused = requests.post(f"{running.base_url}/_sandbox/faults", json={"error_rate": 0.8, "drop_rate": 0.5}, timeout=10)
+        refused = requests.post(
+            f"{running.base_url}/_sandbox/faults", json={"error_rate": 0.8, "drop_rate": 0.5}, timeout=10
+        )
         assert refused.status_code == 400
         running.set_faults(FaultProfile())
         assert _outcomes(running, 5) == Counter({"200": 5})

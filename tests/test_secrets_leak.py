@@ -98,9 +98,13 @@ def test_no_secret_is_left_anywhere(tmp_path, catalog_url, issued_tokens, capfd,
     assert '"priceType":"PT"' in caplog.text and '"source":"JSH-B"' in caplog.text  # ...and request bodies logged
     secrets = {**SECRETS, **WRONG, "db_password": DB_PASSWORD} | {f"token {n}": t for n, t in enumerate(issued_tokens)}
     assert len(issued_tokens) >= 2
-    leaks = {name: [chunk[max(0, chunk.find(value) - 80): chunk.find(value) + 40] for chunk in haystack if value in chunk][:3]
-             for name, value in secrets.items()
-             if (name != "db_password" or DB_PASSWORD in url) and any(value in chunk for chunk in haystack)}
+    leaks = {
+        name: [chunk[max(0, chunk.find(value) - 80) : chunk.find(value) + 40] for chunk in haystack if value in chunk][
+            :3
+        ]
+        for name, value in secrets.items()
+        if (name != "db_password" or DB_PASSWORD in url) and any(value in chunk for chunk in haystack)
+    }
     assert not leaks, leaks
     release_database(catalog_url)
     release_database(url)

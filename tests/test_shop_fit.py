@@ -13,8 +13,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
-from support.catalog_records import T0, later, price, product
-from support.shop import django_shop
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import (
@@ -30,6 +28,8 @@ from haier_pipeline.catalog.writes import (
     upsert_products,
 )
 from haier_pipeline.shop import ShopTarget, publish_catalogue, shop_tables
+from support.catalog_records import T0, later, price, product
+from support.shop import django_shop
 
 pytestmark = pytest.mark.slow  # quick loop: every test migrates a Django shop (docs/testing.md)
 

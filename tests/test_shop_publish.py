@@ -12,14 +12,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import pytest
-from support.catalog_db import wants_postgres
-from support.pipeline import catalogue_rows, pipeline_env, run_job
-from support.shop import django_shop
 
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.catalog.instrument import count_statements
 from haier_pipeline.resources import ShopResource
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from support.catalog_db import wants_postgres
+from support.pipeline import catalogue_rows, pipeline_env, run_job
+from support.shop import django_shop
 
 pytestmark = pytest.mark.slow  # quick loop: every test migrates a Django shop and syncs into it (docs/testing.md)
 

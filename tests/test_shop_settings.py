@@ -7,13 +7,13 @@ import dagster as dg
 import pytest
 from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
-from support.pipeline import project_env
 
 from haier_pipeline.definitions import build_definitions
 from haier_pipeline.defs.shop.assets import build_shop_assets
 from haier_pipeline.resources import MediaResource, SyncScope
 from haier_pipeline.resources.shop import UNSET_REASON, ShopResource
 from haier_pipeline.settings import SettingsError, load_settings
+from support.pipeline import project_env
 
 SECRET = "s3cret-shop-pw-7781"
 SHOP_URL = f"postgresql+psycopg://shop:{SECRET}@127.0.0.1:1/shop"

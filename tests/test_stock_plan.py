@@ -17,13 +17,13 @@ from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.catalog.stock_refresh import oldest_stock_value, record_asks
 from haier_pipeline.settings import SettingsError, load_settings
+from haier_pipeline.shop.tables import shop_tables
 from haier_pipeline.stock_plan import PlanSettings, estimate_rates, plan_refresh
 from haier_pipeline.stock_plan.config import StockRefreshSettings
 from haier_pipeline.stock_plan.freshness import stock_freshness
-from haier_pipeline.shop.tables import shop_tables
 from haier_pipeline.stock_plan.rates import corrected_changes
-from haier_pipeline.stock_plan.shop_weights import shop_product_weights
 from haier_pipeline.stock_plan.run_plan import plan_stock_run, window_start
+from haier_pipeline.stock_plan.shop_weights import shop_product_weights
 from support.catalog_db import catalog_url_for_tests
 from support.catalog_records import T0
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import select
-from support.dagster_dev import PROJECT_ROOT, dagster_dev, prepare_home
-from support.pipeline import pipeline_env
 
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import prepare_database, release_database
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from support.dagster_dev import PROJECT_ROOT, dagster_dev, prepare_home
+from support.pipeline import pipeline_env
 
 pytestmark = pytest.mark.slow
 

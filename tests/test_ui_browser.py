@@ -27,7 +27,9 @@ ASSETS = ["haier_raw_products", "haier_raw_prices", "haier_raw_stock", "brands",
 SENSORS = ["haier_sync_failure_sensor", "haier_sync_failure_rate_sensor", "haier_freshness_sensor"]
 SENSOR_TICKS = """
 query Ticks($name: String!) {
-  sensorOrError(sensorSelector: {repositoryLocationName: "haier_pipeline", repositoryName: "__repository__", sensorName: $name}) {
+  sensorOrError(sensorSelector: {
+    repositoryLocationName: "haier_pipeline", repositoryName: "__repository__", sensorName: $name
+  }) {
     ... on Sensor { sensorState { status ticks(limit: 5) { status error { message } } } }
   }
 }
@@ -40,7 +42,9 @@ query Checks($path: [String!]!, $name: String!) {
 LATEST_METADATA = """
 query Metadata($path: [String!]!) {
   assetOrError(assetKey: {path: $path}) {
-    ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label ... on IntMetadataEntry { intValue } } } }
+    ... on Asset {
+      assetMaterializations(limit: 1) { runId metadataEntries { label ... on IntMetadataEntry { intValue } } }
+    }
   }
 }
 """

@@ -21,9 +21,9 @@ import django
 
 django.setup()
 
-from catalog.models import Brand, Category, MediaImage, Product
-from django.core.exceptions import ValidationError
-from integrations.models import HaierSyncLog
+from catalog.models import Brand, Category, MediaImage, Product  # noqa: E402 - after django.setup()
+from django.core.exceptions import ValidationError  # noqa: E402
+from integrations.models import HaierSyncLog  # noqa: E402
 
 
 def _errors(instance) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from haier_pipeline.haier_api.records import PriceRecord, ProductRecord, StockRecord
 
-T0 = datetime(2025, 7, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)
 
 
 def later(minutes: int) -> datetime:

@@ -70,7 +70,7 @@ def canonical_dump(url: str, skip_tables: Iterable[str] = HISTORY_TABLES,
                 continue
             columns = [column for column in table.columns if column.name not in skip_columns]
             rows = conn.execute(select(*columns)).all()
-            dump[name] = sorted(tuple(f"{column.name}={value!r}" for column, value in zip(columns, row))
+            dump[name] = sorted(tuple(f"{column.name}={value!r}" for column, value in zip(columns, row, strict=True))
                                 for row in rows)
     return dump
 

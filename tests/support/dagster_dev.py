@@ -136,7 +136,9 @@ class DagsterDev:
         return "\n".join(text.splitlines()[-lines:])
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None, timeout: float = 30.0) -> dict[str, Any]:
-        response = requests.post(f"{self.url}/graphql", json={"query": query, "variables": dict(variables or {})}, timeout=timeout)
+        response = requests.post(
+            f"{self.url}/graphql", json={"query": query, "variables": dict(variables or {})}, timeout=timeout
+        )
         response.raise_for_status()
         body = response.json()
         if body.get("errors"):
@@ -146,7 +148,11 @@ class DagsterDev:
     def launch_run(self, job_name: str, run_config: Mapping[str, Any] | None = None,
                    tags: Mapping[str, str] | None = None) -> str:
         params: dict[str, Any] = {
-            "selector": {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__", "jobName": job_name},
+            "selector": {
+                "repositoryLocationName": LOCATION_NAME,
+                "repositoryName": "__repository__",
+                "jobName": job_name,
+            },
             "runConfigData": dict(run_config or {}),
         }
         if tags:
@@ -214,7 +220,9 @@ def wait_until_ready(server: DagsterDev, timeout: float = READY_TIMEOUT, locatio
         except (requests.RequestException, ValueError, KeyError) as exc:
             last_error = exc
         time.sleep(POLL_INTERVAL)  # the server is another process: poll it
-    raise DagsterDevError(f"dagster dev not ready after {timeout:.0f} s (last error: {last_error})\n{server.log_tail()}")
+    raise DagsterDevError(
+        f"dagster dev not ready after {timeout:.0f} s (last error: {last_error})\n{server.log_tail()}"
+    )
 
 
 def stop(server: DagsterDev, timeout: float = STOP_GRACE) -> int:
@@ -277,13 +285,17 @@ def dagster_dev(home: Path, env: Mapping[str, str], ready_timeout: float = READY
     """Start ``dagster dev`` on a free loopback port with ``home`` as DAGSTER_HOME; stop it on exit."""
     prepare_daemon_home(home)
     port = free_port()
-    command = dagster_command("dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port))
+    command = dagster_command(
+        "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)
+    )
     with dagster_process(home, env, command, port, "dagster-dev.log", ready_timeout) as server:
         yield server
 
 
 @contextmanager
-def read_only_webserver(home: Path, env: Mapping[str, str], ready_timeout: float = READY_TIMEOUT) -> Iterator[DagsterDev]:
+def read_only_webserver(
+    home: Path, env: Mapping[str, str], ready_timeout: float = READY_TIMEOUT
+) -> Iterator[DagsterDev]:
     """A ``dagster-webserver --read-only`` on a free loopback port over an existing DAGSTER_HOME."""
     port = free_port()
     command = dagster_command("dagster-webserver", "--read-only", "-w", str(PROJECT_ROOT / "workspace.yaml"),

@@ -133,8 +133,14 @@ def spawn_sync(env: Mapping[str, str], home: Path, log_path: Path, *, job: str =
         command = [sys.executable, "-m", "support.sync_process", job, run_id, json.dumps(run_config or {})]
     try:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=child_env(env, home), text=True, start_new_session=True,
-            stdin=subprocess.DEVNULL if cli else subprocess.PIPE, stdout=handle if cli else subprocess.PIPE, stderr=handle,
+            command,
+            cwd=PROJECT_ROOT,
+            env=child_env(env, home),
+            text=True,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL if cli else subprocess.PIPE,
+            stdout=handle if cli else subprocess.PIPE,
+            stderr=handle,
         )
     finally:
         handle.close()
