@@ -28,13 +28,8 @@ def engine(tmp_path, request):
     url = migrated_catalog_url_for_tests(tmp_path, request)
     engine = prepare_database(url)
     with engine.begin() as conn:
-        upsert_products(
-            conn,
-            [product("GA1"), product("GA2")],
-            ensure_brands(conn, ["海尔"]),
-            ensure_categories(conn, ["电热水器"]),
-            T0,
-        )
+        upsert_products(conn, [product("GA1"), product("GA2")], ensure_brands(conn, ["海尔"]),
+                        ensure_categories(conn, ["电热水器"]), T0)
         conn.execute(
             P.insert().values(product_code="LOCAL1", name="自营", source="local", stock=7, warehouse_code="MINE")
         )

@@ -28,12 +28,10 @@ from haier_pipeline.haier_api.config import MAX_RESPONSE_BYTES, SETTING_NAMES
 from haier_pipeline.haier_api.deadline import hard_deadline
 from haier_pipeline.sandbox import Catalogue
 from haier_pipeline.settings import SettingsError, load_settings
-from support.hostile_server import HostileServer, Scripted, hostile_server
+from support.hostile_server import TOKEN, HostileServer, Scripted, hostile_server
 
 SECRET = "cs-Sup3r$ecret&key"
 PASSWORD = "pw-4Nother/one"
-TOKEN = Scripted(200, json.dumps({"access_token": "tok-0123456789", "expires_in": 3600}).encode(),
-                 {"Content-Type": "application/json"})
 BALANCES_PATH = endpoints.PATHS[endpoints.BALANCES]
 BALANCES = json.dumps({"success": True, "code": "200", "data": [
     {"saleGroupCode": "G1", "saleGroupName": "华北", "payerAccountCode": "P1", "balance": "1200.50"}]}).encode()

@@ -21,12 +21,10 @@ from haier_pipeline.haier_api import (
     endpoints,
 )
 from haier_pipeline.haier_api.redact import Redactor
-from support.hostile_server import Scripted, hostile_server
+from support.hostile_server import TOKEN, Scripted, hostile_server
 
 SECRET = 'cs-S3cr"et\\ /&密钥 end'
 PASSWORD = "pw-plain-but-long-enough"
-TOKEN = Scripted(200, json.dumps({"access_token": "tok-0123456789", "expires_in": 3600}).encode(),
-                 {"Content-Type": "application/json"})
 
 
 def fragments(secret: str, size: int = 6) -> list[str]:

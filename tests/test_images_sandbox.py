@@ -165,29 +165,15 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
     monkeypatch.setenv("HAIER_IMAGE_RATE_LIMIT", "1000")
     api = HaierApiResource(settings=load_settings(sandbox.env()))
     engine = prepare_database(migrated_catalog_url_for_tests(tmp_path, request))
-    result = dg.materialize(
-        [
-            raw_assets.haier_raw_products,
-            raw_assets.haier_raw_prices,
-            catalog_assets.brands,
-            catalog_assets.categories,
-            catalog_assets.products,
-            image_files,
-            product_images,
-            product_images_exist,
-            image_files_check,
-        ],
-        resources={
-            "haier_api": api,
-            "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-            "media": MediaResource(
-                media_root=str(tmp_path / "media"), images=ImageOptions.from_settings(load_settings())
-            ),
-            "sync_scope": SyncScope(),
-            "alerts": AlertResource(),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    chain = [raw_assets.haier_raw_products, raw_assets.haier_raw_prices, catalog_assets.brands,
+             catalog_assets.categories, catalog_assets.products, image_files, product_images]
+    resources = {
+        "haier_api": api, "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
+        "media": MediaResource(media_root=str(tmp_path / "media"), images=ImageOptions.from_settings(load_settings())),
+        "sync_scope": SyncScope(), "alerts": AlertResource(),
+    }
+    result = dg.materialize([*chain, product_images_exist, image_files_check], resources=resources,
+                            instance=dg.DagsterInstance.ephemeral())
     assert result.success
     assert all(check.passed for check in result.get_asset_check_evaluations())
     truth = sandbox.catalogue.expected_images()
@@ -202,25 +188,7 @@ def test_the_full_chain_from_the_gateway_to_local_images(sandbox: RunningSandbox
 
     # Asked to recheck, the run downloads every stored image once more in image_files, not twice.
     again = dg.materialize(
-        [
-            raw_assets.haier_raw_products,
-            raw_assets.haier_raw_prices,
-            catalog_assets.brands,
-            catalog_assets.categories,
-            catalog_assets.products,
-            image_files,
-            product_images,
-        ],
-        resources={
-            "haier_api": api,
-            "catalog": CatalogResource(db_url=engine.url.render_as_string(hide_password=False)),
-            "media": MediaResource(
-                media_root=str(tmp_path / "media"), images=ImageOptions.from_settings(load_settings())
-            ),
-            "sync_scope": SyncScope(),
-            "alerts": AlertResource(),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
+        chain, resources=resources, instance=dg.DagsterInstance.ephemeral(),
         run_config={"ops": {name: {"config": {"recheck": True}} for name in ("image_files", "product_images")}},
     )
     assert again.success

@@ -8,6 +8,7 @@ secret never reached a host.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +30,11 @@ class Scripted:
     drip_headers: bool = False  # the status line and headers one byte per interval
     interval: float = 0.1
     drip_for: float = 20.0  # then stop (a client that never hangs up cannot keep a test thread for ever)
+
+
+TOKEN = Scripted(200, json.dumps({"access_token": "tok-0123456789", "expires_in": 3600}).encode(),
+                 {"Content-Type": "application/json"})
+"""A token answer as the gateway gives it, for scripting the token endpoint."""
 
 
 @dataclass
