@@ -33,7 +33,8 @@ run_pass() {
   mkdir -p "$homes/$db"
   cp dagster.yaml "$homes/$db/dagster.yaml"
   local status=0
-  HAIER_TEST_DB="$db" DAGSTER_HOME="$homes/$db" python -m pytest "$@" 2>&1 | sed -u "s/^/[$db] /" || status=$?
+  HAIER_TEST_DB="$db" DAGSTER_HOME="$homes/$db" python -m pytest "$@" 2>&1 | tee "$homes/$db.log" | sed -u "s/^/[$db] /" \
+    || status=$?
   echo "$status" > "$homes/$db.status"
 }
 
@@ -52,4 +53,10 @@ for db in sqlite postgresql; do
   [[ "$status" == 0 ]] || failed=1
 done
 echo "=== both passes took $((SECONDS - started)) s ==="
+# One plain closing line for both passes together (each pass's own pytest line carries its prefix).
+summary() { for db in sqlite postgresql; do tail -n 1 "$homes/$db.log" 2>/dev/null; done; }
+passed=$(summary | grep -oE "[0-9]+ passed" | awk '{n += $1} END {print n + 0}')
+failures=$(summary | grep -oE "[0-9]+ (failed|error|errors)" | awk '{n += $1} END {print n + 0}')
+skipped=$(summary | grep -oE "[0-9]+ skipped" | awk '{n += $1} END {print n + 0}')
+echo "tests: $passed passed, $failures failed, $skipped skipped"
 exit "$failed"
