@@ -54,9 +54,9 @@ for db in sqlite postgresql; do
 done
 echo "=== both passes took $((SECONDS - started)) s ==="
 # One plain closing line for both passes together (each pass's own pytest line carries its prefix).
-summary() { for db in sqlite postgresql; do tail -n 1 "$homes/$db.log" 2>/dev/null; done; }
-passed=$(summary | grep -oE "[0-9]+ passed" | awk '{n += $1} END {print n + 0}')
-failures=$(summary | grep -oE "[0-9]+ (failed|error|errors)" | awk '{n += $1} END {print n + 0}')
-skipped=$(summary | grep -oE "[0-9]+ skipped" | awk '{n += $1} END {print n + 0}')
+summary() { for db in sqlite postgresql; do tail -n 1 "$homes/$db.log" 2>/dev/null || true; done; }
+passed=$(summary | { grep -oE "[0-9]+ passed" || true; } | awk '{n += $1} END {print n + 0}')
+failures=$(summary | { grep -oE "[0-9]+ (failed|error|errors)" || true; } | awk '{n += $1} END {print n + 0}')
+skipped=$(summary | { grep -oE "[0-9]+ skipped" || true; } | awk '{n += $1} END {print n + 0}')
 echo "tests: $passed passed, $failures failed, $skipped skipped"
 exit "$failed"
