@@ -27,7 +27,7 @@ from haier_pipeline.constants import (
     TIMEZONE,
 )
 from haier_pipeline.haier_api.config import is_loopback_host, plaintext_problem
-from haier_pipeline.stock_plan.config import StockRefreshError, StockRefreshSettings, parse_stock_refresh
+from haier_pipeline.stock_plan.config import StockRefreshSettings
 
 COUNTY_CODE = re.compile(r"^\d{6}$")
 SHOP_TABLE_SETTINGS = {
@@ -282,10 +282,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _stock_refresh(env: Mapping[str, str]) -> StockRefreshSettings:
-    try:
-        return parse_stock_refresh(env, _number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000))
-    except StockRefreshError as refused:
-        raise SettingsError(str(refused)) from None
+    """The ``HAIER_STOCK_*`` settings; the budget defaults to window × ``HAIER_RATE_LIMIT`` × the budget share."""
+    window = _number(env, "HAIER_STOCK_WINDOW_MINUTES", 30.0, float, 0.1, 10_080) * 60
+    max_age = _number(env, "HAIER_STOCK_MAX_AGE_HOURS", 24.0, float, 0, 8_760) * 3600
+    if max_age <= window:
+        raise SettingsError(f"HAIER_STOCK_MAX_AGE_HOURS: {max_age / 3600:g} h is not longer than one window "
+                            f"({window / 60:g} min, HAIER_STOCK_WINDOW_MINUTES)")
+    share = _number(env, "HAIER_STOCK_BUDGET_SHARE", 0.8, float, 0.01, 1)
+    calls = _number(env, "HAIER_STOCK_CALLS_PER_WINDOW", 0, int, 0, 100_000_000)
+    rate_limit = _number(env, "HAIER_RATE_LIMIT", 100.0, float, 0.1, 10_000)
+    return StockRefreshSettings(
+        window_seconds=window, max_age_seconds=max_age,
+        calls_per_window=int(calls) or max(int(window * rate_limit * share), 1),
+        weight=_number(env, "HAIER_STOCK_WEIGHT", 1.0, float, 0, 1_000_000),
+        low_stock_boost=_number(env, "HAIER_STOCK_LOW_STOCK_BOOST", 1.0, float, 0, 1_000_000),
+    )
 
 
 def _shop_settings(env: Mapping[str, str], media_root: Path) -> dict:
