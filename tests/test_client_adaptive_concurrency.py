@@ -19,9 +19,9 @@ def _stock_pairs(sandbox, calls: int) -> list[tuple[str, str]]:
 
 
 def test_slow_answers_still_fill_the_budget() -> None:
-    """150 ms median with a lognormal tail: eight calls in flight would give ~45 calls/s, the budget asks 60."""
-    rate, calls = 60.0, 200
-    wire = WireProfile({"stock": AnswerTime(0.15, 4.0)}, seed=3)
+    """300 ms median with a lognormal tail: eight calls in flight would give ~22 calls/s, the budget asks 60."""
+    rate, calls = 60.0, 300
+    wire = WireProfile({"stock": AnswerTime(0.3, 4.0)}, seed=3)
     with run_sandbox(SandboxOptions(products=calls, rate_limit=None, wire=wire)) as sandbox:
         with HaierClient(ClientConfig.from_env(sandbox.env(), rate_limit=rate)) as client:
             client.tokens.current()
@@ -36,9 +36,10 @@ def test_slow_answers_still_fill_the_budget() -> None:
     pace = rate / (1 + JITTER_MARGIN)  # the budget's own spacing (ratelimit.py)
     # Slots a stalled process woke too late for (a loaded machine) are the budget's loss, not the in-flight limit's.
     lost = missed / (finished[-1] - finished[0])
-    assert achieved + lost >= 0.9 * pace, (achieved, figures, missed)
-    assert figures["in_flight_reached"] > 8  # more than the old fixed eight were needed and used
-    assert 50 < figures["baseline_ms"] < 300
+    # A fixed eight in flight would reach 8 / 0.36 s (the lognormal's mean) ≈ 22 calls/s: 0.8 × pace is far above.
+    assert achieved + lost >= 0.8 * pace, (achieved, figures, missed)
+    assert figures["in_flight_reached"] > 16  # more than twice the old fixed eight were needed and used
+    assert 150 < figures["baseline_ms"] < 600
 
 
 def test_a_queueing_gateway_is_not_pushed_past_its_knee() -> None:

@@ -135,7 +135,9 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path: Path, cata
     options = SandboxOptions(products=PRODUCTS, seed=SEED % 1000, rate_limit=None)
     with run_sandbox(options) as sandbox:
         truth = sandbox.catalogue
-        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_RATE_LIMIT="200", HAIER_IMAGE_RATE_LIMIT="200")
+        # A killed run holds no session at all: a short second look (PostgreSQL) declares it dead as surely as 5 s.
+        env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_RATE_LIMIT="200", HAIER_IMAGE_RATE_LIMIT="200",
+                           HAIER_DEAD_RUN_CONFIRM_SECONDS="0.3")
         home = prepare_home(tmp_path / "dagster_home")
         dg.DagsterInstance.from_config(str(home)).dispose()  # storage created once, before children race for it
         watch = Watch(sandbox, catalog_url, tmp_path / "media")

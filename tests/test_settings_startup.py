@@ -52,6 +52,7 @@ CASES = {  # case -> (changes to GATEWAY; None removes the variable, the variabl
     "no concurrency": ({"HAIER_MAX_CONCURRENCY": "0"}, "HAIER_MAX_CONCURRENCY"),
     "fractional concurrency": ({"HAIER_MAX_CONCURRENCY": "2.5"}, "HAIER_MAX_CONCURRENCY"),
     "negative latency target": ({"HAIER_LATENCY_TARGET_MS": "-5"}, "HAIER_LATENCY_TARGET_MS"),
+    "negative dead-run second look": ({"HAIER_DEAD_RUN_CONFIRM_SECONDS": "-1"}, "HAIER_DEAD_RUN_CONFIRM_SECONDS"),
     "image size ceiling tiny": ({"HAIER_IMAGE_MAX_BYTES": "10"}, "HAIER_IMAGE_MAX_BYTES"),
     "image host not a host": ({"HAIER_IMAGE_ALLOWED_HOSTS": "img.haier.net,not a host"}, "HAIER_IMAGE_ALLOWED_HOSTS"),
     "private hosts maybe": ({"HAIER_IMAGE_ALLOW_PRIVATE_HOSTS": "maybe"}, "HAIER_IMAGE_ALLOW_PRIVATE_HOSTS"),
@@ -76,6 +77,8 @@ def test_the_complete_configuration_loads():
     assert SECRET not in repr(settings)
     assert settings.media_timezone == "Asia/Shanghai"
     assert load_settings({**GATEWAY, "HAIER_MEDIA_TIMEZONE": "Europe/Berlin"}).media_timezone == "Europe/Berlin"
+    assert settings.dead_run_confirm == 5.0
+    assert load_settings({**GATEWAY, "HAIER_DEAD_RUN_CONFIRM_SECONDS": "0.5"}).dead_run_confirm == 0.5
 
 
 @pytest.mark.parametrize("case", list(CASES))

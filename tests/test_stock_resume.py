@@ -29,7 +29,7 @@ def test_a_killed_stock_pass_resumes_without_asking_a_stored_pair_again(tmp_path
     counties = os.environ["HAIER_COUNTY_CODES"].split(",")
     with run_sandbox(SandboxOptions(products=PRODUCTS)) as sandbox:
         env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_RATE_LIMIT="60",
-                           HAIER_STOCK_CALLS_PER_WINDOW=str(BUDGET))
+                           HAIER_STOCK_CALLS_PER_WINDOW=str(BUDGET), HAIER_DEAD_RUN_CONFIRM_SECONDS="0.3")
         home = prepare_home(tmp_path / "dagster_home")
         engine = create_engine(catalog_url)
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from haier_pipeline.catalog.engine import prepare_database
+from haier_pipeline.catalog.locks import CONFIRM_DEAD
 from haier_pipeline.runs.closing import close_run_sync_logs
 from haier_pipeline.runs.liveness import claim_run
 
@@ -27,6 +28,9 @@ class CatalogResource(dg.ConfigurableResource):
     sync_lock_wait: float = Field(
         default=1800.0, description="Seconds a sync waits for another run's sync of the same kind to finish "
         "before it is refused (HAIER_SYNC_LOCK_WAIT).")
+    dead_run_confirm: float = Field(
+        default=CONFIRM_DEAD, description="On PostgreSQL, seconds between the two looks that must both miss a run's "
+        "session before the run is declared dead (HAIER_DEAD_RUN_CONFIRM_SECONDS).")
 
     _run_lock: Any = PrivateAttr(default=None)
 

@@ -28,7 +28,7 @@ import dagster as dg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
-from haier_pipeline.catalog.locks import CONFIRM_DEAD, RunLock, run_lock, runs_alive
+from haier_pipeline.catalog.locks import RunLock, run_lock, runs_alive
 from haier_pipeline.catalog.sync_log import fail_open_sync_logs, fail_sync_logs_for_run, open_sync_logs
 from haier_pipeline.constants import CATALOG_TAG, SYNC_KIND_TAG
 
@@ -44,6 +44,9 @@ class CatalogHandle(Protocol):
 
     @property
     def sync_lock_wait(self) -> float: ...
+
+    @property
+    def dead_run_confirm(self) -> float: ...
 
     def engine(self) -> Engine: ...
 
@@ -82,7 +85,7 @@ def reap_dead_runs(catalog: CatalogHandle, instance: dg.DagsterInstance, own_run
     candidates = [run for run in started if run.run_id != own_run_id and run.tags.get(SYNC_KIND_TAG)]
     engine = catalog.engine()
 
-    def dead(runs: list[dg.DagsterRun], confirm: float = CONFIRM_DEAD) -> list[dg.DagsterRun]:
+    def dead(runs: list[dg.DagsterRun], confirm: float = catalog.dead_run_confirm) -> list[dg.DagsterRun]:
         alive = runs_alive(engine, [run.run_id for run in runs], confirm=confirm)
         return [run for run in runs if run.run_id not in alive
                 and getattr(instance.get_run_by_id(run.run_id), "status", None) == dg.DagsterRunStatus.STARTED]
@@ -116,7 +119,7 @@ def close_dead_logs(catalog: CatalogHandle, own_run_id: str = "") -> int:
         candidates = [(row_id, run_id) for row_id, run_id in open_sync_logs(conn) if run_id != own_run_id]
     if not candidates:
         return 0
-    alive = runs_alive(catalog.engine(), {run_id for _, run_id in candidates})
+    alive = runs_alive(catalog.engine(), {run_id for _, run_id in candidates}, confirm=catalog.dead_run_confirm)
     with catalog.begin() as conn:
         return fail_open_sync_logs(conn, [row for row, run_id in candidates if run_id not in alive],
                                    ABANDONED_REASON, utc_now())
