@@ -14,7 +14,10 @@ process (``dagster job execute``, every good image checked stored, ``process_syn
 - the image rate reached;
 - the whole-process time minus the bare Dagster job of the same repeat, and its ratio to the API floor
   (gateway calls ÷ budget);
-- for the fault profile, its time over the fault-free ``20ms`` profile's (run it in the same call).
+- for the fault profile, its time over the fault-free ``20ms`` profile's (run it in the same call);
+- whether the catalogue is exact (every product, price and stock figure equal to the gateway's own data);
+- with ``--original``, the original command's loop (``original_loop.py``) against the ``20ms`` gateway in the
+  same repeat, and its time over ours.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--profiles", default=",".join(PROFILES), help=f"comma-separated, of {', '.join(PROFILES)}")
     add("--catalogs", default="sqlite", help="comma-separated: sqlite, postgresql (default sqlite)")
     add("--rate-limit", type=float, default=100.0, help="the account's budget, calls/s (default 100)")
+    add("--original", action="store_true", help="also run the original loop against the 20ms gateway, each repeat")
     add("--json-out", type=Path, default=None, help="default: benchmarks/results/<date>-wire-<products>.json")
     return parser.parse_args(argv)
 
@@ -81,6 +85,25 @@ def sandboxes(stack: ExitStack, profile: Profile, products: int, rate: float) ->
     gateway_faults = FaultProfile(**{**profile.faults.to_dict(), "include_images": False})
     return stack.enter_context(start_sandbox_process(SandboxOptions(
         products=products, rate_limit=rate, wire=gateway_wire, faults=gateway_faults, image_host=images.base_url)))
+
+
+def catalogue_exact(gateway: Any, catalog_url: str) -> str:
+    """``"yes"``, or the first difference between the catalogue and the gateway's own data."""
+    from support.pipeline import assert_catalogue_matches
+
+    try:
+        assert_catalogue_matches(catalog_url, gateway.catalogue, [COUNTY])
+    except AssertionError as difference:
+        return f"no: {str(difference)[:300]}"
+    return "yes"
+
+
+def original_loop(gateway: Any, data: Path, repeat: int) -> dict[str, Any]:
+    """The original command's loop, one product at a time, against the same gateway."""
+    from benchmarks.original_loop import OriginalCredentials, run_original
+
+    result = run_original(OriginalCredentials.from_env(gateway.env()), data / f"original-{repeat}.sqlite", COUNTY)
+    return {"wall_s": round(result.wall_s, 2), "products": result.products, "failed": result.failed}
 
 
 def one_run(gateway: Any, data: Path, catalog_url: str | None, rate: float) -> dict[str, Any]:
@@ -104,6 +127,7 @@ def one_run(gateway: Any, data: Path, catalog_url: str | None, rate: float) -> d
         "stock_p95_ms": run.stock.get("api_p95_latency_ms"),
         "image_rate": fig["image_rate_reached"], "images_fetched": fig["images_fetched"],
         "good_images": f"{run.good_images_stored}/{run.good_images_expected}", "answered_429": run.answered_429,
+        "catalogue_exact": catalogue_exact(gateway, run.env["HAIER_CATALOG_DB_URL"]) if not run.exit_code else "no run",
         "load_average": run.load_average,
     }
 
@@ -116,6 +140,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the catalogue check's reader
     for name in [name for name in os.environ if name.startswith("HAIER_")]:
         del os.environ[name]
     os.environ["HAIER_RATE_LIMIT"] = f"{args.rate_limit:g}"
@@ -145,8 +170,21 @@ def main(argv: list[str] | None = None) -> int:
                         run = one_run(gateway, Path(scratch), url, args.rate_limit)
                         report["runs"].setdefault(label, []).append(run)
                         print(label, json.dumps(run), flush=True)
+                    if args.original and name == "20ms":
+                        loop = original_loop(gateway, Path(scratch), repeat)
+                        report["runs"].setdefault("20ms/original loop", []).append(loop)
+                        print("20ms/original loop", json.dumps(loop), flush=True)
+        loops = report["runs"].pop("20ms/original loop", [])
         for label, runs in report["runs"].items():
             report["median"][label] = median_of(runs)
+            report["median"][label]["catalogue_exact"] = all(run["catalogue_exact"] == "yes" for run in runs)
+            report["median"][label]["good_images"] = [run["good_images"] for run in runs]
+        if loops:
+            report["original_loop"] = {"runs": loops, "wall_s": statistics.median(loop["wall_s"] for loop in loops)}
+            for catalog in catalogs:
+                ours = report["median"].get(f"20ms/{catalog}")
+                if ours:
+                    ours["original_over_ours"] = round(report["original_loop"]["wall_s"] / ours["wall_s"], 2)
         for catalog in catalogs:
             clean, faulty = report["median"].get(f"20ms/{catalog}"), report["median"].get(f"faults10/{catalog}")
             if clean and faulty:
@@ -157,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
               f" {fig['beyond_bare_over_api_floor']:>12.2f}"
               f" {fig['stock_calls_per_s']:>10.1f} ({fig['stock_share_of_budget']:.2f})"
               f" {fig['stock_in_flight_reached']:>10.0f} {fig['image_rate']:>9.1f}"
-              + (f"  ×{fig['over_fault_free']} fault-free" if "over_fault_free" in fig else ""))
+              + f"  exact: {fig['catalogue_exact']}"
+              + (f"  ×{fig['over_fault_free']} fault-free" if "over_fault_free" in fig else "")
+              + (f"  original loop ÷ ours: {fig['original_over_ours']}×" if "original_over_ours" in fig else ""))
+    if "original_loop" in report:
+        print(f"original loop: {report['original_loop']['wall_s']:.1f} s (median)")
     out = args.json_out or RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-wire-{args.products}.json"
     out.write_text(json.dumps(report, indent=2, default=str))
     print(f"results: {out}")

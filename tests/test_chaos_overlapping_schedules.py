@@ -19,6 +19,7 @@ from sqlalchemy import select
 from haier_pipeline.catalog import tables
 from haier_pipeline.catalog.engine import release_database
 from haier_pipeline.sandbox import SandboxOptions, start_sandbox_process
+from haier_pipeline.sandbox.wire import AnswerTime, WireProfile
 from support.catalog_state import reading
 from support.pipeline import assert_catalogue_matches, pipeline_env
 from support.sync_process import prepare_home, spawn_sync
@@ -30,11 +31,15 @@ pytestmark = pytest.mark.slow
 PRODUCTS = 600
 LIMIT = 100
 COUNTY = "110101"
+LISTING_SECONDS = 3.0
 JOBS = ("haier_full_sync", "haier_price_sync", "haier_stock_sync")
 
 
 def test_full_price_and_stock_syncs_started_together_all_succeed_within_one_budget(tmp_path: Path, catalog_url):
-    options = SandboxOptions(products=PRODUCTS, latency=0.02, rate_limit=LIMIT)
+    # The listing answers in 3 s, as a whole listing can: every sync lists first, under the products lock, so the
+    # three meet there even when a loaded machine spreads their starts by seconds.
+    options = SandboxOptions(products=PRODUCTS, latency=0.02, rate_limit=LIMIT,
+                             wire=WireProfile({"products": AnswerTime(LISTING_SECONDS)}))
     with start_sandbox_process(options) as sandbox:
         env = pipeline_env(sandbox, catalog_url, tmp_path, HAIER_RATE_LIMIT=str(LIMIT), HAIER_COUNTY_CODES=COUNTY,
                            HAIER_IMAGE_RATE_LIMIT="200")

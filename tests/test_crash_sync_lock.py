@@ -143,6 +143,10 @@ def test_run_locks_are_shared_by_the_processes_of_one_run_and_gone_with_them(cat
     mine.release()
     assert runs_alive(engine, ["run-here"]) == {"run-here"}
     again.release()
+    # PostgreSQL lists a closed session until its backend has exited: a loaded server takes a moment.
+    deadline = time.monotonic() + 10
+    while runs_alive(engine, ["run-here"], confirm=SECOND_LOOK) and time.monotonic() < deadline:
+        time.sleep(0.05)  # poll interval, bounded by the deadline
     assert runs_alive(engine, ["run-here"], confirm=SECOND_LOOK) == set()
     release_database(catalog_url)
 
