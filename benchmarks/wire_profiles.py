@@ -28,6 +28,7 @@ import os
 import statistics
 import sys
 import tempfile
+import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,7 +95,8 @@ def catalogue_exact(gateway: Any, catalog_url: str) -> str:
     try:
         assert_catalogue_matches(catalog_url, gateway.catalogue, [COUNTY])
     except AssertionError as difference:
-        return f"no: {str(difference)[:300]}"
+        where = traceback.extract_tb(difference.__traceback__)[-1]
+        return f"no: {str(difference)[:200]} (support/pipeline.py line {where.lineno}: {where.line})"
     return "yes"
 
 
@@ -104,6 +106,11 @@ def original_loop(gateway: Any, data: Path, repeat: int) -> dict[str, Any]:
 
     result = run_original(OriginalCredentials.from_env(gateway.env()), data / f"original-{repeat}.sqlite", COUNTY)
     return {"wall_s": round(result.wall_s, 2), "products": result.products, "failed": result.failed}
+
+
+def _step_seconds(run: Any, step: str) -> float | None:
+    start_end = run.steps.get(step)
+    return round(start_end[1] - start_end[0], 2) if start_end else None
 
 
 def one_run(gateway: Any, data: Path, catalog_url: str | None, rate: float) -> dict[str, Any]:
@@ -124,7 +131,8 @@ def one_run(gateway: Any, data: Path, catalog_url: str | None, rate: float) -> d
         "stock_share_of_budget": round(float(run.stock.get("api_calls_per_second") or 0) / rate, 3),
         "stock_in_flight_reached": stock_flight.get("in_flight_reached"),
         "stock_baseline_ms": stock_flight.get("baseline_ms"), "stock_cuts": stock_flight.get("cuts"),
-        "stock_p95_ms": run.stock.get("api_p95_latency_ms"),
+        "stock_p95_ms": run.stock.get("api_p95_latency_ms"), "stock_slots_missed": run.stock.get("api_slots_missed"),
+        "stock_seconds": _step_seconds(run, "haier_raw_stock"),
         "image_rate": fig["image_rate_reached"], "images_fetched": fig["images_fetched"],
         "good_images": f"{run.good_images_stored}/{run.good_images_expected}", "answered_429": run.answered_429,
         "catalogue_exact": catalogue_exact(gateway, run.env["HAIER_CATALOG_DB_URL"]) if not run.exit_code else "no run",

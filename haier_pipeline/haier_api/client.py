@@ -9,6 +9,7 @@ payloads can be re-parsed without calling Haier again.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,11 @@ from .streaming import stream
 from .transport import RetryPolicy, Transport, make_session
 
 log = logging.getLogger("haier_pipeline.haier_api")
+
+# A thread waking for its budget slot waits for the GIL; with Python's 5 ms switch interval, threads parsing
+# answers, writing rows and storing images made it miss its slot (more than ratelimit.LATE_LIMIT late, so the
+# slot is let go): 262 of 2,000 stock slots in a loaded first sync, 150 at 1 ms (docs/wire.md).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -222,6 +228,7 @@ class HaierClient:
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
+                sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
                 self._pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency, thread_name_prefix="haier-api")
             return self._pool
 
