@@ -10,7 +10,7 @@ import pytest
 from haier_pipeline.haier_api import ClientConfig, ConfigError, HaierClient
 from haier_pipeline.haier_api.concurrency import CUT_QUEUEING, CUT_THROTTLED, AdaptiveLimit
 from haier_pipeline.haier_api.ratelimit import JITTER_MARGIN
-from haier_pipeline.sandbox import SandboxOptions, run_sandbox
+from haier_pipeline.sandbox import SandboxOptions, run_sandbox, start_sandbox_process
 from haier_pipeline.sandbox.wire import AnswerTime, WireProfile
 
 
@@ -43,11 +43,15 @@ def test_slow_answers_still_fill_the_budget() -> None:
 
 
 def test_a_queueing_gateway_is_not_pushed_past_its_knee() -> None:
-    """Past 6 calls in flight the gateway queues (answer time × in_flight / 6); a fixed 64 would queue 0.53 s."""
+    """Past 6 calls in flight the gateway queues (answer time × in_flight / 6); a fixed 64 would queue 0.53 s.
+
+    The gateway runs in its own process, so the client's threads cannot slow its answers (a loaded machine
+    still can: the timeout, 2 s, is four times what a fixed 64 would queue, and no call may reach it).
+    """
     knee, calls = 6, 480
     wire = WireProfile({"*": AnswerTime(0.05)}, knee=knee)
-    with run_sandbox(SandboxOptions(products=calls, rate_limit=None, wire=wire)) as sandbox:
-        config = ClientConfig.from_env(sandbox.env(), rate_limit=1000.0, timeout=0.6, max_concurrency=64)
+    with start_sandbox_process(SandboxOptions(products=calls, rate_limit=None, wire=wire)) as sandbox:
+        config = ClientConfig.from_env(sandbox.env(), rate_limit=1000.0, timeout=2.0, max_concurrency=64)
         with HaierClient(config) as client:
             client.tokens.current()
             results = list(client.fetch_stock(_stock_pairs(sandbox, calls)))
