@@ -94,9 +94,9 @@ def catalogue_exact(gateway: Any, catalog_url: str) -> str:
 
     try:
         assert_catalogue_matches(catalog_url, gateway.catalogue, [COUNTY])
-    except AssertionError as difference:
+    except (AssertionError, KeyError) as difference:  # KeyError: a row the gateway holds is missing
         where = traceback.extract_tb(difference.__traceback__)[-1]
-        return f"no: {str(difference)[:200]} (support/pipeline.py line {where.lineno}: {where.line})"
+        return f"no: {type(difference).__name__} {str(difference)[:200]} (line {where.lineno}: {where.line})"
     return "yes"
 
 
