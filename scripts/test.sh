@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Lint (ruff) and type-check (mypy) first, then the whole test suite twice: on SQLite and on a real
 # PostgreSQL server the tests start themselves from the machine's PostgreSQL 15 binaries.
-# The two passes run at the same time, each on two pytest-xdist workers (four on a 2-core machine: much of
+# The two passes run at the same time, one pytest process each (a core each on a 2-core machine: most of
 # a pass is waiting on servers, sandboxes and subprocesses), each with its own DAGSTER_HOME; each pass's
 # lines are prefixed with its database, and the script fails if either pass fails.
+# `bash scripts/test.sh -n 2 --dist loadfile` runs each pass on two xdist workers (docs/testing.md).
 #   bash scripts/test.sh --quick   the quick loop (docs/testing.md): SQLite only, tests not marked slow,
 #                                  on two pytest-xdist workers (a module's tests stay on one worker)
 # Extra arguments go to pytest.
@@ -33,7 +34,7 @@ run_pass() {
   mkdir -p "$homes/$db"
   cp dagster.yaml "$homes/$db/dagster.yaml"
   local status=0
-  HAIER_TEST_DB="$db" DAGSTER_HOME="$homes/$db" python -m pytest -n 2 --dist loadfile "$@" 2>&1 | tee "$homes/$db.log" | sed -u "s/^/[$db] /" \
+  HAIER_TEST_DB="$db" DAGSTER_HOME="$homes/$db" python -m pytest "$@" 2>&1 | tee "$homes/$db.log" | sed -u "s/^/[$db] /" \
     || status=$?
   echo "$status" > "$homes/$db.status"
 }

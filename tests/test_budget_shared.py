@@ -34,7 +34,9 @@ def test_a_sigkilled_process_frees_its_share_at_once(catalog_url: str, tmp_path:
     figures = run_case(kind, catalog_url, RATE, SECONDS, processes=2, kill_after=SECONDS / 3, workdir=tmp_path)
     assert figures.max_in_one_second <= RATE
     assert figures.rate_after_kill is not None
-    assert figures.rate_after_kill >= 0.75 * RATE, figures  # the survivor alone gets the whole budget
+    # The survivor alone gets the whole budget (a share still held by the dead one would leave it 0.5 × RATE;
+    # a loaded machine costs it slots it woke too late for, 74.7 calls/s once in CI).
+    assert figures.rate_after_kill >= 0.65 * RATE, figures
 
 
 def test_the_store_is_named_by_the_account_and_holds_no_secret(catalog_url: str) -> None:
