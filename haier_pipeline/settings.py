@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 
+from haier_pipeline.catalog.locks import CONFIRM_DEAD
 from haier_pipeline.constants import (
     DEFAULT_COUNTY_CODES,
     DEFAULT_SHOP_PARENT_CATEGORY,
@@ -87,7 +88,7 @@ class Settings:
     sandbox_products: int = 500
     balance_alert_threshold: Decimal = Decimal("10000")  # warn when a payer balance falls under it
     sync_lock_wait: float = 1800.0  # seconds a sync waits for a running sync of its kind before it is refused
-    dead_run_confirm: float = 5.0  # PostgreSQL: seconds between the two missed looks that declare a run dead
+    dead_run_confirm: float = CONFIRM_DEAD  # PostgreSQL: seconds between the two missed looks that declare a run dead
     media_min_free_bytes: int = DEFAULT_MIN_FREE_BYTES  # images are not written below this much free space
     slow_call_seconds: float = 10.0  # a single API answer slower than this alerts (API响应时间超过10秒)
     api_health_failures: int = 3  # failed health checks in a row before the api_down alert
@@ -275,7 +276,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         balance_alert_threshold=_amount(env, "HAIER_BALANCE_ALERT_THRESHOLD", Decimal("10000")),
         sandbox_products=int(_number(env, "HAIER_SANDBOX_PRODUCTS", 500, int, 0, 10_000_000)),
         sync_lock_wait=_number(env, "HAIER_SYNC_LOCK_WAIT", 1800.0, float, 0, 86_400),
-        dead_run_confirm=_number(env, "HAIER_DEAD_RUN_CONFIRM_SECONDS", 5.0, float, 0, 600),
+        dead_run_confirm=_number(env, "HAIER_DEAD_RUN_CONFIRM_SECONDS", CONFIRM_DEAD, float, 0, 600),
         media_timezone=_timezone(env, "HAIER_MEDIA_TIMEZONE"),
         stock_refresh=_stock_refresh(env),
         **_health(env),

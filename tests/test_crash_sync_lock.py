@@ -171,6 +171,29 @@ def test_the_next_run_closes_only_the_rows_of_dead_runs(catalog_url):
     release_database(catalog_url)
 
 
+def test_the_configured_second_look_is_the_one_a_run_takes(catalog_url, monkeypatch):
+    """HAIER_DEAD_RUN_CONFIRM_SECONDS reaches the liveness check through the catalog resource (not the 5 s default)."""
+    import haier_pipeline.runs.liveness as liveness
+    from haier_pipeline.definitions import build_resources
+    from haier_pipeline.settings import load_settings
+
+    settings = load_settings({"HAIER_CATALOG_DB_URL": catalog_url, "HAIER_SANDBOX": "1",
+                              "HAIER_DEAD_RUN_CONFIRM_SECONDS": "0.7", "HAIER_DATA_DIR": os.environ["HAIER_DATA_DIR"]})
+    catalog = build_resources(settings)["catalog"]
+    looks: list[float] = []
+
+    def recording(engine, run_ids, confirm=-1.0):
+        looks.append(confirm)
+        return set()
+
+    monkeypatch.setattr(liveness, "runs_alive", recording)
+    with prepare_database(catalog_url).begin() as conn:
+        open_sync_log(conn, "stock", "run-gone", datetime.now(UTC))
+    assert close_abandoned_logs(dg.build_asset_context(), catalog) == 1
+    assert looks == [0.7]
+    release_database(catalog_url)
+
+
 @pytest.mark.skipif(not wants_postgres(), reason="sessions that can drop exist on PostgreSQL only")
 def test_a_dropped_lock_session_is_noticed_and_a_dropped_run_session_comes_back(catalog_url):
     engine = prepare_database(catalog_url)

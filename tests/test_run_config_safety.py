@@ -75,6 +75,7 @@ def test_run_config_cannot_redirect_the_gateway_or_read_secrets_into_it(tmp_path
 
 @pytest.mark.parametrize(("resource", "field", "value"), [
     ("catalog", "db_url", "sqlite:////tmp/elsewhere.sqlite"),
+    ("catalog", "dead_run_confirm", 0),
     ("media", "media_root", "/tmp/elsewhere"),
 ])
 def test_run_config_cannot_move_the_catalogue_or_the_media_root(tmp_path: Path, catalog_url: str, resource: str,

@@ -17,6 +17,7 @@ import dagster as dg
 import pytest
 
 from haier_pipeline.catalog.engine import release_database
+from haier_pipeline.catalog.locks import CONFIRM_DEAD
 from haier_pipeline.sandbox import SandboxOptions, run_sandbox
 from haier_pipeline.settings import SettingsError, load_settings
 from support.catalog_state import reading, row_count
@@ -77,7 +78,7 @@ def test_the_complete_configuration_loads():
     assert SECRET not in repr(settings)
     assert settings.media_timezone == "Asia/Shanghai"
     assert load_settings({**GATEWAY, "HAIER_MEDIA_TIMEZONE": "Europe/Berlin"}).media_timezone == "Europe/Berlin"
-    assert settings.dead_run_confirm == 5.0
+    assert settings.dead_run_confirm == CONFIRM_DEAD == 5.0
     assert load_settings({**GATEWAY, "HAIER_DEAD_RUN_CONFIRM_SECONDS": "0.5"}).dead_run_confirm == 0.5
 
 

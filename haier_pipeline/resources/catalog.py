@@ -28,8 +28,10 @@ class CatalogResource(dg.ConfigurableResource):
     sync_lock_wait: float = Field(
         default=1800.0, description="Seconds a sync waits for another run's sync of the same kind to finish "
         "before it is refused (HAIER_SYNC_LOCK_WAIT).")
-    dead_run_confirm: float = Field(
-        default=CONFIRM_DEAD, description="On PostgreSQL, seconds between the two looks that must both miss a run's "
+    # Not run config either: a Launchpad run set to 0 would declare a live run dead on one dropped session.
+    dead_run_confirm: dg.ResourceDependency[float] = Field(
+        default=CONFIRM_DEAD,  # type: ignore[arg-type]  # a plain value, as db_url takes one
+        description="On PostgreSQL, seconds between the two looks that must both miss a run's "
         "session before the run is declared dead (HAIER_DEAD_RUN_CONFIRM_SECONDS).")
 
     _run_lock: Any = PrivateAttr(default=None)
